@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'device-drivers-service',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'mmu-service',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

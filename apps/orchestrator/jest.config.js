@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'orchestrator-service',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

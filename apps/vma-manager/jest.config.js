@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'vma-manager-service',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

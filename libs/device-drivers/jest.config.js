@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'device-drivers',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'uapi',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

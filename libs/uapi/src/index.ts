@@ -1,0 +1,6 @@
+/**
+ * Facts of the Linux ABI that every layer shares. No logic that belongs to a subsystem.
+ */
+export { ERRNO, errnoName, isErrno } from './errno';
+export type { Errno } from './errno';
+export { PAGE_SHIFT, PAGE_SIZE, pageAlign, offsetInPage, isPageAligned } from './page';
