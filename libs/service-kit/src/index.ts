@@ -1,1 +1,72 @@
-export {};
+/**
+ * @pagemesh/service-kit: the one way to start and to call a pagemesh gRPC service.
+ */
+
+// Configuration
+export {
+  ConfigError,
+  DEFAULT_HOST,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  envVarName,
+  parseServiceConfig,
+} from './service-config';
+export type { ParseServiceConfigOptions, ServiceConfig } from './service-config';
+
+// Logging
+export { createServiceLogger, defaultLogLevel, LOG_LEVELS } from './logger';
+export type { LogLevel, ServiceLoggerOptions } from './logger';
+
+// Errors → gRPC status
+export { DomainError, ERROR_KINDS, isDomainError, isErrorKind } from './domain-errors';
+export type { DomainErrorDetails, DomainErrorLike, ErrorKind } from './domain-errors';
+export {
+  ERROR_FIELD_METADATA_KEY,
+  ERROR_KIND_METADATA_KEY,
+  ERROR_VALUE_METADATA_KEY,
+  errorKindOf,
+  formatValue,
+  isStatusError,
+  kindForStatus,
+  STATUS_BY_KIND,
+  statusForKind,
+  toServiceError,
+} from './status-table';
+export type { StatusError } from './status-table';
+export {
+  guardBidiStreaming,
+  guardClientStreaming,
+  guardImplementation,
+  guardServerStreaming,
+  guardUnary,
+} from './handler-guards';
+export type {
+  BidiStreamingHandler,
+  ClientStreamingHandler,
+  GuardOptions,
+  ServerStreamingHandler,
+  UnaryHandler,
+} from './handler-guards';
+
+// Server
+export { serviceNamesOf, startService } from './start-service';
+export type {
+  RunningService,
+  ServiceRegistration,
+  ServingStatus,
+  StartServiceOptions,
+} from './start-service';
+export { bindFailure, formatStartupFailure, StartupError } from './startup-error';
+export { joinHostPort } from './host-port';
+
+// Observability
+export {
+  createGrpcServerMetrics,
+  grpcTypeOf,
+  HANDLING_SECONDS_BUCKETS,
+  splitMethodPath,
+} from './grpc-metrics';
+export type { GrpcServerMetrics, GrpcType } from './grpc-metrics';
+export { createObservabilityInterceptor } from './observability-interceptor';
+export { startMetricsServer } from './metrics-server';
+export type { MetricsServer } from './metrics-server';

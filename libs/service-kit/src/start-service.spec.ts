@@ -1,0 +1,324 @@
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import {
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { ClientPool } from './client-pool';
+import { checkHealth } from './health-client';
+import { promisifyUnary } from './promisify-unary';
+import { parseServiceConfig, type ServiceConfig } from './service-config';
+import { startService, type RunningService } from './start-service';
+import { formatStartupFailure, StartupError } from './startup-error';
+import { ERROR_FIELD_METADATA_KEY, ERROR_KIND_METADATA_KEY } from './status-table';
+import {
+  ECHO_PROTO,
+  ECHO_SERVICE_NAME,
+  EchoClient,
+  echoDefinition,
+  echoImplementation,
+  type EchoRequest,
+  type EchoResponse,
+} from './testing/echo-service';
+
+function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return { ...parseServiceConfig('echo', { argv: [], env: {} }), logLevel: 'silent', ...overrides };
+}
+
+function startEcho(overrides: Partial<ServiceConfig> = {}): Promise<RunningService> {
+  return startService({
+    name: 'echo',
+    protoFiles: [ECHO_PROTO],
+    services: [{ definition: echoDefinition, implementation: echoImplementation }],
+    config: testConfig(overrides),
+  });
+}
+
+type EchoStub = Client & {
+  Echo(
+    req: Partial<EchoRequest>,
+    md: Metadata,
+    opts: object,
+    cb: (e: ServiceError | null, r: EchoResponse) => void,
+  ): void;
+  EchoStream(req: Partial<EchoRequest>, opts?: object): ClientReadableStream<EchoResponse>;
+  EchoChat(opts?: object): ClientDuplexStream<EchoRequest, EchoResponse>;
+};
+
+function collect<T>(stream: ClientReadableStream<T> | ClientDuplexStream<unknown, T>): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const items: T[] = [];
+    stream.on('data', (item: T) => items.push(item));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(items));
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('startService', () => {
+  let pool: ClientPool;
+  beforeEach(() => {
+    pool = new ClientPool();
+  });
+  afterEach(() => pool.close());
+
+  function echoClient(service: RunningService): EchoStub {
+    return pool.client(service.address, EchoClient) as unknown as EchoStub;
+  }
+
+  it('binds 127.0.0.1 on an ephemeral port and answers health Check SERVING', async () => {
+    await using service = await startEcho();
+    expect(service.address).toBe(`127.0.0.1:${service.port}`);
+    expect(service.port).toBeGreaterThan(0);
+    expect(await checkHealth(service.address)).toBe('SERVING');
+    expect(await checkHealth(service.address, ECHO_SERVICE_NAME)).toBe('SERVING');
+    expect(await checkHealth(service.address, 'no.such.Service')).toBe('UNKNOWN');
+  });
+
+  it('streams health changes to Watch', async () => {
+    await using service = await startEcho();
+    const Health = (
+      loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
+        grpc: { health: { v1: { Health: ServiceClientConstructor } } };
+      }
+    ).grpc.health.v1.Health;
+    const health = pool.client(service.address, Health) as InstanceType<typeof Health> & {
+      Watch(req: { service: string }, opts: object): ClientReadableStream<{ status: string }>;
+    };
+    const watch = health.Watch({ service: ECHO_SERVICE_NAME }, { deadline: Infinity });
+    const seen: string[] = [];
+    const twoUpdates = new Promise<void>((resolve) =>
+      watch.on('data', (update: { status: string }) => {
+        seen.push(update.status);
+        if (seen.length === 1) service.setServing(ECHO_SERVICE_NAME, 'NOT_SERVING');
+        if (seen.length === 2) resolve();
+      }),
+    );
+    watch.on('error', () => undefined);
+    await twoUpdates;
+    watch.cancel();
+    expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(await checkHealth(service.address)).toBe('SERVING');
+  });
+
+  it('lists its services through server reflection', async () => {
+    await using service = await startEcho();
+    const reflectionProto = join(
+      dirname(require.resolve('@grpc/reflection/package.json')),
+      'build/proto/grpc/reflection/v1/reflection.proto',
+    );
+    const Reflection = (
+      loadPackageDefinition(loadSync(reflectionProto)) as unknown as {
+        grpc: { reflection: { v1: { ServerReflection: ServiceClientConstructor } } };
+      }
+    ).grpc.reflection.v1.ServerReflection;
+    const client = pool.client(service.address, Reflection) as InstanceType<typeof Reflection> & {
+      ServerReflectionInfo(): ClientDuplexStream<
+        object,
+        { listServicesResponse?: { service: { name: string }[] } }
+      >;
+    };
+    const call = client.ServerReflectionInfo();
+    const responses = collect(call);
+    call.write({ listServices: '' });
+    call.end();
+    const [response] = await responses;
+    const names = response?.listServicesResponse?.service.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining([ECHO_SERVICE_NAME, 'grpc.health.v1.Health']));
+  });
+
+  it('answers a good request', async () => {
+    await using service = await startEcho();
+    const echo = promisifyUnary(echoClient(service), 'Echo');
+    expect(await echo({ text: 'hello' })).toEqual({ text: 'hello', index: 0 });
+  });
+
+  it('rejects a malformed request with INVALID_ARGUMENT naming the field', async () => {
+    await using service = await startEcho();
+    const err = await rejection(promisifyUnary(echoClient(service), 'Echo')({ text: '' }));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toContain('text');
+    expect(err.metadata.get(ERROR_KIND_METADATA_KEY)).toEqual(['invalid-argument']);
+    expect(err.metadata.get(ERROR_FIELD_METADATA_KEY)).toEqual(['text']);
+  });
+
+  it('maps a duck-typed domain error rejected asynchronously to its status', async () => {
+    await using service = await startEcho();
+    const err = await rejection(promisifyUnary(echoClient(service), 'Echo')({ text: 'missing' }));
+    expect(err.code).toBe(status.NOT_FOUND);
+    expect(err.details).toBe('no such word: text "missing"');
+  });
+
+  it('turns an unexpected exception into INTERNAL without a stack, and keeps serving', async () => {
+    await using service = await startEcho();
+    const echo = promisifyUnary(echoClient(service), 'Echo');
+    const err = await rejection(echo({ text: 'boom' }));
+    expect(err.code).toBe(status.INTERNAL);
+    expect(err.details).toBe('internal error: TypeError: kaboom');
+    expect(await echo({ text: 'still here' })).toEqual({ text: 'still here', index: 0 });
+  });
+
+  it('maps errors thrown by server-streaming and bidi handlers', async () => {
+    await using service = await startEcho();
+    const client = echoClient(service);
+    expect(await collect(client.EchoStream({ text: 'x', count: 3 }))).toEqual([
+      { text: 'x', index: 0 },
+      { text: 'x', index: 1 },
+      { text: 'x', index: 2 },
+    ]);
+    const streamErr = await rejection(collect(client.EchoStream({ text: 'x', count: 0 })));
+    expect(streamErr.code).toBe(status.INVALID_ARGUMENT);
+    expect(streamErr.details).toContain('count');
+
+    const chat = client.EchoChat();
+    const replies = collect(chat);
+    chat.write({ text: 'a', count: 0 });
+    chat.write({ text: 'b', count: 0 });
+    chat.end();
+    expect((await replies).map((r) => r.text)).toEqual(['a', 'b']);
+
+    const badChat = client.EchoChat();
+    const badReplies = collect(badChat);
+    badChat.write({ text: '', count: 0 });
+    const chatErr = await rejection(badReplies);
+    expect(chatErr.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('gives every pooled call a deadline', async () => {
+    await using service = await startEcho();
+    const shortPool = new ClientPool({ defaultDeadlineMs: 200 });
+    try {
+      const client = shortPool.client(service.address, EchoClient) as unknown as EchoStub;
+      const err = await rejection(
+        new Promise((resolve, reject) =>
+          client.Echo({ text: 'hang' }, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))),
+        ),
+      );
+      expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    } finally {
+      shortPool.close();
+    }
+  });
+
+  it('exposes grpc_server_handled_total with service, method, type and code labels on /metrics', async () => {
+    await using service = await startEcho();
+    const echo = promisifyUnary(echoClient(service), 'Echo');
+    await echo({ text: 'hello' });
+    await rejection(echo({ text: '' }));
+    const response = await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`);
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    const line = (code: string) =>
+      body
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('grpc_server_handled_total{') &&
+            l.includes(`grpc_service="${ECHO_SERVICE_NAME}"`) &&
+            l.includes('grpc_method="Echo"') &&
+            l.includes('grpc_type="unary"') &&
+            l.includes(`grpc_code="${code}"`),
+        );
+    expect(line('OK')).toMatch(/ 1$/);
+    expect(line('INVALID_ARGUMENT')).toMatch(/ 1$/);
+    expect(body).toContain('grpc_server_started_total{');
+    expect(body).toContain('grpc_server_handling_seconds_bucket{');
+    expect(body).toContain('process_cpu_user_seconds_total');
+    expect((await fetch(`http://127.0.0.1:${service.metricsPort}/other`)).status).toBe(404);
+  });
+
+  it('serves no metrics when the metrics port is off', async () => {
+    await using service = await startEcho({ metricsPort: null });
+    expect(service.metricsPort).toBeNull();
+  });
+
+  it('shuts down: health goes NOT_SERVING for watchers, then the ports close', async () => {
+    const service = await startEcho({ shutdownTimeoutMs: 300 });
+    const Health = (
+      loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
+        grpc: { health: { v1: { Health: ServiceClientConstructor } } };
+      }
+    ).grpc.health.v1.Health;
+    const health = new Health(service.address, credentials.createInsecure()) as InstanceType<
+      typeof Health
+    > & {
+      Watch(req: { service: string }): ClientReadableStream<{ status: string }>;
+    };
+    const watch = health.Watch({ service: '' });
+    watch.on('error', () => undefined);
+    const seen: string[] = [];
+    const notServing = new Promise<void>((resolve) =>
+      watch.on('data', (u: { status: string }) => {
+        seen.push(u.status);
+        if (u.status === 'NOT_SERVING') resolve();
+      }),
+    );
+    await new Promise<void>((resolve) => watch.once('data', () => resolve()));
+
+    // The open Watch stream keeps tryShutdown waiting, so this also exercises the forced path.
+    const stopped = service.shutdown();
+    await notServing;
+    await stopped;
+    await service.shutdown(); // idempotent
+    health.close();
+
+    expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(await checkHealth(service.address, '', 500)).toBe('UNREACHABLE');
+    await expect(portAcceptsConnections(service.port)).resolves.toBe(false);
+    await expect(portAcceptsConnections(service.metricsPort ?? 0)).resolves.toBe(false);
+  });
+
+  it('rejects with a one-line StartupError when the port is taken', async () => {
+    await using first = await startEcho();
+    const err = await startEcho({ port: first.port }).then(
+      () => {
+        throw new Error('expected startService to fail');
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StartupError);
+    expect((err as StartupError).message).toBe(
+      `cannot listen on 127.0.0.1:${first.port}: address already in use`,
+    );
+    expect(formatStartupFailure('page-allocator', err)).toBe(
+      `page-allocator: cannot listen on 127.0.0.1:${first.port}: address already in use`,
+    );
+  });
+
+  it('rejects with a StartupError when the metrics port is taken', async () => {
+    await using first = await startEcho();
+    const err = await startEcho({ metricsPort: first.metricsPort }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartupError);
+    expect((err as StartupError).message).toMatch(
+      /^cannot listen on 127\.0\.0\.1:\d+ \(metrics\): address already in use$/,
+    );
+  });
+});
+
+function portAcceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
