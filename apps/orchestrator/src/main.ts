@@ -1,1 +1,6 @@
-export {};
+import { runServiceMain } from '@pagemesh/service-kit';
+import { buildOrchestratorService, CALLS } from './service';
+
+void runServiceMain('orchestrator', (config) => buildOrchestratorService(config), {
+  extraFlags: CALLS.map((c) => `${c}-address`),
+});

@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench';
+import { registerStart } from './commands/start';
+import { registerStatus } from './commands/status';
+import { registerUp } from './commands/up';
+import type { CliIo } from './commands/common';
+
+/**
+ * The pagemesh command. Every command has --help; every command that reports has --json.
+ * Commands to come: replay (the orchestrator), conform (the kernel oracle).
+ */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('pagemesh')
+    .description('Linux kernel memory management as gRPC microservices')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.error(s.trimEnd()) });
+  registerStart(program, io);
+  registerUp(program, io);
+  registerStatus(program, io);
+  registerBench(program, io);
+  return program;
+}
+
+/** Runs the command line; resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io).exitOverride();
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    io.error(`pagemesh: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
