@@ -1,1 +1,29 @@
-export {};
+/**
+ * @pagemesh/page-allocator: physical memory of a simulated x86 machine, as Linux manages it.
+ * struct page for every PFN (16 bytes each), zones with watermarks, the buddy allocator,
+ * SLUB-style kmalloc caches, the bytes of RAM, and the /proc views. Pure and synchronous.
+ */
+
+// Machine and allocator
+export { bootMachine, PageAllocator } from './page-allocator';
+export type { PageInfo, PageCounters, AllocFailure } from './page-allocator';
+export { DEFAULT_MACHINE_CONFIG } from './machine-profile';
+export type { Arch, MachineConfig, MachineProfile, ZoneSpan, BootReservation } from './machine-profile';
+
+// Page state vocabulary
+export { PageFlag, PageType, PAGE_FLAG_NAMES } from './page-flags';
+export type { PageMapping } from './page-flags';
+export { Zone, ZONE_NAMES } from './zone-type';
+
+// GFP and orders
+export { GFP, gfpZone, formatGfp } from './gfp';
+export { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_ALLOC_COSTLY_ORDER, getOrder } from './orders';
+
+// Errors
+export {
+  DomainError,
+  InvalidArgumentError,
+  FailedPreconditionError,
+  InvariantViolationError,
+} from './errors';
+export type { InvariantReport } from './invariants';

@@ -1,0 +1,165 @@
+import { bootMachine } from './page-allocator';
+import { GFP } from './gfp';
+import { FailedPreconditionError, InvalidArgumentError } from './errors';
+import { PageFlag, PageType } from './page-flags';
+
+const MiB = 2 ** 20;
+
+describe('bootMachine', () => {
+  it('defaults to x86_64 with 4 GiB and reserves the low 1 MiB, the kernel image and mem_map', () => {
+    const pa = bootMachine();
+    expect(pa.profile.arch).toBe('x86_64');
+    expect(pa.profile.maxPfn).toBe(0x100000);
+    expect(pa.profile.pageOffset).toBe(0x888000000000);
+    expect(pa.testPageFlag(0, PageFlag.Reserved)).toBe(true);
+    expect(pa.page(0).state).toBe('reserved');
+    expect(pa.page(0x1000).state).toBe('reserved'); // kernel image at 16 MiB
+    expect(pa.page(0x100).state).toBe('free');
+    expect(pa.counters()).toMatchObject({
+      totalPages: 0x100000,
+      freePages: pa.managedPages,
+      allocatedPages: 0,
+    });
+    pa.checkInvariants();
+  });
+
+  it('validates the config, naming the field and the value', () => {
+    expect(() => bootMachine({ memBytes: 8 * MiB })).toThrow(InvalidArgumentError);
+    expect(() => bootMachine({ memBytes: 8 * MiB })).toThrow(/memBytes=0x800000/);
+    expect(() => bootMachine({ memBytes: 16 * MiB + 1 })).toThrow(/PAGE_SIZE/);
+    expect(() => bootMachine({ arch: 'arm64' as never })).toThrow(/arch="arm64"/);
+    expect(() => bootMachine({ memBytes: 65 * 2 ** 30 })).toThrow(/memBytes/);
+  });
+});
+
+describe('alloc_pages / __free_pages', () => {
+  it('returns the same PFNs for the same calls', () => {
+    const run = (): number[] => {
+      const pa = bootMachine({ memBytes: 32 * MiB });
+      const out: number[] = [];
+      for (const order of [0, 3, 0, 1, 5, 2]) out.push(pa.allocPages(GFP.KERNEL, order)!);
+      pa.freePages(out[1], 3);
+      out.push(pa.allocPages(GFP.KERNEL, 2)!);
+      return out;
+    };
+    expect(run()).toEqual(run());
+  });
+
+  it('refuses bad requests without changing anything', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const before = pa.procBuddyinfo();
+    const pfn = pa.allocPages(GFP.KERNEL, 2)!;
+    const mid = pa.procBuddyinfo();
+    expect(() => pa.allocPages(GFP.KERNEL, 11)).toThrow(InvalidArgumentError);
+    expect(() => pa.freePages(pfn, 1)).toThrow(FailedPreconditionError);
+    expect(() => pa.freePages(pfn, 1)).toThrow(/order=1.*allocated with order 2/);
+    expect(() => pa.freePages(pfn + 1, 0)).toThrow(/tail page/);
+    expect(() => pa.freePages(pa.totalPages, 0)).toThrow(InvalidArgumentError);
+    expect(pa.procBuddyinfo()).toBe(mid);
+    pa.freePages(pfn, 2);
+    expect(() => pa.freePages(pfn, 2)).toThrow(/double free/);
+    expect(pa.procBuddyinfo()).toBe(before);
+    pa.checkInvariants();
+  });
+
+  it('frees a page when the last reference goes', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = pa.allocPages(GFP.KERNEL, 0)!;
+    pa.getPage(pfn);
+    expect(pa.pageCount(pfn)).toBe(2);
+    pa.putPage(pfn);
+    expect(pa.isFree(pfn)).toBe(false);
+    pa.putPage(pfn);
+    expect(pa.isFree(pfn)).toBe(true);
+    expect(() => pa.putPage(pfn)).toThrow(/refcount underflow/);
+    pa.checkInvariants();
+  });
+
+  it('builds compound pages with __GFP_COMP and refcounts them on the head', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const head = pa.allocPages(GFP.KERNEL | GFP.COMP, 2)!;
+    expect(pa.testPageFlag(head, PageFlag.Head)).toBe(true);
+    expect(pa.page(head + 3).headPfn).toBe(head);
+    pa.getPage(head + 3);
+    expect(pa.pageCount(head)).toBe(2);
+    expect(pa.pageCount(head + 1)).toBe(2);
+    pa.putPage(head + 1);
+    pa.putPage(head);
+    expect(pa.isFree(head)).toBe(true);
+    pa.checkInvariants();
+  });
+
+  it('split_page turns an order-2 block into four order-0 pages', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = pa.allocPages(GFP.KERNEL, 2)!;
+    pa.splitPage(pfn, 2);
+    for (let i = 0; i < 4; i++) expect(pa.pageCount(pfn + i)).toBe(1);
+    for (let i = 3; i >= 0; i--) pa.freePages(pfn + i, 0);
+    pa.checkInvariants();
+    expect(() => pa.splitPage(pa.allocPages(GFP.KERNEL | GFP.COMP, 1)!, 1)).toThrow(/compound/);
+  });
+
+  it('keeps RAM contents across free and reallocation unless __GFP_ZERO', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = pa.allocPages(GFP.KERNEL, 0)!;
+    pa.writePhys(pfn * 4096 + 10, Uint8Array.of(1, 2, 3));
+    pa.freePages(pfn, 0);
+    expect(pa.allocPages(GFP.KERNEL, 0)).toBe(pfn);
+    expect(Array.from(pa.readPhys(pfn * 4096 + 10, 3))).toEqual([1, 2, 3]);
+    pa.freePages(pfn, 0);
+    expect(pa.allocPages(GFP.KERNEL | GFP.ZERO, 0)).toBe(pfn);
+    expect(Array.from(pa.readPhys(pfn * 4096 + 10, 3))).toEqual([0, 0, 0]);
+    expect(() => pa.readPhys(32 * MiB - 1, 2)).toThrow(/beyond the end of RAM/);
+  });
+
+  it('refuses to free a page that is still PG_reserved or mapped', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = pa.allocPages(GFP.KERNEL, 0)!;
+    pa.setPageReserved(pfn);
+    expect(() => pa.freePages(pfn, 0)).toThrow(/PG_reserved/);
+    pa.clearPageReserved(pfn);
+    pa.pageMapcountInc(pfn);
+    expect(pa.pageMapcount(pfn)).toBe(1);
+    expect(() => pa.putPage(pfn)).toThrow(/still mapped/);
+    pa.pageMapcountDec(pfn);
+    expect(() => pa.pageMapcountDec(pfn)).toThrow(/underflow/);
+    pa.putPage(pfn);
+    pa.checkInvariants();
+  });
+
+  it('marks page-table pages with a page type', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = pa.allocPages(GFP.KERNEL | GFP.ZERO, 0)!;
+    pa.setPageType(pfn, PageType.Table);
+    expect(pa.page(pfn).pageType).toBe('table');
+    expect(() => pa.pageMapcountInc(pfn)).toThrow(/cannot be mapped/);
+    expect(() => pa.setPageType(pfn, PageType.Buddy)).toThrow(InvalidArgumentError);
+    pa.clearPageType(pfn, PageType.Table);
+    pa.freePages(pfn, 0);
+  });
+});
+
+describe('address conversion', () => {
+  it('computes __pa/__va/page_address as x86_64 does', () => {
+    const pa = bootMachine();
+    expect(pa.physToVirt(0x1000)).toBe(0x888000001000);
+    expect(pa.virtToPhys(0x888012345678)).toBe(0x12345678);
+    expect(pa.virtToPfn(0x888012345678)).toBe(0x12345);
+    expect(pa.pageAddress(0x12345)).toBe(0x888012345000);
+    expect(pa.virtToPhys(0xffff81000000)).toBe(0x1000000); // __START_KERNEL_map + 16 MiB
+    expect(() => pa.virtToPhys(0x7fff0000)).toThrow(/direct-map/);
+  });
+
+  it('has no permanent mapping for highmem on x86', () => {
+    const pa = bootMachine({ arch: 'x86', memBytes: 2 * 2 ** 30 });
+    expect(pa.profile.pageOffset).toBe(0xc0000000);
+    expect(pa.profile.maxLowPfn).toBe(0x38000);
+    expect(pa.virtToPhys(0xc0100000)).toBe(0x100000);
+    expect(pa.physToVirt(0x1000000)).toBe(0xc1000000);
+    expect(pa.pageAddress(0x37fff)).toBe(0xc0000000 + 0x37fff000);
+    expect(pa.pageAddress(0x38000)).toBeNull();
+    const high = pa.allocPages(GFP.HIGHUSER, 0)!;
+    expect(high).toBeGreaterThanOrEqual(0x38000);
+    expect(pa.allocPages(GFP.KERNEL, 0)!).toBeLessThan(0x38000);
+  });
+});

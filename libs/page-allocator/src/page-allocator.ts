@@ -1,0 +1,912 @@
+import { PAGE_SHIFT, PAGE_SIZE } from '@pagemesh/uapi';
+import { BuddyAllocator } from './buddy-allocator';
+import { FailedPreconditionError, InvalidArgumentError } from './errors';
+import { InvariantReport, checkInvariants } from './invariants';
+import { procBuddyinfo } from './proc-buddyinfo';
+import { GFP, formatGfp, gfpZone, validateGfp } from './gfp';
+import {
+  MachineConfig,
+  MachineProfile,
+  X86_64_START_KERNEL_MAP,
+  buildMachineProfile,
+  validateMachineConfig,
+} from './machine-profile';
+import { MAX_PAGE_ORDER, validateOrder } from './orders';
+import {
+  PAGE_FLAG_COUNT,
+  PAGE_FLAG_NAMES,
+  PAGE_TYPE_NAMES,
+  PageFlag,
+  PageMapping,
+  PageType,
+} from './page-flags';
+import { Ram } from './ram';
+import { MemMap, NIL, NOT_MANAGED_BIT, TAIL_BIT } from './struct-page';
+import {
+  ALLOC_NO_WATERMARKS,
+  ALLOC_WMARK_LOW,
+  ALLOC_WMARK_MASK,
+  calculateMinFreeKbytes,
+  gfpPfmemallocFlags,
+  gfpToAllocFlags,
+  setupPerZoneLowmemReserve,
+  setupPerZoneWmarks,
+  totalReservePages,
+  zoneWatermarkOk,
+} from './watermarks';
+import { NR_PAGE_ORDERS, ZoneState } from './zone';
+import { Zone } from './zone-type';
+
+/** A display/rpc snapshot of one struct page. Not for hot paths. */
+export interface PageInfo {
+  pfn: number;
+  paddr: number;
+  /** Kernel virtual address (va48) in the direct map, null for highmem. */
+  virt: number | null;
+  zone: string;
+  flags: string[];
+  pageType: string | null;
+  refcount: number;
+  mapcount: number;
+  /** Buddy order for a free block head, allocation/compound order for an allocated head, else 0. */
+  order: number;
+  state: 'free' | 'allocated' | 'reserved';
+  /** PageBuddy: head of a free block */
+  buddy: boolean;
+  compoundHead: boolean;
+  /** Head PFN when this page is a tail of an allocated block (compound or not), else null. */
+  headPfn: number | null;
+  mapping: PageMapping;
+}
+
+export interface PageCounters {
+  totalPages: number;
+  managedPages: number;
+  freePages: number;
+  allocatedPages: number;
+  reservedPages: number;
+  slabPages: number;
+  vmallocPages: number;
+}
+
+/** One allocation failure that the kernel would have warned about ("page allocation failure"). */
+export interface AllocFailure {
+  gfp: number;
+  order: number;
+  message: string;
+}
+
+const MAX_RECORDED_FAILURES = 64;
+/** Flags a caller may not set or clear directly: they belong to the allocator and the slab. */
+const ALLOCATOR_OWNED_FLAGS = new Set<PageFlag>([PageFlag.Head, PageFlag.Slab]);
+/** Page types a caller may set (page-table pages, offline pages, debug guard pages). */
+const CALLER_PAGE_TYPES = new Set<PageType>([PageType.Table, PageType.Offline, PageType.Guard]);
+
+/**
+ * Physical memory of one machine: mem_map, zones, the buddy allocator, the bytes of RAM.
+ * Synchronous and single-threaded. Every public method validates its arguments and the page
+ * state before it changes anything; a DomainError means nothing changed.
+ */
+export class PageAllocator {
+  readonly profile: MachineProfile;
+  readonly mem: MemMap;
+  readonly zones: readonly ZoneState[];
+  readonly buddy: BuddyAllocator;
+  readonly ram = new Ram();
+  /** vm.min_free_kbytes in effect. */
+  readonly minFreeKbytes: number;
+  /** Allocation failures without __GFP_NOWARN, newest last (at most 64 kept). */
+  readonly allocFailures: AllocFailure[] = [];
+  /** Pages backing vmalloc areas, reported by the mmu (VmallocUsed). */
+  vmallocPages = 0;
+  /** Committed_AS in pages, reported by the vma-manager. */
+  committedAsPages = 0;
+  /** Kernel stacks in kB (KernelStack), reported by whoever models tasks. */
+  kernelStackKb = 0;
+  /** Slab / large-kmalloc unreclaimable pages (NR_SLAB_UNRECLAIMABLE_B in pages). */
+  slabUnreclaimablePages = 0;
+
+  private readonly zoneIdxOfZone: Int8Array;
+  private readonly zonelists: Int32Array[];
+  private readonly configured: ReadonlySet<Zone>;
+
+  constructor(config: MachineConfig) {
+    this.profile = buildMachineProfile(config);
+    const p = this.profile;
+    this.mem = new MemMap(p.maxPfn);
+    this.zones = p.zones.map(
+      (s, i) => new ZoneState(i, s.zone, s.name, s.startPfn, s.endPfn, p.zones.length),
+    );
+    this.buddy = new BuddyAllocator(this.mem, this.zones);
+    this.zoneIdxOfZone = new Int8Array(8).fill(-1);
+    this.zones.forEach((z, i) => (this.zoneIdxOfZone[z.zone] = i));
+    this.configured = new Set(this.zones.map((z) => z.zone));
+    // zonelist for each highest zone index: populated zones at or below it, highest first.
+    this.zonelists = this.zones.map((_, hi) =>
+      Int32Array.from(
+        this.zones
+          .slice(0, hi + 1)
+          .filter((z) => z.populated)
+          .map((z) => z.index)
+          .reverse(),
+      ),
+    );
+    this.boot();
+    const computed = calculateMinFreeKbytes(this.zones);
+    this.minFreeKbytes = p.minFreeKbytes ?? computed;
+    setupPerZoneWmarks(this.zones, this.minFreeKbytes);
+    setupPerZoneLowmemReserve(this.zones);
+  }
+
+  /**
+   * memmap_init + memblock_free_all(): every page starts PG_reserved with refcount 1; the
+   * ranges not reserved at boot are then freed in naturally aligned chunks of up to
+   * MAX_PAGE_ORDER, lowest address first, each to the tail of its list (FPI_TO_TAIL).
+   */
+  private boot(): void {
+    const { mem, profile } = this;
+    for (const z of this.zones) if (z.populated) mem.setZoneRange(z.startPfn, z.endPfn, z.zone);
+    const reservedBits = NOT_MANAGED_BIT | (1 << PageFlag.Reserved);
+    const reserved = [...profile.reservations].sort((a, b) => a.startPfn - b.startPfn);
+    for (const r of reserved) {
+      for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) {
+        mem.flags[pfn] |= reservedBits;
+        mem.refcount[pfn] = 1;
+      }
+    }
+    let start = 0;
+    const freeRange = (from: number, to: number): void => {
+      let pfn = from;
+      while (pfn < to) {
+        let order = pfn === 0 ? MAX_PAGE_ORDER : Math.min(MAX_PAGE_ORDER, ctz(pfn));
+        while (pfn + (1 << order) > to) order--;
+        const zi = this.zoneIdxOfZone[mem.zone(pfn)];
+        this.zones[zi].managedPages += 1 << order;
+        this.buddy.freeOneBlock(zi, pfn, order, true);
+        pfn += 1 << order;
+      }
+    };
+    for (const r of reserved) {
+      if (r.startPfn > start) freeRange(start, r.startPfn);
+      start = Math.max(start, r.endPfn);
+    }
+    if (start < profile.maxPfn) freeRange(start, profile.maxPfn);
+  }
+
+  // ---------------------------------------------------------------- counters
+
+  /** Pages of RAM (present pages). */
+  get totalPages(): number {
+    return this.profile.maxPfn;
+  }
+  /** totalram_pages(): pages handed to the allocator (MemTotal). */
+  get managedPages(): number {
+    let n = 0;
+    for (const z of this.zones) n += z.managedPages;
+    return n;
+  }
+  /** NR_FREE_PAGES (MemFree). Named nrFreePages because freePages() is __free_pages. */
+  get nrFreePages(): number {
+    let n = 0;
+    for (const z of this.zones) n += z.freePages;
+    return n;
+  }
+  /** Pages never handed to the allocator (boot reservations still held). */
+  get reservedPages(): number {
+    return this.totalPages - this.managedPages;
+  }
+  /** Managed pages currently allocated. */
+  get allocatedPages(): number {
+    return this.managedPages - this.nrFreePages;
+  }
+
+  /** All page counters at once (freePages = NR_FREE_PAGES). */
+  counters(): PageCounters {
+    return {
+      totalPages: this.totalPages,
+      managedPages: this.managedPages,
+      freePages: this.nrFreePages,
+      allocatedPages: this.allocatedPages,
+      reservedPages: this.reservedPages,
+      slabPages: this.slabUnreclaimablePages,
+      vmallocPages: this.vmallocPages,
+    };
+  }
+  /** calculate_totalreserve_pages() */
+  get totalReservePages(): number {
+    return totalReservePages(this.zones);
+  }
+
+  /** Let the mmu report vmalloc backing pages (VmallocUsed). */
+  addVmallocPages(delta: number): void {
+    if (!Number.isInteger(delta) || this.vmallocPages + delta < 0) {
+      throw new InvalidArgumentError(
+        'delta',
+        delta,
+        `would make VmallocUsed negative (now ${this.vmallocPages} pages)`,
+      );
+    }
+    this.vmallocPages += delta;
+  }
+
+  /** Let the vma-manager report vm_committed_as changes (Committed_AS). */
+  addCommittedPages(delta: number): void {
+    if (!Number.isInteger(delta) || this.committedAsPages + delta < 0) {
+      throw new InvalidArgumentError(
+        'delta',
+        delta,
+        `would make Committed_AS negative (now ${this.committedAsPages} pages)`,
+      );
+    }
+    this.committedAsPages += delta;
+  }
+
+  // ---------------------------------------------------------------- allocation
+
+  /** gfp_zone() as a zone index of this machine. */
+  highestZoneIdx(gfp: number): number {
+    return this.zoneIdxOfZone[gfpZone(gfp, this.configured)];
+  }
+
+  /**
+   * alloc_pages(gfp, order): head PFN, or null when nothing fits (the kernel's NULL, -ENOMEM).
+   * Fast path at the low watermark, then the slow path at min (less for __GFP_HIGH and
+   * non-blocking callers, none for __GFP_MEMALLOC). There is no reclaim to wait for.
+   */
+  allocPages(gfp: number, order: number): number | null {
+    validateGfp(gfp);
+    validateOrder(order);
+    const highest = this.highestZoneIdx(gfp);
+    const pfn = this.allocPfn(gfp, order, highest);
+    if (pfn === NIL) {
+      this.recordFailure(gfp, order);
+      return null;
+    }
+    this.prepNewPage(pfn, order, gfp);
+    return pfn;
+  }
+
+  /** alloc_pages_bulk-style: up to count blocks, stopping at the first failure. */
+  allocPagesBulk(gfp: number, order: number, count: number): number[] {
+    validateGfp(gfp);
+    validateOrder(order);
+    if (!Number.isInteger(count) || count < 0)
+      throw new InvalidArgumentError('count', count, 'must be a non-negative integer');
+    const highest = this.highestZoneIdx(gfp);
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const pfn = this.allocPfn(gfp, order, highest);
+      if (pfn === NIL) {
+        this.recordFailure(gfp, order);
+        break;
+      }
+      this.prepNewPage(pfn, order, gfp);
+      out.push(pfn);
+    }
+    return out;
+  }
+
+  private allocPfn(gfp: number, order: number, highest: number): number {
+    let pfn = this.getPageFromFreelist(order, ALLOC_WMARK_LOW, highest);
+    if (pfn !== NIL) return pfn;
+    const allocFlags = gfpToAllocFlags(gfp);
+    pfn = this.getPageFromFreelist(order, allocFlags, highest);
+    if (pfn !== NIL) return pfn;
+    const reserve = gfpPfmemallocFlags(gfp);
+    if (reserve) pfn = this.getPageFromFreelist(order, allocFlags | reserve, highest);
+    return pfn;
+  }
+
+  /** get_page_from_freelist(): first zone of the zonelist that passes its watermark and has a block. */
+  private getPageFromFreelist(order: number, allocFlags: number, highest: number): number {
+    const zonelist = this.zonelists[highest];
+    const nrFree = this.buddy.nrFree;
+    for (let i = 0; i < zonelist.length; i++) {
+      const zi = zonelist[i];
+      const z = this.zones[zi];
+      if (!(allocFlags & ALLOC_NO_WATERMARKS)) {
+        const mark = z.watermark[allocFlags & ALLOC_WMARK_MASK];
+        if (!zoneWatermarkOk(z, order, mark, highest, allocFlags, nrFree, zi * NR_PAGE_ORDERS)) continue;
+      }
+      const pfn = this.buddy.rmqueueSmallest(zi, order);
+      if (pfn !== NIL) return pfn;
+    }
+    return NIL;
+  }
+
+  /** post_alloc_hook + prep_new_page: refcount 1, compound metadata, zeroing. */
+  private prepNewPage(pfn: number, order: number, gfp: number): void {
+    const mem = this.mem;
+    mem.refcount[pfn] = 1;
+    mem.setOrder(pfn, order);
+    const nr = 1 << order;
+    if (nr > 1) {
+      const flags = mem.flags;
+      const priv = mem.privOrPrev;
+      for (let i = pfn + 1; i < pfn + nr; i++) {
+        flags[i] |= TAIL_BIT;
+        priv[i] = pfn;
+      }
+      if (gfp & GFP.COMP) mem.setFlag(pfn, PageFlag.Head);
+    }
+    if (gfp & GFP.ZERO) this.ram.zeroFrames(pfn, nr);
+  }
+
+  private recordFailure(gfp: number, order: number): void {
+    if (gfp & GFP.NOWARN) return;
+    // warn_alloc(): "%s: page allocation failure: order:%u, mode:%#x(%pGg), nodemask=(null)"
+    const message = `page allocation failure: order:${order}, mode:0x${gfp.toString(16)}(${formatGfp(gfp)}), nodemask=(null)`;
+    this.allocFailures.push({ gfp, order, message });
+    if (this.allocFailures.length > MAX_RECORDED_FAILURES) this.allocFailures.shift();
+  }
+
+  // ---------------------------------------------------------------- freeing
+
+  /**
+   * __free_pages(page, order). The order must be the allocation order (checked here, unlike
+   * the kernel, which cannot tell). With other references still held, only the reference is
+   * dropped; for a non-compound block the kernel then frees all but the first page, and so
+   * does this.
+   */
+  freePages(pfn: number, order: number): void {
+    this.validatePfn(pfn);
+    validateOrder(order);
+    this.checkFreeable(pfn, order, 'freePages');
+    this.doFreePages(pfn, order);
+  }
+
+  /** Free many blocks of one order; all are validated (including duplicates) before any is freed. */
+  freePagesBulk(pfns: readonly number[], order: number): void {
+    validateOrder(order);
+    const seen = new Set<number>();
+    for (const pfn of pfns) {
+      this.validatePfn(pfn);
+      if (seen.has(pfn))
+        throw new FailedPreconditionError('pfn', pfn, 'appears twice in the batch (double free)');
+      seen.add(pfn);
+      this.checkFreeable(pfn, order, 'freePagesBulk');
+    }
+    for (const pfn of pfns) this.doFreePages(pfn, order);
+  }
+
+  private doFreePages(pfn: number, order: number): void {
+    const mem = this.mem;
+    if (--mem.refcount[pfn] > 0) {
+      if (order > 0 && !mem.testFlag(pfn, PageFlag.Head)) {
+        // __free_pages(): the first page stays with its holders, the rest goes back.
+        mem.setOrder(pfn, 0);
+        for (let o = order - 1; o >= 0; o--) this.freeBlock(pfn + (1 << o), o);
+      }
+      return;
+    }
+    this.freeBlock(pfn, order);
+  }
+
+  private checkFreeable(pfn: number, order: number, op: string): void {
+    const mem = this.mem;
+    if (mem.isTail(pfn)) {
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `${op}: is a tail page of the block at pfn 0x${mem.privOrPrev[pfn].toString(16)}; free the head`,
+      );
+    }
+    if (!mem.isManaged(pfn)) {
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `${op}: reserved at boot and never given to the allocator (use freeReservedPage)`,
+      );
+    }
+    if (mem.refcount[pfn] === 0) {
+      throw new FailedPreconditionError('pfn', pfn, `${op}: page is already free (double free)`);
+    }
+    const allocOrder = mem.order(pfn);
+    if (allocOrder !== order) {
+      throw new FailedPreconditionError(
+        'order',
+        order,
+        `${op}: pfn 0x${pfn.toString(16)} was allocated with order ${allocOrder}`,
+      );
+    }
+    if (mem.testFlag(pfn, PageFlag.Slab) || mem.pageType(pfn) === PageType.LargeKmalloc) {
+      throw new FailedPreconditionError('pfn', pfn, `${op}: page belongs to kmalloc; use kfree`);
+    }
+    if (mem.refcount[pfn] === 1) this.checkBadPageOnFree(pfn, 1 << order, op);
+  }
+
+  /** free_page_is_bad(): the final free of a page still PG_reserved or still mapped is refused. */
+  private checkBadPageOnFree(pfn: number, nr: number, op: string): void {
+    const mem = this.mem;
+    for (let i = pfn; i < pfn + nr; i++) {
+      if (mem.testFlag(i, PageFlag.Reserved)) {
+        throw new FailedPreconditionError(
+          'pfn',
+          i,
+          `${op}: bad page state: PG_reserved is set (ClearPageReserved first)`,
+        );
+      }
+      if (mem.mapcountOrNext[i] !== -1) {
+        throw new FailedPreconditionError(
+          'pfn',
+          i,
+          `${op}: bad page state: still mapped (mapcount ${mem.mapcountOrNext[i] + 1})`,
+        );
+      }
+    }
+  }
+
+  /** Return an allocated block to the buddy lists (FPI_NONE). No checks: callers validated. */
+  freeBlock(pfn: number, order: number): void {
+    const mem = this.mem;
+    const nr = 1 << order;
+    for (let i = pfn; i < pfn + nr; i++) mem.resetFreePage(i);
+    const zi = this.zoneIdxOfZone[mem.zone(pfn)];
+    this.buddy.freeOneBlock(zi, pfn, order, false);
+  }
+
+  /** free_reserved_page(): hand a page reserved at boot to the allocator (ClearPageReserved, managed++). */
+  freeReservedPage(pfn: number): void {
+    this.validatePfn(pfn);
+    const mem = this.mem;
+    if (mem.isManaged(pfn))
+      throw new FailedPreconditionError('pfn', pfn, 'freeReservedPage: page is not a boot reservation');
+    if (mem.refcount[pfn] !== 1 || mem.mapcountOrNext[pfn] !== -1) {
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `freeReservedPage: page is in use (refcount ${mem.refcount[pfn]}, mapcount ${mem.mapcount(pfn)})`,
+      );
+    }
+    mem.flags[pfn] &= ~NOT_MANAGED_BIT;
+    const zi = this.zoneIdxOfZone[mem.zone(pfn)];
+    this.zones[zi].managedPages++;
+    this.freeBlock(pfn, 0);
+  }
+
+  // ---------------------------------------------------------------- references
+
+  /** get_page(): a reference on the page (on the head for a compound tail). */
+  getPage(pfn: number): void {
+    const head = this.refHead(pfn, 'getPage');
+    if (this.mem.refcount[head] === 0)
+      throw new FailedPreconditionError('pfn', pfn, 'getPage: page is free (refcount 0)');
+    this.mem.refcount[head]++;
+  }
+
+  /** put_page(): drop a reference; the last one frees the page (compound: the whole folio). */
+  putPage(pfn: number): void {
+    const mem = this.mem;
+    const head = this.refHead(pfn, 'putPage');
+    const count = mem.refcount[head];
+    if (count === 0)
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        'putPage: refcount underflow (page already has refcount 0)',
+      );
+    if (count === 1) {
+      const compound = mem.testFlag(head, PageFlag.Head);
+      const order = compound ? mem.order(head) : 0;
+      if (!mem.isManaged(head))
+        throw new FailedPreconditionError(
+          'pfn',
+          pfn,
+          'putPage: last reference of a boot-reserved page (use freeReservedPage)',
+        );
+      if (!compound && mem.order(head) > 0) {
+        throw new FailedPreconditionError(
+          'pfn',
+          pfn,
+          `putPage: last reference of a non-compound order-${mem.order(head)} block would free only its first page; use freePages(pfn, ${mem.order(head)})`,
+        );
+      }
+      if (mem.testFlag(head, PageFlag.Slab) || mem.pageType(head) === PageType.LargeKmalloc) {
+        throw new FailedPreconditionError('pfn', pfn, 'putPage: page belongs to kmalloc; use kfree');
+      }
+      this.checkBadPageOnFree(head, 1 << order, 'putPage');
+      mem.refcount[head] = 0;
+      this.freeBlock(head, order);
+      return;
+    }
+    mem.refcount[head] = count - 1;
+  }
+
+  private refHead(pfn: number, op: string): number {
+    this.validatePfn(pfn);
+    const mem = this.mem;
+    if (!mem.isTail(pfn)) return pfn;
+    const head = mem.privOrPrev[pfn];
+    if (!mem.testFlag(head, PageFlag.Head)) {
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `${op}: tail of a non-compound block (head 0x${head.toString(16)}) has no refcount of its own`,
+      );
+    }
+    return head;
+  }
+
+  /** page_count(): the folio's refcount for a compound page. */
+  pageCount(pfn: number): number {
+    this.validatePfn(pfn);
+    const mem = this.mem;
+    return mem.isCompoundTail(pfn) ? mem.refcount[mem.privOrPrev[pfn]] : mem.refcount[pfn];
+  }
+
+  /** page_mapcount(): _mapcount + 1 */
+  pageMapcount(pfn: number): number {
+    this.validatePfn(pfn);
+    return this.mem.mapcount(pfn);
+  }
+
+  /** One more PTE maps this page (the mmu calls it when it maps a normal page). */
+  pageMapcountInc(pfn: number): void {
+    this.requireInUse(pfn, 'pageMapcountInc');
+    const type = this.mem.pageType(pfn);
+    if (type !== null)
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `pageMapcountInc: page has type ${PAGE_TYPE_NAMES[type]} and cannot be mapped`,
+      );
+    this.mem.mapcountOrNext[pfn]++;
+  }
+
+  pageMapcountDec(pfn: number): void {
+    this.requireInUse(pfn, 'pageMapcountDec');
+    if (this.mem.mapcount(pfn) <= 0)
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        'pageMapcountDec: mapcount underflow (page is not mapped)',
+      );
+    this.mem.mapcountOrNext[pfn]--;
+  }
+
+  private requireInUse(pfn: number, op: string): void {
+    this.validatePfn(pfn);
+    const mem = this.mem;
+    const head = mem.blockHead(pfn);
+    if (mem.refcount[head] === 0 && mem.isManaged(head)) {
+      throw new FailedPreconditionError('pfn', pfn, `${op}: page is free`);
+    }
+  }
+
+  // ---------------------------------------------------------------- flags, types, mapping
+
+  setPageFlag(pfn: number, flag: PageFlag): void {
+    this.checkFlagOp(pfn, flag, 'setPageFlag');
+    this.mem.setFlag(pfn, flag);
+  }
+
+  clearPageFlag(pfn: number, flag: PageFlag): void {
+    this.checkFlagOp(pfn, flag, 'clearPageFlag');
+    this.mem.clearFlag(pfn, flag);
+  }
+
+  testPageFlag(pfn: number, flag: PageFlag): boolean {
+    this.validatePfn(pfn);
+    this.validateFlag(flag);
+    return this.mem.testFlag(pfn, flag);
+  }
+
+  /** SetPageReserved / ClearPageReserved, as drivers call them. */
+  setPageReserved(pfn: number): void {
+    this.setPageFlag(pfn, PageFlag.Reserved);
+  }
+  clearPageReserved(pfn: number): void {
+    this.clearPageFlag(pfn, PageFlag.Reserved);
+  }
+
+  private validateFlag(flag: PageFlag): void {
+    if (!Number.isInteger(flag) || flag < 0 || flag >= PAGE_FLAG_COUNT) {
+      throw new InvalidArgumentError('flag', flag, `must be a PageFlag (0..${PAGE_FLAG_COUNT - 1})`);
+    }
+  }
+
+  private checkFlagOp(pfn: number, flag: PageFlag, op: string): void {
+    this.validatePfn(pfn);
+    this.validateFlag(flag);
+    if (ALLOCATOR_OWNED_FLAGS.has(flag)) {
+      throw new InvalidArgumentError(
+        'flag',
+        PAGE_FLAG_NAMES[flag],
+        `${op}: PG_${PAGE_FLAG_NAMES[flag]} is managed by the allocator`,
+      );
+    }
+    const mem = this.mem;
+    if (mem.isManaged(pfn) && mem.refcount[mem.blockHead(pfn)] === 0) {
+      throw new FailedPreconditionError('pfn', pfn, `${op}: page is free`);
+    }
+  }
+
+  /** __SetPageTable etc.: mark a page as a page-table page (counted in PageTables). */
+  setPageType(pfn: number, type: PageType): void {
+    this.validatePfn(pfn);
+    if (!CALLER_PAGE_TYPES.has(type)) {
+      throw new InvalidArgumentError(
+        'type',
+        type,
+        'must be PageType.Table, PageType.Offline or PageType.Guard',
+      );
+    }
+    this.requireInUse(pfn, 'setPageType');
+    const mem = this.mem;
+    const current = mem.pageType(pfn);
+    if (current !== null)
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `setPageType: page already has type ${PAGE_TYPE_NAMES[current]}`,
+      );
+    if (mem.mapcount(pfn) > 0)
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        'setPageType: page is mapped (page_type overlays _mapcount)',
+      );
+    mem.setPageType(pfn, type);
+  }
+
+  clearPageType(pfn: number, type: PageType): void {
+    this.validatePfn(pfn);
+    if (!CALLER_PAGE_TYPES.has(type)) {
+      throw new InvalidArgumentError(
+        'type',
+        type,
+        'must be PageType.Table, PageType.Offline or PageType.Guard',
+      );
+    }
+    const current = this.mem.pageType(pfn);
+    if (current !== type) {
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `clearPageType: page has type ${current === null ? 'none' : PAGE_TYPE_NAMES[current]}, not ${PAGE_TYPE_NAMES[type]}`,
+      );
+    }
+    this.mem.setPageType(pfn, null);
+  }
+
+  pageType(pfn: number): PageType | null {
+    this.validatePfn(pfn);
+    return this.mem.pageType(pfn);
+  }
+
+  /** page->mapping: anon (PAGE_MAPPING_ANON), file, or none. */
+  setPageMapping(pfn: number, mapping: PageMapping): void {
+    if (mapping !== 'anon' && mapping !== 'file' && mapping !== 'none') {
+      throw new InvalidArgumentError('mapping', mapping, "must be 'anon', 'file' or 'none'");
+    }
+    this.requireInUse(pfn, 'setPageMapping');
+    this.mem.setMapping(pfn, mapping);
+  }
+
+  pageMapping(pfn: number): PageMapping {
+    this.validatePfn(pfn);
+    return this.mem.mapping(pfn);
+  }
+
+  /** split_page(): a non-compound order-N block becomes 2^N independent order-0 pages, each refcount 1. */
+  splitPage(pfn: number, order: number): void {
+    this.validatePfn(pfn);
+    validateOrder(order);
+    const mem = this.mem;
+    if (mem.isTail(pfn))
+      throw new FailedPreconditionError('pfn', pfn, 'splitPage: is a tail page; pass the head');
+    if (mem.refcount[pfn] === 0 || !mem.isManaged(pfn))
+      throw new FailedPreconditionError('pfn', pfn, 'splitPage: page is not an allocated block');
+    if (mem.testFlag(pfn, PageFlag.Head))
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        'splitPage: compound page (split_page requires a non-compound block)',
+      );
+    if (mem.testFlag(pfn, PageFlag.Slab) || mem.pageType(pfn) === PageType.LargeKmalloc) {
+      throw new FailedPreconditionError('pfn', pfn, 'splitPage: page belongs to kmalloc');
+    }
+    if (mem.order(pfn) !== order)
+      throw new FailedPreconditionError(
+        'order',
+        order,
+        `splitPage: pfn 0x${pfn.toString(16)} was allocated with order ${mem.order(pfn)}`,
+      );
+    for (let i = pfn + 1; i < pfn + (1 << order); i++) {
+      mem.flags[i] &= ~TAIL_BIT;
+      mem.privOrPrev[i] = 0;
+      mem.refcount[i] = 1;
+    }
+    mem.setOrder(pfn, 0);
+  }
+
+  // ---------------------------------------------------------------- RAM contents
+
+  readPhys(paddr: number, length: number): Uint8Array {
+    this.validatePhysRange(paddr, length);
+    return this.ram.read(paddr, length);
+  }
+
+  writePhys(paddr: number, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array))
+      throw new InvalidArgumentError('bytes', typeof bytes, 'must be a Uint8Array');
+    this.validatePhysRange(paddr, bytes.length);
+    this.ram.write(paddr, bytes);
+  }
+
+  /** Many reads in one call (validated first). */
+  readPhysBatch(ranges: ReadonlyArray<{ paddr: number; length: number }>): Uint8Array[] {
+    for (const r of ranges) this.validatePhysRange(r.paddr, r.length);
+    return ranges.map((r) => this.ram.read(r.paddr, r.length));
+  }
+
+  /** Many writes in one call: all validated before any is applied, applied in order. */
+  writePhysBatch(writes: ReadonlyArray<{ paddr: number; bytes: Uint8Array }>): void {
+    for (const w of writes) {
+      if (!(w.bytes instanceof Uint8Array))
+        throw new InvalidArgumentError('bytes', typeof w.bytes, 'must be a Uint8Array');
+      this.validatePhysRange(w.paddr, w.bytes.length);
+    }
+    for (const w of writes) this.ram.write(w.paddr, w.bytes);
+  }
+
+  /** memset(0) over a physical range. */
+  zeroPhys(paddr: number, length: number): void {
+    this.validatePhysRange(paddr, length);
+    this.ram.zero(paddr, length);
+  }
+
+  /** clear_page() */
+  clearPage(pfn: number): void {
+    this.validatePfn(pfn);
+    this.ram.zeroFrames(pfn, 1);
+  }
+
+  /** copy_page() */
+  copyPage(dstPfn: number, srcPfn: number): void {
+    this.validatePfn(dstPfn, 'dstPfn');
+    this.validatePfn(srcPfn, 'srcPfn');
+    this.ram.copyFrame(dstPfn, srcPfn);
+  }
+
+  private validatePhysRange(paddr: number, length: number): void {
+    if (!Number.isSafeInteger(paddr) || paddr < 0)
+      throw new InvalidArgumentError('paddr', paddr, 'must be a non-negative integer');
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new InvalidArgumentError('length', length, 'must be a non-negative integer');
+    if (paddr + length > this.profile.memBytes) {
+      throw new InvalidArgumentError(
+        'paddr',
+        paddr,
+        `range of ${length} bytes ends beyond the end of RAM (0x${this.profile.memBytes.toString(16)})`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- address conversion
+
+  validatePfn(pfn: number, field = 'pfn'): void {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.profile.maxPfn) {
+      throw new InvalidArgumentError(
+        field,
+        pfn,
+        `must be an integer below max_pfn (0x${this.profile.maxPfn.toString(16)})`,
+      );
+    }
+  }
+
+  /**
+   * __pa(): direct-map (lowmem) addresses only; on x86_64 also the kernel text mapping
+   * (__START_KERNEL_map maps physical 0, phys_base 0 without KASLR).
+   */
+  virtToPhys(va: number): number {
+    const p = this.profile;
+    if (!Number.isSafeInteger(va) || va < 0)
+      throw new InvalidArgumentError('va', va, 'must be a va48 number');
+    if (p.arch === 'x86_64' && va >= X86_64_START_KERNEL_MAP) {
+      const pa = va - X86_64_START_KERNEL_MAP;
+      if (pa < p.memBytes && pa < 512 * 2 ** 20) return pa;
+    } else if (va >= p.pageOffset && va < p.pageOffset + p.lowmemLimit) {
+      return va - p.pageOffset;
+    }
+    throw new InvalidArgumentError(
+      'va',
+      va,
+      `is not a direct-map address (lowmem is [0x${p.pageOffset.toString(16)}, 0x${(p.pageOffset + p.lowmemLimit).toString(16)}))`,
+    );
+  }
+
+  /** __va(): lowmem physical addresses only. */
+  physToVirt(pa: number): number {
+    const p = this.profile;
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa >= p.lowmemLimit) {
+      throw new InvalidArgumentError(
+        'pa',
+        pa,
+        `must be a lowmem physical address (below 0x${p.lowmemLimit.toString(16)})`,
+      );
+    }
+    return pa + p.pageOffset;
+  }
+
+  /** virt_to_pfn() / page_to_pfn(virt_to_page()) */
+  virtToPfn(va: number): number {
+    return Math.floor(this.virtToPhys(va) / PAGE_SIZE);
+  }
+
+  /** page_address(): null for highmem (no permanent mapping). */
+  pageAddress(pfn: number): number | null {
+    this.validatePfn(pfn);
+    if (pfn >= this.profile.maxLowPfn) return null;
+    return this.profile.pageOffset + pfn * PAGE_SIZE;
+  }
+
+  pfnToVirt(pfn: number): number | null {
+    return this.pageAddress(pfn);
+  }
+
+  /** PFN_PHYS */
+  pfnToPhys(pfn: number): number {
+    this.validatePfn(pfn);
+    return pfn * 2 ** PAGE_SHIFT;
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  /** Is the page free (in a buddy block)? */
+  isFree(pfn: number): boolean {
+    this.validatePfn(pfn);
+    const mem = this.mem;
+    return mem.isManaged(pfn) && !mem.isTail(pfn) && mem.refcount[pfn] === 0;
+  }
+
+  page(pfn: number): PageInfo {
+    this.validatePfn(pfn);
+    const mem = this.mem;
+    const flags: string[] = [];
+    for (let f = 0; f < PAGE_FLAG_COUNT; f++) if (mem.testFlag(pfn, f)) flags.push(PAGE_FLAG_NAMES[f]);
+    const type = mem.pageType(pfn);
+    const tail = mem.isTail(pfn);
+    const free = !tail && mem.isManaged(pfn) && mem.refcount[pfn] === 0;
+    return {
+      pfn,
+      paddr: pfn * PAGE_SIZE,
+      virt: pfn < this.profile.maxLowPfn ? this.profile.pageOffset + pfn * PAGE_SIZE : null,
+      zone: this.zones[this.zoneIdxOfZone[mem.zone(pfn)]].name,
+      flags,
+      pageType: type === null ? null : PAGE_TYPE_NAMES[type],
+      refcount: this.pageCount(pfn),
+      mapcount: mem.mapcount(pfn),
+      order: tail ? 0 : mem.order(pfn),
+      state: !mem.isManaged(pfn) ? 'reserved' : free ? 'free' : 'allocated',
+      buddy: mem.isBuddy(pfn),
+      compoundHead: mem.testFlag(pfn, PageFlag.Head),
+      headPfn: tail ? mem.privOrPrev[pfn] : null,
+      mapping: mem.mapping(pfn),
+    };
+  }
+
+  /** Throws InvariantViolationError when the allocator state is inconsistent (O(pages): tests). */
+  checkInvariants(): InvariantReport {
+    return checkInvariants(this);
+  }
+
+  procBuddyinfo(): string {
+    return procBuddyinfo(this);
+  }
+
+  /** Zone index of a PFN on this machine. */
+  zoneIndexOfPfn(pfn: number): number {
+    this.validatePfn(pfn);
+    return this.zoneIdxOfZone[this.mem.zone(pfn)];
+  }
+}
+
+/** Count trailing zeros of a positive integer below 2^31 (__ffs). */
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+export function bootMachine(config?: Partial<MachineConfig>): PageAllocator {
+  return new PageAllocator(validateMachineConfig(config));
+}
