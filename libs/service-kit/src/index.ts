@@ -58,6 +58,8 @@ export type {
 } from './start-service';
 export { bindFailure, formatStartupFailure, StartupError } from './startup-error';
 export { joinHostPort } from './host-port';
+export { runServiceMain } from './run-service-main';
+export type { RunServiceMainOptions } from './run-service-main';
 
 // Observability
 export {
@@ -70,3 +72,11 @@ export type { GrpcServerMetrics, GrpcType } from './grpc-metrics';
 export { createObservabilityInterceptor } from './observability-interceptor';
 export { startMetricsServer } from './metrics-server';
 export type { MetricsServer } from './metrics-server';
+
+// Clients
+export { ClientPool, DEFAULT_DEADLINE_MS, defaultDeadlineInterceptor, withDeadline } from './client-pool';
+export type { ClientConstructor, ClientPoolOptions } from './client-pool';
+export { promisifyUnary } from './promisify-unary';
+export type { UnaryCallOptions } from './promisify-unary';
+export { checkHealth, DEFAULT_HEALTH_TIMEOUT_MS, waitForServing } from './health-client';
+export type { HealthState } from './health-client';

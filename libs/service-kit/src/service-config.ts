@@ -37,9 +37,10 @@ export class ConfigError extends Error {
   constructor(
     readonly source: string,
     readonly value: string,
-    reason: string,
+    readonly reason: string,
+    message = `invalid ${source} ${JSON.stringify(value)}: ${reason}`,
   ) {
-    super(`invalid ${source} ${JSON.stringify(value)}: ${reason}`);
+    super(message);
     this.name = 'ConfigError';
   }
 }
@@ -124,7 +125,7 @@ function parseFlags(
   const names = [...FLAGS, ...extraFlags];
   try {
     const { values } = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv),
       options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
       strict: true,
       allowPositionals: false,
@@ -135,19 +136,47 @@ function parseFlags(
   }
 }
 
+/**
+ * parseArgs reads `--metrics-port -1` as a flag without a value followed by a flag `-1`;
+ * rewrite a negative number after a flag as `--metrics-port=-1`.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    if (arg.startsWith('--') && !arg.includes('=') && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 function flagParseError(err: unknown): ConfigError {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown }).code;
-  const option = /'(-[^']*)'/.exec(message)?.[1] ?? /"([^"]*)"/.exec(message)?.[1] ?? '';
+  const option = /'([^']*)'/.exec(message)?.[1] ?? '';
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new ConfigError('flag', option, 'unknown flag');
+      return new ConfigError(option, '', 'unknown flag', `unknown flag ${option}`);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return new ConfigError('argument', option, 'unexpected argument');
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new ConfigError(option.split(/[ =]/)[0] ?? option, '', 'missing value');
-    default:
-      return new ConfigError('arguments', option, message.split('\n', 1)[0] ?? message);
+      return new ConfigError(
+        'argument',
+        option,
+        'unexpected argument',
+        `unexpected argument ${JSON.stringify(option)}`,
+      );
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const flag = option.split(/[ =]/)[0] ?? option;
+      return new ConfigError(flag, '', 'missing value', `missing value for ${flag}`);
+    }
+    default: {
+      const firstLine = message.split('\n', 1)[0] ?? message;
+      return new ConfigError('arguments', option, firstLine, `bad arguments: ${firstLine}`);
+    }
   }
 }
 

@@ -5,7 +5,6 @@ import {
   loadPackageDefinition,
   Metadata,
   status,
-  type Client,
   type ClientDuplexStream,
   type ClientReadableStream,
   type ServiceClientConstructor,
@@ -26,8 +25,7 @@ import {
   EchoClient,
   echoDefinition,
   echoImplementation,
-  type EchoRequest,
-  type EchoResponse,
+  type EchoStub,
 } from './testing/echo-service';
 
 function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
@@ -42,17 +40,6 @@ function startEcho(overrides: Partial<ServiceConfig> = {}): Promise<RunningServi
     config: testConfig(overrides),
   });
 }
-
-type EchoStub = Client & {
-  Echo(
-    req: Partial<EchoRequest>,
-    md: Metadata,
-    opts: object,
-    cb: (e: ServiceError | null, r: EchoResponse) => void,
-  ): void;
-  EchoStream(req: Partial<EchoRequest>, opts?: object): ClientReadableStream<EchoResponse>;
-  EchoChat(opts?: object): ClientDuplexStream<EchoRequest, EchoResponse>;
-};
 
 function collect<T>(stream: ClientReadableStream<T> | ClientDuplexStream<unknown, T>): Promise<T[]> {
   return new Promise((resolve, reject) => {

@@ -124,10 +124,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     for (const n of ['', ...healthNames]) health.setStatus(n, status);
   };
   setAll('SERVING');
-  logger.info(
-    { address, metricsPort: metricsServer?.port ?? null },
-    `${name} listening on ${address}` + (metricsServer ? `, metrics on :${metricsServer.port}/metrics` : ''),
-  );
+  // Containers and scripts wait for this exact line (Wait.forLogMessage(/listening on/)).
+  logger.info({ address }, `${name} listening on ${address}`);
+  if (metricsServer) {
+    const metricsUrl = `http://${joinHostPort(config.host, metricsServer.port)}/metrics`;
+    logger.info({ metricsUrl }, `${name} metrics on ${metricsUrl}`);
+  }
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {

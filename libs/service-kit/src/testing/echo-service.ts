@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import {
   loadPackageDefinition,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type Metadata,
+  type ServiceError,
   type GrpcObject,
   type ServiceClientConstructor,
   type ServiceDefinition,
@@ -30,6 +35,18 @@ const loaded = loadPackageDefinition(packageDefinition) as unknown as {
 };
 
 export const EchoClient = loaded.pagemesh.testing.v1.EchoService;
+
+/** The dynamic EchoService client with its methods typed (proto-loader clients are untyped). */
+export type EchoStub = Client & {
+  Echo(
+    request: Partial<EchoRequest>,
+    metadata: Metadata,
+    options: object,
+    callback: (error: ServiceError | null, response: EchoResponse) => void,
+  ): void;
+  EchoStream(request: Partial<EchoRequest>, options?: object): ClientReadableStream<EchoResponse>;
+  EchoChat(options?: object): ClientDuplexStream<EchoRequest, EchoResponse>;
+};
 export const echoDefinition: ServiceDefinition = EchoClient.service;
 
 /**
