@@ -105,6 +105,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
         `--host=${host}`,
         `--port=${port}`,
         `--metrics-port=${metricsPort}`,
+        // The stack learns each address from the "listening on" line: keep info logs on
+        // whatever the environment says (Jest sets NODE_ENV=test, which silences them).
+        '--log-level=info',
         ...spec.calls.map((dep) => `--${dep}-address=${addresses[dep]}`),
         ...(options.serviceArgs?.[spec.name] ?? []),
       ];

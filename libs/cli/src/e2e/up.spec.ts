@@ -1,0 +1,118 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { checkHealth } from '@pagemesh/service-kit';
+
+/**
+ * `pagemesh up` end to end, through the real command (bin/pagemesh.cjs → dist/cli/main.cjs):
+ * five processes come up on ephemeral loopback ports, answer health, and all go away on Ctrl-C.
+ */
+const root = join(__dirname, '../../../..');
+const bin = join(root, 'bin/pagemesh.cjs');
+
+interface UpReport {
+  services: { name: string; grpcService: string; address: string; pid: number; status: string }[];
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (line) => {
+      rl.close();
+      resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`pagemesh up exited (${code}) before printing the stack`)));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('pagemesh up', () => {
+  jest.setTimeout(60_000);
+  let up: ChildProcess | undefined;
+
+  afterEach(() => {
+    if (up && up.exitCode === null) up.kill('SIGKILL');
+  });
+
+  it('starts five healthy services and stops them all on SIGINT', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'pagemesh-up-test-'));
+    up = spawn(process.execPath, [bin, 'up', '--base-port', '0', '--json', '--log-dir', logDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => up!.once('exit', (code) => resolve(code)));
+    const report = JSON.parse(await firstLine(up)) as UpReport;
+
+    expect(report.services.map((s) => s.name)).toEqual([
+      'page-allocator',
+      'mmu',
+      'device-drivers',
+      'vma-manager',
+      'orchestrator',
+    ]);
+    for (const s of report.services) {
+      expect(s.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await checkHealth(s.address, s.grpcService)).toBe('SERVING');
+    }
+
+    const addresses = report.services.map((s) => `${s.name}=${s.address}`).join(',');
+    const status = spawnSync(process.execPath, [bin, 'status', '--addresses', addresses, '--json'], {
+      encoding: 'utf8',
+    });
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout).services.every((s: { status: string }) => s.status === 'SERVING')).toBe(
+      true,
+    );
+
+    up.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const s of report.services) {
+      expect(alive(s.pid)).toBe(false);
+      expect(await checkHealth(s.address, '', 500)).toBe('UNREACHABLE');
+    }
+
+    const after = spawnSync(
+      process.execPath,
+      [bin, 'status', '--addresses', addresses, '--timeout-ms', '500'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(after.status).toBe(1);
+    expect(after.stdout).toContain('UNREACHABLE');
+  });
+
+  it('fails with one clear line when a port is taken', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'pagemesh-up-test-'));
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = spawnSync(
+        process.execPath,
+        [bin, 'up', '--base-port', String(port), '--log-dir', logDir],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      expect(result.status).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines[lines.length - 1]).toMatch(
+        /^pagemesh: page-allocator did not start: .*address already in use/,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+});
