@@ -1,5 +1,4 @@
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
 import {
   credentials,
   loadPackageDefinition,
@@ -18,6 +17,7 @@ import { promisifyUnary } from './promisify-unary';
 import { parseServiceConfig, type ServiceConfig } from './service-config';
 import { startService, type RunningService } from './start-service';
 import { formatStartupFailure, StartupError } from './startup-error';
+import { listServicesByReflection } from './testing/reflection-client';
 import { ERROR_FIELD_METADATA_KEY, ERROR_KIND_METADATA_KEY } from './status-table';
 import {
   ECHO_PROTO,
@@ -107,28 +107,9 @@ describe('startService', () => {
 
   it('lists its services through server reflection', async () => {
     await using service = await startEcho();
-    const reflectionProto = join(
-      dirname(require.resolve('@grpc/reflection/package.json')),
-      'build/proto/grpc/reflection/v1/reflection.proto',
+    expect(await listServicesByReflection(service.address)).toEqual(
+      expect.arrayContaining([ECHO_SERVICE_NAME, 'grpc.health.v1.Health']),
     );
-    const Reflection = (
-      loadPackageDefinition(loadSync(reflectionProto)) as unknown as {
-        grpc: { reflection: { v1: { ServerReflection: ServiceClientConstructor } } };
-      }
-    ).grpc.reflection.v1.ServerReflection;
-    const client = pool.client(service.address, Reflection) as InstanceType<typeof Reflection> & {
-      ServerReflectionInfo(): ClientDuplexStream<
-        object,
-        { listServicesResponse?: { service: { name: string }[] } }
-      >;
-    };
-    const call = client.ServerReflectionInfo();
-    const responses = collect(call);
-    call.write({ listServices: '' });
-    call.end();
-    const [response] = await responses;
-    const names = response?.listServicesResponse?.service.map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining([ECHO_SERVICE_NAME, 'grpc.health.v1.Health']));
   });
 
   it('answers a good request', async () => {
@@ -295,6 +276,19 @@ describe('startService', () => {
     expect(err).toBeInstanceOf(StartupError);
     expect((err as StartupError).message).toMatch(
       /^cannot listen on 127\.0\.0\.1:\d+ \(metrics\): address already in use$/,
+    );
+  });
+
+  it('rejects with a StartupError when a proto file does not load', async () => {
+    const err = await startService({
+      name: 'echo',
+      protoFiles: ['/nonexistent/missing.proto'],
+      services: [{ definition: echoDefinition, implementation: echoImplementation }],
+      config: testConfig(),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartupError);
+    expect(formatStartupFailure('echo', err)).toMatch(
+      /^echo: cannot load proto files: .*missing\.proto[^\n]*$/,
     );
   });
 });
