@@ -1,1 +1,39 @@
-export {};
+/**
+ * @pagemesh/vma-manager: processes' address spaces (mm_struct, VMAs) and the memory syscalls,
+ * with Linux 6.18's results and errnos. Pure TypeScript; page tables and pages are reached
+ * through the ports in ports.ts.
+ */
+
+// The model
+export { Machine, ORACLE_MACHINE, DEFAULT_MAX_MAP_COUNT, DEFAULT_STACK_GUARD_GAP_PAGES } from './machine';
+export type { MachineConfig } from './machine';
+export { MmStruct, TASK_SIZE, DEFAULT_MMAP_BASE } from './mm-struct';
+export type { PageTableOp } from './mm-struct';
+export { Vma, AnonVma } from './vma';
+export type { VmFile } from './vma';
+export { VmaTree } from './vma-tree';
+export * as vmFlags from './vm-flags';
+export * as mman from './mman';
+export type { SyscallResult } from './mman';
+export type { U64 } from './u64';
+export { VmaDomainError, PageStateUnavailableError } from './errors';
+export type { DomainErrorKind } from './errors';
+
+// Syscalls
+export { mmap } from './mmap';
+export { munmap } from './munmap';
+export { mprotect } from './mprotect';
+export { mremap } from './mremap';
+export { madvise } from './madvise';
+export { mlock, munlock } from './mlock';
+export { mseal } from './mseal';
+export { getUnmappedArea } from './get-unmapped-area';
+export { vmEnoughMemory } from './overcommit';
+
+// /proc
+export { procMaps, procMapsLines, formatMapsLine } from './proc-maps';
+export { procSmaps, procStatusMemory, formatSmaps, smapsEntry, NO_PAGES } from './proc-smaps';
+export type { SmapsEntry, SmapsPageStats, SmapsPageSource } from './proc-smaps';
+
+// Ports to the layers below
+export type { MmuPort, PageAllocatorPort, MappedPage, PagemapEntry, VaRange } from './ports';
