@@ -1,7 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  status,
+  type handleUnaryCall,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { DomainError } from './domain-errors';
-import { guardServerStreaming, guardUnary } from './handler-guards';
+import { guardImplementation, guardServerStreaming, guardUnary } from './handler-guards';
 import type { StatusError } from './status-table';
 
 /** Just enough of a unary call for a guard. */
@@ -105,5 +113,27 @@ describe('guardServerStreaming', () => {
     })(stream as unknown as ServerWritableStream<string, string>);
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors.map((e) => e.code)).toEqual([status.OUT_OF_RANGE]);
+  });
+});
+
+describe('guardImplementation', () => {
+  const definition = {
+    Get: { path: '/t.v1.T/Get', requestStream: false, responseStream: false, originalName: 'get' },
+    Watch: { path: '/t.v1.T/Watch', requestStream: false, responseStream: true },
+  } as unknown as ServiceDefinition;
+
+  it('keeps `this` for handlers written as class methods, found by name or original name', async () => {
+    class Rpc {
+      private readonly answer = 'from the instance';
+      get(): string {
+        return this.answer;
+      }
+    }
+    const guarded = guardImplementation(definition, new Rpc() as unknown as UntypedServiceImplementation);
+    expect(Object.keys(guarded)).toEqual(['get']);
+    const value = await new Promise((resolve) =>
+      (guarded['get'] as handleUnaryCall<string, string>)(fakeUnaryCall(), (_e, v) => resolve(v)),
+    );
+    expect(value).toBe('from the instance');
   });
 });

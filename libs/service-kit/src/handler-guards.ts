@@ -79,11 +79,14 @@ export function guardImplementation(
   implementation: UntypedServiceImplementation,
   options: GuardOptions = {},
 ): UntypedServiceImplementation {
-  const guarded: UntypedServiceImplementation = { ...implementation };
+  // Built fresh rather than spread: a class instance keeps its handlers on the prototype.
+  const guarded: UntypedServiceImplementation = {};
+  const source = implementation as Record<string, unknown>;
   for (const [name, method] of Object.entries(definition)) {
-    const key = name in implementation ? name : method.originalName;
-    if (key === undefined || !(key in implementation)) continue;
-    const handler = implementation[key] as (...args: never[]) => unknown;
+    const key = typeof source[name] === 'function' ? name : method.originalName;
+    if (key === undefined || typeof source[key] !== 'function') continue;
+    // Bound, so a handler written as a class method keeps its `this`.
+    const handler = (source[key] as (...args: never[]) => unknown).bind(implementation);
     if (method.requestStream && method.responseStream) {
       guarded[key] = guardBidiStreaming(handler as BidiStreamingHandler<unknown, unknown>, options);
     } else if (method.requestStream) {
