@@ -1,6 +1,4 @@
 import { runServiceMain } from '@pagemesh/service-kit';
-import { buildPageAllocatorService, CALLS } from './service';
+import { buildPageAllocatorService, FLAGS } from './service';
 
-void runServiceMain('page-allocator', (config) => buildPageAllocatorService(config), {
-  extraFlags: CALLS.map((c) => `${c}-address`),
-});
+void runServiceMain('page-allocator', (config) => buildPageAllocatorService(config), { extraFlags: FLAGS });

@@ -1,19 +1,23 @@
-import type { ServiceConfig, StartServiceOptions } from '@pagemesh/service-kit';
+import { bootMachine, type PageAllocator } from '@pagemesh/page-allocator';
+import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
 import { PageAllocatorServiceService, protoFile, protoIncludeDir } from '@pagemesh/proto';
+import type { ServiceConfig, StartServiceOptions } from '@pagemesh/service-kit';
+import { machineFromFlags, MACHINE_FLAGS } from './machine-flags';
 
-/** The addresses of the services this one calls, from its flags. */
+/** The page allocator calls no other service: it is the bottom of the DAG. */
 export const CALLS = [] as const;
+export const FLAGS = [...MACHINE_FLAGS];
 
-/**
- * The page-allocator service. Its RPCs are served by the page-allocator domain library once that lands;
- * until then the server answers health and reflection, and each RPC says UNIMPLEMENTED.
- */
-export function buildPageAllocatorService(config: ServiceConfig): StartServiceOptions {
+/** Boots the machine its flags describe (default x86_64, 4 GiB) and serves it. */
+export function buildPageAllocatorService(
+  config: ServiceConfig,
+  pa: PageAllocator = bootMachine(machineFromFlags(config.extra)),
+): StartServiceOptions {
   return {
     name: 'page-allocator',
     protoFiles: [protoFile('pageAllocator')],
     includeDirs: [protoIncludeDir()],
-    services: [{ definition: PageAllocatorServiceService, implementation: {} }],
+    services: [{ definition: PageAllocatorServiceService, implementation: pageAllocatorHandlers(pa) }],
     config,
   };
 }

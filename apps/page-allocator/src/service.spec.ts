@@ -1,0 +1,171 @@
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { bootMachine, GFP } from '@pagemesh/page-allocator';
+import {
+  PageAllocatorServiceClient,
+  PageRefOp,
+  ProcFile,
+  Zone,
+  Errno,
+  type PageAllocatorServiceClient as Client,
+} from '@pagemesh/proto';
+import {
+  checkHealth,
+  parseServiceConfig,
+  promisifyUnary,
+  startService,
+  type RunningService,
+} from '@pagemesh/service-kit';
+import { buildPageAllocatorService } from './service';
+import { parseSize, machineFromFlags } from './machine-flags';
+
+const MiB = 2 ** 20;
+
+async function start(argv: string[] = ['--mem=64M']): Promise<{ service: RunningService; client: Client }> {
+  const config = parseServiceConfig('page-allocator', {
+    argv: ['--port=0', '--metrics-port=off', ...argv],
+    env: {},
+    extraFlags: ['arch', 'mem', 'min-free-kbytes'],
+  });
+  const service = await startService(buildPageAllocatorService(config));
+  const client = new PageAllocatorServiceClient(service.address, credentials.createInsecure());
+  return { service, client };
+}
+
+function call<K extends keyof Client & string>(client: Client, method: K) {
+  return promisifyUnary(client, method);
+}
+
+describe('page-allocator service over gRPC', () => {
+  let service: RunningService;
+  let client: Client;
+
+  beforeEach(async () => {
+    ({ service, client } = await start());
+  });
+
+  afterEach(async () => {
+    client.close();
+    await service.shutdown();
+  });
+
+  it('answers health and describes the machine it booted', async () => {
+    expect(await checkHealth(service.address, 'pagemesh.v1.PageAllocatorService')).toBe('SERVING');
+    const machine = await call(client, 'getMachine')({});
+    expect(machine.memBytes).toBe(BigInt(64 * MiB));
+    expect(machine.pageOffset).toBe(0xffff888000000000n);
+    expect(machine.zones.map((z) => z.zone)).toEqual([
+      Zone.ZONE_DMA,
+      Zone.ZONE_DMA32,
+      Zone.ZONE_NORMAL,
+      Zone.ZONE_MOVABLE,
+    ]);
+    expect(machine.totalPages).toBe(BigInt((64 * MiB) / 4096));
+  });
+
+  it('allocates, reports and frees pages in batches, and buddyinfo comes back', async () => {
+    const before = (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text;
+    const alloc = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 64 });
+    expect(alloc.pfns).toHaveLength(64);
+    expect(alloc.errno).toBe(Errno.ERRNO_UNSPECIFIED);
+    const pages = await call(client, 'getPages')({ startPfn: alloc.pfns[0], count: 1 });
+    expect(pages.pages[0].refcount).toBe(1);
+    await call(client, 'changePageRefs')({ op: PageRefOp.PAGE_REF_OP_GET, pfns: alloc.pfns.slice(0, 4) });
+    await call(client, 'changePageRefs')({ op: PageRefOp.PAGE_REF_OP_PUT, pfns: alloc.pfns.slice(0, 4) });
+    await call(client, 'freePages')({ pfns: alloc.pfns, order: 0 });
+    expect((await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text).toBe(before);
+  });
+
+  it('reads back what it wrote to RAM', async () => {
+    const { pfns } = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 1 });
+    const paddr = pfns[0] * 4096n + 16n;
+    await call(client, 'writePhys')({ writes: [{ paddr, data: Buffer.from([0xaa, 0xbb, 0xcc, 0xdd]) }] });
+    const read = await call(client, 'readPhys')({ ranges: [{ paddr, length: 4 }] });
+    expect([...read.data[0]]).toEqual([0xaa, 0xbb, 0xcc, 0xdd]);
+  });
+
+  it('refuses a malformed request with INVALID_ARGUMENT naming the field', async () => {
+    const err = (await call(
+      client,
+      'allocPages',
+    )({ gfpMask: GFP.KERNEL, order: 11, count: 1 }).catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/order/);
+    const big = (await call(
+      client,
+      'getPages',
+    )({ startPfn: 1n << 60n, count: 1 }).catch((e: ServiceError) => e)) as ServiceError;
+    expect(big.code).toBe(status.INVALID_ARGUMENT);
+    expect(big.details).toMatch(/start_pfn/);
+  });
+
+  it('refuses a double free with FAILED_PRECONDITION and changes nothing', async () => {
+    const { pfns } = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 2 });
+    await call(client, 'freePages')({ pfns: [pfns[0]], order: 0 });
+    const before = (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text;
+    const err = (await call(
+      client,
+      'freePages',
+    )({ pfns: [pfns[1], pfns[0]], order: 0 }).catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.details).toMatch(/double free/);
+    expect((await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text).toBe(before);
+    const page = await call(client, 'getPages')({ startPfn: pfns[1], count: 1 });
+    expect(page.pages[0].refcount).toBe(1);
+  });
+
+  it('refuses a put batch that would underflow a refcount before changing anything', async () => {
+    const { pfns } = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 2 });
+    await call(client, 'changePageRefs')({ op: PageRefOp.PAGE_REF_OP_GET, pfns: [pfns[0]] });
+    const err = (await call(
+      client,
+      'changePageRefs',
+    )({
+      op: PageRefOp.PAGE_REF_OP_PUT,
+      pfns: [pfns[0], pfns[1], pfns[1]],
+    }).catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    const pages = await call(client, 'getPages')({ startPfn: pfns[0], count: 1 });
+    expect(pages.pages[0].refcount).toBe(2);
+  });
+
+  it('streams page-op batches and reports the first refused op', async () => {
+    const stream = client.streamPageOps();
+    const answers: unknown[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (a) => answers.push(a));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    stream.write({
+      batchId: 1n,
+      ops: [{ op: { $case: 'alloc', value: { gfpMask: GFP.KERNEL, order: 0, count: 8 } } }],
+    });
+    stream.write({
+      batchId: 2n,
+      ops: [{ op: { $case: 'alloc', value: { gfpMask: GFP.KERNEL, order: 12, count: 1 } } }],
+    });
+    stream.end();
+    await done;
+    const [first, second] = answers as {
+      batchId: bigint;
+      results: unknown[];
+      failedOpIndex: number;
+      failure: string;
+    }[];
+    expect(first.batchId).toBe(1n);
+    expect(first.results).toHaveLength(1);
+    expect(second.failure).toMatch(/order/);
+    expect(second.failedOpIndex).toBe(0);
+  });
+});
+
+describe('machine flags', () => {
+  it('parse sizes and profiles', () => {
+    expect(parseSize('mem', '4G')).toBe(4 * 2 ** 30);
+    expect(parseSize('mem', '512MiB')).toBe(512 * MiB);
+    expect(machineFromFlags({ arch: 'x86', mem: '1G' })).toEqual({ arch: 'x86', memBytes: 2 ** 30 });
+    expect(() => parseSize('mem', 'lots')).toThrow(/--mem "lots"/);
+    expect(() => machineFromFlags({ arch: 'arm64' })).toThrow(/--arch "arm64"/);
+    expect(bootMachine(machineFromFlags({ mem: '32M' })).profile.memBytes).toBe(32 * MiB);
+  });
+});

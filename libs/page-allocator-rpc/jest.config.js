@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'page-allocator-rpc',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

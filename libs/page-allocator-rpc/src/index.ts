@@ -1,0 +1,6 @@
+/**
+ * @pagemesh/page-allocator-rpc: the page allocator over gRPC. Server handlers that serve a
+ * domain PageAllocator, and the conversions between proto messages and domain values.
+ */
+export { pageAllocatorHandlers, MAX_BATCH, MAX_GET_PAGES } from './server';
+export { toNumber, toNumbers, toBigints, checkBatch } from './wire';

@@ -1,0 +1,325 @@
+import type { PageAllocator } from '@pagemesh/page-allocator';
+import {
+  Errno,
+  PageRefOp,
+  ProcFile,
+  type AllocPagesRequest,
+  type AllocPagesResponse,
+  type ChangePageFlagsRequest,
+  type ChangePageRefsRequest,
+  type ChangePageRefsResponse,
+  type FreePagesRequest,
+  type GetMachineResponse,
+  type GetPagesRequest,
+  type GetPagesResponse,
+  type Page,
+  type ReadPhysRequest,
+  type ReadPhysResponse,
+  type ReadProcFileRequest,
+  type ReadProcFileResponse,
+  type StreamPageOpsRequest,
+  type StreamPageOpsResponse,
+  type PageOpResult,
+  type WritePhysRequest,
+} from '@pagemesh/proto';
+import { DomainError } from '@pagemesh/service-kit';
+import { canonicalFromVa48 } from '@pagemesh/uapi';
+import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
+import { domainPageFlag, protoArch, protoMapping, protoPageFlags, protoPageType, protoZone } from './enums';
+import { checkBatch, toBigints, toNumber, toNumbers } from './wire';
+
+/** Largest batch one call may carry (pages, pfns or ranges). */
+export const MAX_BATCH = 65_536;
+/** Largest PFN range GetPages returns at once. */
+export const MAX_GET_PAGES = 4_096;
+
+type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Res;
+
+/**
+ * The PageAllocatorService handlers over one domain allocator. Each handler converts the
+ * request, calls the domain, and converts the answer back; the domain's typed errors become
+ * statuses in the service kit's guard.
+ */
+export function pageAllocatorHandlers(pa: PageAllocator) {
+  const allocPages = (req: AllocPagesRequest): AllocPagesResponse => {
+    const count = req.count === 0 ? 1 : req.count;
+    checkBatch('count', count, MAX_BATCH);
+    const pfns = pa.allocPagesBulk(req.gfpMask, req.order, count);
+    return {
+      pfns: toBigints(pfns),
+      errno: pfns.length < count ? Errno.ERRNO_ENOMEM : Errno.ERRNO_UNSPECIFIED,
+    };
+  };
+
+  const freePages = (req: FreePagesRequest) => {
+    checkBatch('pfns', req.pfns.length, MAX_BATCH);
+    pa.freePagesBulk(toNumbers('pfns', req.pfns), req.order);
+    return {};
+  };
+
+  const changePageRefs = (req: ChangePageRefsRequest): ChangePageRefsResponse => {
+    checkBatch('pfns', req.pfns.length, MAX_BATCH);
+    let pfns = toNumbers('pfns', req.pfns);
+    if (req.op === PageRefOp.PAGE_REF_OP_PUT) pfns = orderPuts(pa, pfns);
+    const freed: number[] = [];
+    const apply = refOp(pa, req.op);
+    const undo = refUndo(pa, req.op);
+    for (let i = 0; i < pfns.length; i++) {
+      try {
+        if (apply(pfns[i])) freed.push(pfns[i]);
+      } catch (err) {
+        // Put back what this batch already changed, newest first, so a refused batch changes
+        // nothing. A put that freed its page cannot be taken back; it is refused up front below.
+        for (let j = i - 1; j >= 0; j--) undo(pfns[j]);
+        throw err;
+      }
+    }
+    return { freedPfns: toBigints(freed) };
+  };
+
+  const changePageFlags = (req: ChangePageFlagsRequest) => {
+    checkBatch('pfns', req.pfns.length, MAX_BATCH);
+    const pfns = toNumbers('pfns', req.pfns);
+    const set = req.set.map((f, i) => domainPageFlag(`set[${i}]`, f));
+    const clear = req.clear.map((f, i) => domainPageFlag(`clear[${i}]`, f));
+    for (const pfn of pfns) pa.validatePfn(pfn);
+    const before = pfns.map((pfn) => [...set, ...clear].map((f) => pa.testPageFlag(pfn, f)));
+    try {
+      for (const pfn of pfns) {
+        for (const f of set) pa.setPageFlag(pfn, f);
+        for (const f of clear) pa.clearPageFlag(pfn, f);
+      }
+    } catch (err) {
+      pfns.forEach((pfn, i) =>
+        [...set, ...clear].forEach((f, k) =>
+          before[i][k] ? pa.setPageFlag(pfn, f) : pa.clearPageFlag(pfn, f),
+        ),
+      );
+      throw err;
+    }
+    return {};
+  };
+
+  const getPages = (req: GetPagesRequest): GetPagesResponse => {
+    const start = toNumber('start_pfn', req.startPfn);
+    const count = req.count === 0 ? 1 : req.count;
+    if (count > MAX_GET_PAGES) {
+      throw new DomainError('invalid-argument', `count=${count}: at most ${MAX_GET_PAGES} pages per call`, {
+        field: 'count',
+        value: count,
+      });
+    }
+    pa.validatePfn(start, 'start_pfn');
+    pa.validatePfn(start + count - 1, 'start_pfn + count - 1');
+    const pages: Page[] = [];
+    for (let pfn = start; pfn < start + count; pfn++) {
+      const p = pa.page(pfn);
+      pages.push({
+        pfn: BigInt(pfn),
+        flags: protoPageFlags(p.flags, p.headPfn !== null),
+        pageType: protoPageType(p.buddy ? 'buddy' : p.pageType),
+        refcount: p.refcount,
+        mapcount: p.mapcount,
+        zone: protoZone(p.zone),
+        order: p.order,
+        mapping: protoMapping(p.mapping),
+      });
+    }
+    return { pages };
+  };
+
+  const readPhys = (req: ReadPhysRequest): ReadPhysResponse => {
+    checkBatch('ranges', req.ranges.length, MAX_BATCH);
+    const ranges = req.ranges.map((r, i) => ({
+      paddr: toNumber(`ranges[${i}].paddr`, r.paddr),
+      length: r.length,
+    }));
+    return {
+      data: pa
+        .readPhysBatch(ranges)
+        .map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+    };
+  };
+
+  const writePhys = (req: WritePhysRequest) => {
+    checkBatch('writes', req.writes.length, MAX_BATCH);
+    pa.writePhysBatch(
+      req.writes.map((w, i) => ({ paddr: toNumber(`writes[${i}].paddr`, w.paddr), bytes: w.data })),
+    );
+    return {};
+  };
+
+  const readProcFile = (req: ReadProcFileRequest): ReadProcFileResponse => {
+    switch (req.file) {
+      case ProcFile.PROC_FILE_BUDDYINFO:
+        return { text: pa.procBuddyinfo() };
+      default:
+        throw new DomainError(
+          'invalid-argument',
+          `file=${ProcFile[req.file] ?? req.file}: not a file this service serves`,
+          {
+            field: 'file',
+            value: req.file,
+          },
+        );
+    }
+  };
+
+  const getMachine = (): GetMachineResponse => {
+    const p = pa.profile;
+    const c = pa.counters();
+    return {
+      arch: protoArch(p.arch),
+      memBytes: BigInt(p.memBytes),
+      maxPfn: BigInt(p.maxPfn),
+      pageOffset: canonicalFromVa48(p.pageOffset),
+      lowmemEnd: BigInt(p.lowmemLimit),
+      zones: pa.zones.map((z) => ({
+        zone: protoZone(z.name),
+        name: z.name,
+        startPfn: BigInt(z.startPfn),
+        spannedPages: BigInt(z.spannedPages),
+        presentPages: BigInt(z.presentPages),
+        managedPages: BigInt(z.managedPages),
+        freePages: BigInt(z.freePages),
+      })),
+      totalPages: BigInt(c.totalPages),
+      freePages: BigInt(c.freePages),
+      reservedPages: BigInt(c.reservedPages),
+    };
+  };
+
+  /** One batch of the stream: ops in order, stopping at the first refused one. */
+  const pageOpsBatch = (req: StreamPageOpsRequest): StreamPageOpsResponse => {
+    checkBatch('ops', req.ops.length, MAX_BATCH);
+    const results: PageOpResult[] = [];
+    for (const [i, item] of req.ops.entries()) {
+      try {
+        const op = item.op;
+        if (!op) throw new DomainError('invalid-argument', `ops[${i}] is empty`, { field: `ops[${i}]` });
+        switch (op.$case) {
+          case 'alloc':
+            results.push({ result: { $case: 'alloc', value: allocPages(op.value) } });
+            break;
+          case 'free':
+            results.push({ result: { $case: 'free', value: freePages(op.value) } });
+            break;
+          case 'refs':
+            results.push({ result: { $case: 'refs', value: changePageRefs(op.value) } });
+            break;
+        }
+      } catch (err) {
+        if (!(err instanceof Error) || !('kind' in err || 'code' in err)) throw err;
+        return { batchId: req.batchId, results, failedOpIndex: i, failure: err.message };
+      }
+    }
+    return { batchId: req.batchId, results, failedOpIndex: 0, failure: '' };
+  };
+
+  const unary =
+    <Req, Res>(fn: (req: Req) => Res): Unary<Req, Res> =>
+    (call) =>
+      fn(call.request);
+
+  return {
+    getMachine: unary(getMachine),
+    allocPages: unary(allocPages),
+    freePages: unary(freePages),
+    changePageRefs: unary(changePageRefs),
+    changePageFlags: unary(changePageFlags),
+    getPages: unary(getPages),
+    readPhys: unary(readPhys),
+    writePhys: unary(writePhys),
+    readProcFile: unary(readProcFile),
+    streamPageOps: (call: ServerDuplexStream<StreamPageOpsRequest, StreamPageOpsResponse>) =>
+      new Promise<void>((resolve, reject) => {
+        call.on('data', (req: StreamPageOpsRequest) => {
+          try {
+            call.write(pageOpsBatch(req));
+          } catch (err) {
+            reject(err);
+          }
+        });
+        call.on('end', () => {
+          call.end();
+          resolve();
+        });
+        call.on('error', reject);
+      }),
+  };
+}
+
+/**
+ * Checks a batch of puts before any is applied (a put beyond a page's refcount is refused up
+ * front) and orders it so that every put that frees its page comes last: the puts before them
+ * can be taken back if a later one is refused. A final put refused after another final put of
+ * the same batch freed its page is the one case that cannot be rolled back.
+ */
+function orderPuts(pa: PageAllocator, pfns: number[]): number[] {
+  const headOf = (pfn: number) => pa.page(pfn).headPfn ?? pfn;
+  const puts = new Map<number, number>();
+  for (const pfn of pfns) {
+    pa.validatePfn(pfn);
+    const head = headOf(pfn);
+    puts.set(head, (puts.get(head) ?? 0) + 1);
+  }
+  for (const [head, n] of puts) {
+    const count = pa.pageCount(head);
+    if (n > count) {
+      throw new DomainError(
+        'failed-precondition',
+        `pfn=0x${head.toString(16)}: ${n} puts in the batch but refcount is ${count} (refcount underflow)`,
+        { field: 'pfns', value: head },
+      );
+    }
+  }
+  const seen = new Map<number, number>();
+  const early: number[] = [];
+  const last: number[] = [];
+  for (const pfn of pfns) {
+    const head = headOf(pfn);
+    const k = (seen.get(head) ?? 0) + 1;
+    seen.set(head, k);
+    (k === pa.pageCount(head) ? last : early).push(pfn);
+  }
+  return [...early, ...last];
+}
+
+/** The domain call for one pfn of a ChangePageRefs batch; true when the page was freed. */
+function refOp(pa: PageAllocator, op: PageRefOp): (pfn: number) => boolean {
+  switch (op) {
+    case PageRefOp.PAGE_REF_OP_GET:
+      return (pfn) => (pa.getPage(pfn), false);
+    case PageRefOp.PAGE_REF_OP_PUT:
+      return (pfn) => {
+        pa.putPage(pfn);
+        return pa.isFree(pfn);
+      };
+    case PageRefOp.PAGE_REF_OP_MAPCOUNT_INC:
+      return (pfn) => (pa.pageMapcountInc(pfn), false);
+    case PageRefOp.PAGE_REF_OP_MAPCOUNT_DEC:
+      return (pfn) => (pa.pageMapcountDec(pfn), false);
+    default:
+      throw new DomainError(
+        'invalid-argument',
+        `op=${PageRefOp[op] ?? op}: expected GET, PUT, MAPCOUNT_INC or MAPCOUNT_DEC`,
+        {
+          field: 'op',
+          value: op,
+        },
+      );
+  }
+}
+
+function refUndo(pa: PageAllocator, op: PageRefOp): (pfn: number) => void {
+  switch (op) {
+    case PageRefOp.PAGE_REF_OP_GET:
+      return (pfn) => pa.putPage(pfn);
+    case PageRefOp.PAGE_REF_OP_PUT:
+      return (pfn) => pa.getPage(pfn);
+    case PageRefOp.PAGE_REF_OP_MAPCOUNT_INC:
+      return (pfn) => pa.pageMapcountDec(pfn);
+    default:
+      return (pfn) => pa.pageMapcountInc(pfn);
+  }
+}
