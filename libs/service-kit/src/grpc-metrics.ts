@@ -56,3 +56,20 @@ export function splitMethodPath(path: string): [service: string, method: string]
   const slash = trimmed.lastIndexOf('/');
   return slash < 0 ? ['unknown', trimmed] : [trimmed.slice(0, slash), trimmed.slice(slash + 1)];
 }
+
+/**
+ * Creates every method's series at zero, as go-grpc-prometheus's InitializeMetrics does, so a
+ * dashboard's rate() shows 0 for a method never called rather than no data.
+ */
+export function initializeMethodMetrics(
+  metrics: GrpcServerMetrics,
+  methods: Iterable<{ path: string; requestStream: boolean; responseStream: boolean }>,
+): void {
+  for (const method of methods) {
+    const [grpcService, grpcMethod] = splitMethodPath(method.path);
+    const labels = { grpc_service: grpcService, grpc_method: grpcMethod, grpc_type: grpcTypeOf(method) };
+    metrics.started.inc(labels, 0);
+    metrics.handled.inc({ ...labels, grpc_code: 'OK' }, 0);
+    metrics.handlingSeconds.zero(labels);
+  }
+}

@@ -25,6 +25,7 @@ import {
   EchoClient,
   echoDefinition,
   echoImplementation,
+  releaseEchoGate,
   type EchoStub,
 } from './testing/echo-service';
 
@@ -212,6 +213,19 @@ describe('startService', () => {
     expect((await fetch(`http://127.0.0.1:${service.metricsPort}/other`)).status).toBe(404);
   });
 
+  it('shows every method at zero before any call', async () => {
+    await using service = await startEcho();
+    const body = await metricsText(service);
+    for (const method of ['Echo', 'EchoStream', 'EchoChat']) {
+      expect(body).toMatch(
+        new RegExp(`^grpc_server_started_total\\{[^}]*grpc_method="${method}"[^}]*\\} 0$`, 'm'),
+      );
+    }
+    expect(body).toMatch(
+      /^grpc_server_handled_total\{[^}]*grpc_type="bidi_stream"[^}]*grpc_code="OK"[^}]*\} 0$/m,
+    );
+  });
+
   it('serves no metrics when the metrics port is off', async () => {
     await using service = await startEcho({ metricsPort: null });
     expect(service.metricsPort).toBeNull();
@@ -253,6 +267,24 @@ describe('startService', () => {
     await expect(portAcceptsConnections(service.metricsPort ?? 0)).resolves.toBe(false);
   });
 
+  it('lets a call in flight finish before it stops', async () => {
+    const service = await startEcho();
+    const echo = promisifyUnary(echoClient(service), 'Echo');
+    const inFlight = echo({ text: 'gate' });
+    // The call has reached the handler once the started counter shows it.
+    await waitUntil(async () =>
+      /^grpc_server_started_total\{[^}]*grpc_method="Echo"[^}]*\} 1$/m.test(await metricsText(service)),
+    );
+    let stopped = false;
+    const stopping = service.shutdown().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    releaseEchoGate();
+    await expect(inFlight).resolves.toEqual({ text: 'gate', index: 0 });
+    await stopping;
+    expect(stopped).toBe(true);
+  });
+
   it('rejects with a one-line StartupError when the port is taken', async () => {
     await using first = await startEcho();
     const err = await startEcho({ port: first.port }).then(
@@ -292,6 +324,14 @@ describe('startService', () => {
     );
   });
 });
+
+async function metricsText(service: RunningService): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`)).text();
+}
+
+async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 function portAcceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {

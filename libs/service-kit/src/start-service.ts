@@ -9,7 +9,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { guardImplementation } from './handler-guards';
-import { createGrpcServerMetrics, splitMethodPath } from './grpc-metrics';
+import { createGrpcServerMetrics, initializeMethodMetrics, splitMethodPath } from './grpc-metrics';
 import { joinHostPort } from './host-port';
 import { createServiceLogger } from './logger';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
@@ -92,6 +92,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const onInternalError = (err: unknown, path: string) =>
     logger.error({ err, rpc: path }, `${path} failed with an unexpected error`);
   for (const { definition, implementation } of options.services) {
+    initializeMethodMetrics(metrics, Object.values(definition));
     server.addService(
       definition,
       guardImplementation(definition, implementation as UntypedServiceImplementation, { onInternalError }),

@@ -61,10 +61,20 @@ class UnknownWordError extends Error {
   }
 }
 
+let openGate: () => void = () => undefined;
+let gate = new Promise<void>((resolve) => (openGate = resolve));
+
+/** Lets every Echo('gate') call answer; later 'gate' calls wait for the next release. */
+export function releaseEchoGate(): void {
+  openGate();
+  gate = new Promise<void>((resolve) => (openGate = resolve));
+}
+
 /**
  * Echo's behaviour by input text: '' → INVALID_ARGUMENT (field `text`); 'boom' → an unexpected
  * TypeError (INTERNAL); 'missing' → a duck-typed not-found error, rejected asynchronously;
- * 'hang' → never answers (deadline tests); anything else is echoed.
+ * 'hang' → never answers (deadline tests); 'gate' → answers once {@link releaseEchoGate} is called
+ * (shutdown tests); anything else is echoed.
  */
 export const echoImplementation = {
   Echo(
@@ -81,6 +91,7 @@ export const echoImplementation = {
     if (text === 'boom') throw new TypeError('kaboom\n    at secret (internal.ts:1:1)');
     if (text === 'missing') return Promise.reject(new UnknownWordError(text));
     if (text === 'hang') return undefined;
+    if (text === 'gate') return gate.then(() => ({ text, index: 0 }));
     callback(null, { text, index: 0 });
     return undefined;
   },
