@@ -37,3 +37,15 @@ export type { SmapsEntry, SmapsPageStats, SmapsPageSource } from './proc-smaps';
 
 // Ports to the layers below
 export type { MmuPort, PageAllocatorPort, MappedPage, PagemapEntry, VaRange } from './ports';
+
+// Conformance with the kernel oracle
+export {
+  runConformance,
+  formatConformanceReport,
+  runScript,
+  parseOps,
+  OpsParseError,
+  compareJsonl,
+  ScriptRefusedError,
+} from './conformance';
+export type { ConformanceCase, ConformanceReport, ConformanceOptions, Difference, Tier } from './conformance';

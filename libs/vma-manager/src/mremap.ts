@@ -255,7 +255,9 @@ export function mremap(mm: MmStruct, oldAddr: U64, oldLen: U64, newLen: U64, fla
   };
   const taskSize = mm.taskSize;
   // check_mremap_params
-  if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return { errno: 'EINVAL' };
+  if (!Number.isInteger(flags) || flags < 0 || flags > (MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) {
+    return { errno: 'EINVAL' };
+  }
   if (!a.aligned) return { errno: 'EINVAL' };
   if (r.newLen === 0 || r.newLen > taskSize) return { errno: 'EINVAL' };
   if (impliesNewAddr(r)) {

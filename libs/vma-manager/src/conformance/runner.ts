@@ -1,0 +1,294 @@
+/**
+ * Replays an operation script against a fresh model process and prints what src/vmtrace.c
+ * prints, byte for byte: one JSON object per op, keys in vmtrace's order, dev/inode normalised.
+ */
+import { Machine, ORACLE_MACHINE, type MachineConfig } from '../machine';
+import { MmStruct, type PageTableOp } from '../mm-struct';
+import type { SyscallResult } from '../mman';
+import { MREMAP_FIXED, MREMAP_MAYMOVE } from '../mman';
+import type { U64 } from '../u64';
+import type { Vma } from '../vma';
+import { mmap } from '../mmap';
+import { munmap } from '../munmap';
+import { mprotect } from '../mprotect';
+import { mremap } from '../mremap';
+import { madvise } from '../madvise';
+import { mlock, munlock } from '../mlock';
+import { mseal } from '../mseal';
+import { formatMapsLine } from '../proc-maps';
+import { smapsEntry } from '../proc-smaps';
+import { parseOps, type ScriptLine } from './ops-parser';
+import { NoPageTables, UnsupportedOpError, type PageState } from './page-state';
+
+/** The reserved window every script stays in (vmtrace REGION_START / REGION_END). */
+export const REGION_START = 0x7e00_0000_0000;
+export const REGION_END = 0x7e80_0000_0000;
+const PG = 4096n;
+const MASK64 = (1n << 64n) - 1n;
+
+/** Thrown where vmtrace would refuse the script (exit 3): a range leaving the region, mmap at 0. */
+export class ScriptRefusedError extends Error {
+  constructor(
+    public readonly line: number,
+    detail: string,
+  ) {
+    super(`line ${line}: ${detail}`);
+    this.name = 'ScriptRefusedError';
+  }
+}
+
+/** Ops the model cannot run yet, and why. */
+export function unsupportedReason(script: readonly ScriptLine[]): string | null {
+  for (const s of script) {
+    const o = s.op;
+    switch (o.kind) {
+      case 'file':
+      case 'memfd':
+      case 'truncate':
+        return `line ${s.line}: '${o.kind}' needs files, which the model does not have yet`;
+      case 'mmap':
+        if (o.file !== null) return `line ${s.line}: file mapping of '${o.file}' needs files`;
+        break;
+      case 'touch':
+      case 'fork-touch':
+      case 'fork-begin':
+      case 'fork-end':
+        return `line ${s.line}: '${o.kind}' needs the page-fault path / fork, not wired to the mmu yet`;
+    }
+  }
+  return null;
+}
+
+/** sb_json_str: escape `"` and `\`, control characters as \u00XX, everything else verbatim. */
+export function jsonStr(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += '\\' + s[i];
+    else if (c < 0x20) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += s[i];
+  }
+  return out + '"';
+}
+
+function big(v: U64): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v);
+}
+
+const LINE_RE = /^([0-9a-f]+)-([0-9a-f]+) (\S{1,7}) ([0-9a-f]+) (\S{1,15}) (\d+)(.*)$/;
+
+export interface RunOptions {
+  readonly machine?: MachineConfig;
+  /** page-level state; default: NoPageTables */
+  readonly pageState?: PageState;
+}
+
+export interface RunResult {
+  /** the JSON lines, without newlines */
+  readonly lines: string[];
+  readonly unsupported: string | null;
+}
+
+/** One model process replaying one script. */
+class Replay {
+  private readonly mm: MmStruct;
+  private readonly inos = new Map<string, number>();
+  private mapsOn = true;
+  private readonly pages: PageState;
+
+  constructor(opts: RunOptions) {
+    this.mm = new MmStruct(new Machine(opts.machine ?? ORACLE_MACHINE));
+    this.mm.pageOps = [];
+    this.pages = opts.pageState ?? new NoPageTables();
+  }
+
+  /** normalise_line: dev → DEV, inode → INO<k> by first appearance, re-padded. */
+  private normalise(raw: string): string {
+    const m = LINE_RE.exec(raw);
+    if (!m) return raw;
+    const [, s, e, perms, off, dev, ino, rest] = m;
+    const name = rest.replace(/^ +/, '');
+    let devs = dev;
+    let inos = ino;
+    if (ino !== '0') {
+      const key = `${dev} ${ino}`;
+      let k = this.inos.get(key);
+      if (k === undefined) {
+        k = this.inos.size + 1;
+        this.inos.set(key, k);
+      }
+      devs = 'DEV';
+      inos = `INO${k}`;
+    }
+    const h = (x: string) => BigInt('0x' + x).toString(16).padStart(8, '0');
+    let line = `${h(s)}-${h(e)} ${perms} ${h(off)} ${devs} ${inos} `;
+    if (name) line = line.padEnd(72, ' ') + ' ' + name;
+    return line;
+  }
+
+  private regionVmas(): Vma[] {
+    const tree = this.mm.vmas;
+    const out: Vma[] = [];
+    for (let i = tree.indexAfter(REGION_START); i < tree.size; i++) {
+      const v = tree.at(i)!;
+      if (v.start >= REGION_END) break;
+      out.push(v);
+    }
+    return out;
+  }
+
+  private state(forceMaps = false): string {
+    const vmas = this.regionVmas();
+    let o = `,"vma_count":${vmas.length}`;
+    if (this.mapsOn || forceMaps) {
+      o += ',"maps":[' + vmas.map((v) => jsonStr(this.normalise(formatMapsLine(v)))).join(',') + ']';
+    }
+    return o;
+  }
+
+  /** emit_res for [a, a+len) */
+  private res(a: U64, len: U64): string {
+    const A = big(a);
+    const L = big(len);
+    let first = A / PG;
+    let last = ((A + L + PG - 1n) & MASK64) / PG;
+    const wraps = A + L > MASK64;
+    if (L === 0n || wraps) first = last = 0n;
+    const r = this.pages.residency(Number(first), Number(last));
+    let o =
+      `{"pages":${last - first},"present":${r.present},"swapped":${r.swapped},"file_shared":${r.fileShared},` +
+      `"exclusive":${r.exclusive},"guard":${r.guard},`;
+    o += r.present && r.distinctPfn === null ? '"distinct_pfn":null,' : `"distinct_pfn":${r.distinctPfn ?? 0},`;
+    let lo = A;
+    let hi = (A + L) & MASK64;
+    if (L === 0n || hi < lo) {
+      lo = BigInt(REGION_START);
+      hi = BigInt(REGION_END);
+    }
+    const entries: string[] = [];
+    for (const v of this.regionVmas()) {
+      if (!(v.start >= REGION_START && v.end <= REGION_END && BigInt(v.end) > lo && BigInt(v.start) < hi)) continue;
+      const e = smapsEntry(v, (x) => this.pages.smaps(x));
+      const s = e.stats;
+      entries.push(
+        `{"vma":"${v.start.toString(16)}-${v.end.toString(16)}","Size":${e.size},"Rss":${s.rss},"Pss":${s.pss},` +
+          `"Shared_Clean":${s.sharedClean},"Shared_Dirty":${s.sharedDirty},"Private_Clean":${s.privateClean},` +
+          `"Private_Dirty":${s.privateDirty},"Referenced":${s.referenced},"Anonymous":${s.anonymous},` +
+          `"LazyFree":${s.lazyFree},"AnonHugePages":${s.anonHugePages},"Swap":${s.swap},"Locked":${e.locked},` +
+          `"VmFlags":${jsonStr(e.vmFlags)}}`,
+      );
+    }
+    return o + '"smaps":[' + entries.join(',') + ']}';
+  }
+
+  /** guard_range: vmtrace refuses ranges that leave the region, but lets wrapping ones through. */
+  private guard(a: U64, len: U64, line: number): void {
+    const A = big(a);
+    const L = big(len);
+    const alen = (L + PG - 1n) & MASK64 & ~(PG - 1n);
+    if (alen < L || A + alen > MASK64) return;
+    if (A < BigInt(REGION_START) || A + alen > BigInt(REGION_END)) {
+      throw new ScriptRefusedError(line, `range 0x${A.toString(16)}+0x${L.toString(16)} leaves the reserved region`);
+    }
+  }
+
+  private flushPages(line: number): void {
+    const ops: PageTableOp[] = this.mm.pageOps!;
+    if (ops.length) {
+      this.pages.apply(ops, line);
+      ops.length = 0;
+    }
+  }
+
+  private static intRet(r: SyscallResult): string {
+    return 'errno' in r ? `"ret":-1,"errno":${jsonStr(r.errno)}` : `"ret":${r.ret},"errno":null`;
+  }
+
+  private static addrRet(r: SyscallResult): string {
+    if ('errno' in r) return `"ret":-1,"errno":${jsonStr(r.errno)}`;
+    if (r.ret >= REGION_START && r.ret < REGION_END) return `"ret":"0x${r.ret.toString(16)}","errno":null`;
+    return '"ret":"outside-region","errno":null';
+  }
+
+  run(script: readonly ScriptLine[]): string[] {
+    const out: string[] = [];
+    let n = 0;
+    for (const s of script) {
+      const o = s.op;
+      if (o.kind === 'set-maps') {
+        this.mapsOn = o.on;
+        continue;
+      }
+      n += 1;
+      let line = `{"n":${n},"op":${jsonStr(s.text)},`;
+      const mm = this.mm;
+      switch (o.kind) {
+        case 'mmap': {
+          this.guard(o.addr, o.len, s.line);
+          if (big(o.addr) === 0n) throw new ScriptRefusedError(s.line, 'mmap address 0 not allowed');
+          line += Replay.addrRet(mmap(mm, o.addr, o.len, o.prot, o.flags, -1, o.offset));
+          break;
+        }
+        case 'munmap':
+          this.guard(o.addr, o.len, s.line);
+          line += Replay.intRet(munmap(mm, o.addr, o.len));
+          break;
+        case 'mprotect':
+          this.guard(o.addr, o.len, s.line);
+          line += Replay.intRet(mprotect(mm, o.addr, o.len, o.prot));
+          break;
+        case 'mremap':
+          this.guard(o.addr, o.oldLen, s.line);
+          if (o.flags & MREMAP_FIXED || o.hasNewAddr) this.guard(o.newAddr, o.newLen, s.line);
+          else if (!(o.flags & MREMAP_MAYMOVE)) this.guard(o.addr, o.newLen, s.line);
+          line += Replay.addrRet(mremap(mm, o.addr, o.oldLen, o.newLen, o.flags, o.newAddr));
+          break;
+        case 'madvise':
+        case 'mlock':
+        case 'munlock':
+        case 'mseal': {
+          this.guard(o.addr, o.len, s.line);
+          let r: SyscallResult;
+          if (o.kind === 'madvise') r = madvise(mm, o.addr, o.len, o.advice);
+          else if (o.kind === 'mlock') r = mlock(mm, o.addr, o.len);
+          else if (o.kind === 'munlock') r = munlock(mm, o.addr, o.len);
+          else r = mseal(mm, o.addr, o.len, 0);
+          this.flushPages(s.line);
+          line += Replay.intRet(r) + this.state() + ',"res":' + this.res(o.addr, o.len);
+          out.push(line + '}');
+          continue;
+        }
+        case 'probe': {
+          const a = o.addr ?? REGION_START;
+          const len = o.len ?? 0;
+          if (o.addr !== null) this.guard(a, len, s.line);
+          line += '"ret":0,"errno":null' + this.state() + ',"res":' + this.res(a, len);
+          out.push(line + '}');
+          continue;
+        }
+        case 'dump':
+          line += '"ret":0,"errno":null' + this.state(true);
+          out.push(line + '}');
+          continue;
+        default:
+          throw new UnsupportedOpError(`line ${s.line}: '${o.kind}' is not supported by the model yet`);
+      }
+      this.flushPages(s.line);
+      out.push(line + this.state() + '}');
+    }
+    return out;
+  }
+}
+
+/** Runs one script text on a fresh model process. */
+export function runScript(text: string, opts: RunOptions = {}): RunResult {
+  const script = parseOps(text);
+  const why = unsupportedReason(script);
+  if (why) return { lines: [], unsupported: why };
+  try {
+    return { lines: new Replay(opts).run(script), unsupported: null };
+  } catch (e) {
+    if (e instanceof UnsupportedOpError) return { lines: [], unsupported: e.reason };
+    throw e;
+  }
+}
