@@ -6,6 +6,15 @@
 export abstract class DomainError extends Error {
   abstract readonly code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION' | 'OUT_OF_RANGE';
 
+  /** The error kind the service kit maps to a gRPC status (it recognises errors by this shape). */
+  get kind(): 'invalid-argument' | 'failed-precondition' | 'out-of-range' {
+    return this.code === 'INVALID_ARGUMENT'
+      ? 'invalid-argument'
+      : this.code === 'FAILED_PRECONDITION'
+        ? 'failed-precondition'
+        : 'out-of-range';
+  }
+
   constructor(
     readonly field: string,
     readonly value: unknown,

@@ -19,6 +19,11 @@ export { Zone, ZONE_NAMES } from './zone-type';
 export { GFP, gfpZone, formatGfp } from './gfp';
 export { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_ALLOC_COSTLY_ORDER, getOrder } from './orders';
 
+// kmalloc and /proc
+export { ZERO_SIZE_PTR, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, kmallocIndex } from './kmalloc';
+export { KPF, kpageflagNames } from './kpageflags';
+export { must } from './testing';
+
 // Errors
 export {
   DomainError,

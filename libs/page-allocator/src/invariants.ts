@@ -2,6 +2,7 @@ import { InvariantViolationError } from './errors';
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS } from './orders';
 import type { PageAllocator } from './page-allocator';
 import { NIL } from './struct-page';
+import { PageFlag, PageType } from './page-flags';
 
 export interface InvariantReport {
   freePages: number;
@@ -105,7 +106,57 @@ export function checkInvariants(pa: PageAllocator): InvariantReport {
   if (freeTotal + allocated + reserved !== total) {
     fail(`free ${freeTotal} + allocated ${allocated} + reserved ${reserved} != total ${total}`);
   }
+  checkSlabInvariants(pa, fail);
   if (pa.managedPages !== total - reserved)
     fail(`managed pages ${pa.managedPages} != total ${total} - reserved ${reserved}`);
   return { freePages: freeTotal, allocatedPages: allocated, reservedPages: reserved, totalPages: total };
+}
+
+function checkSlabInvariants(pa: PageAllocator, fail: (msg: string) => never): void {
+  const { mem, slab: km } = pa;
+  let slabPages = 0;
+  for (const c of km.caches) {
+    let slabs = 0;
+    let objects = 0;
+    let live = 0;
+    const seen = new Set<unknown>();
+    const visit = (s: NonNullable<typeof c.cpuSlab>, where: string): void => {
+      if (seen.has(s)) fail(`${c.name}: slab 0x${s.pfn.toString(16)} is both cpu slab and partial`);
+      seen.add(s);
+      if (km.slabOf(s.pfn) !== s) fail(`${c.name}: ${where} slab 0x${s.pfn.toString(16)} is not registered`);
+      if (!mem.testFlag(s.pfn, PageFlag.Slab))
+        fail(`${c.name}: slab page 0x${s.pfn.toString(16)} lacks PG_slab`);
+      if (mem.refcount[s.pfn] < 1)
+        fail(`${c.name}: slab page 0x${s.pfn.toString(16)} has refcount ${mem.refcount[s.pfn]}`);
+      if (s.inuse + s.freelist.length !== s.objects)
+        fail(
+          `${c.name}: slab 0x${s.pfn.toString(16)} inuse ${s.inuse} + free ${s.freelist.length} != ${s.objects}`,
+        );
+      if (s.inuse === 0) fail(`${c.name}: empty slab 0x${s.pfn.toString(16)} was not discarded`);
+    };
+    if (c.cpuSlab) visit(c.cpuSlab, 'cpu');
+    for (const s of c.partial) {
+      visit(s, 'partial');
+      if (s.freelist.length === 0) fail(`${c.name}: full slab 0x${s.pfn.toString(16)} on the partial list`);
+    }
+    for (const s of km.allSlabs()) {
+      if (s.cache !== c) continue;
+      slabs++;
+      objects += s.objects;
+      live += s.inuse;
+      slabPages += 1 << s.order;
+      if (!seen.has(s) && s.freelist.length !== 0)
+        fail(`${c.name}: slab 0x${s.pfn.toString(16)} has free objects but is on no list`);
+    }
+    if (slabs !== c.nrSlabs) fail(`${c.name}: nr_slabs ${c.nrSlabs} but ${slabs} slabs exist`);
+    if (objects !== c.totalObjects) fail(`${c.name}: num_objs ${c.totalObjects} but slabs hold ${objects}`);
+    if (live !== c.liveObjects) fail(`${c.name}: ${c.liveObjects} live objects counted, ${live} in slabs`);
+  }
+  for (const [pfn, order] of km.largeBlocks()) {
+    if (mem.pageType(pfn) !== PageType.LargeKmalloc)
+      fail(`large kmalloc 0x${pfn.toString(16)} lacks the large_kmalloc page type`);
+    slabPages += 1 << order;
+  }
+  if (slabPages !== pa.slabUnreclaimablePages)
+    fail(`SUnreclaim ${pa.slabUnreclaimablePages} pages but slabs and large kmallocs hold ${slabPages}`);
 }

@@ -2,6 +2,7 @@ import { bootMachine } from './page-allocator';
 import { GFP } from './gfp';
 import { FailedPreconditionError, InvalidArgumentError } from './errors';
 import { PageFlag, PageType } from './page-flags';
+import { must } from './testing';
 
 const MiB = 2 ** 20;
 
@@ -37,9 +38,9 @@ describe('alloc_pages / __free_pages', () => {
     const run = (): number[] => {
       const pa = bootMachine({ memBytes: 32 * MiB });
       const out: number[] = [];
-      for (const order of [0, 3, 0, 1, 5, 2]) out.push(pa.allocPages(GFP.KERNEL, order)!);
+      for (const order of [0, 3, 0, 1, 5, 2]) out.push(must(pa.allocPages(GFP.KERNEL, order)));
       pa.freePages(out[1], 3);
-      out.push(pa.allocPages(GFP.KERNEL, 2)!);
+      out.push(must(pa.allocPages(GFP.KERNEL, 2)));
       return out;
     };
     expect(run()).toEqual(run());
@@ -48,7 +49,7 @@ describe('alloc_pages / __free_pages', () => {
   it('refuses bad requests without changing anything', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
     const before = pa.procBuddyinfo();
-    const pfn = pa.allocPages(GFP.KERNEL, 2)!;
+    const pfn = must(pa.allocPages(GFP.KERNEL, 2));
     const mid = pa.procBuddyinfo();
     expect(() => pa.allocPages(GFP.KERNEL, 11)).toThrow(InvalidArgumentError);
     expect(() => pa.freePages(pfn, 1)).toThrow(FailedPreconditionError);
@@ -64,7 +65,7 @@ describe('alloc_pages / __free_pages', () => {
 
   it('frees a page when the last reference goes', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
-    const pfn = pa.allocPages(GFP.KERNEL, 0)!;
+    const pfn = must(pa.allocPages(GFP.KERNEL, 0));
     pa.getPage(pfn);
     expect(pa.pageCount(pfn)).toBe(2);
     pa.putPage(pfn);
@@ -77,7 +78,7 @@ describe('alloc_pages / __free_pages', () => {
 
   it('builds compound pages with __GFP_COMP and refcounts them on the head', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
-    const head = pa.allocPages(GFP.KERNEL | GFP.COMP, 2)!;
+    const head = must(pa.allocPages(GFP.KERNEL | GFP.COMP, 2));
     expect(pa.testPageFlag(head, PageFlag.Head)).toBe(true);
     expect(pa.page(head + 3).headPfn).toBe(head);
     pa.getPage(head + 3);
@@ -91,17 +92,17 @@ describe('alloc_pages / __free_pages', () => {
 
   it('split_page turns an order-2 block into four order-0 pages', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
-    const pfn = pa.allocPages(GFP.KERNEL, 2)!;
+    const pfn = must(pa.allocPages(GFP.KERNEL, 2));
     pa.splitPage(pfn, 2);
     for (let i = 0; i < 4; i++) expect(pa.pageCount(pfn + i)).toBe(1);
     for (let i = 3; i >= 0; i--) pa.freePages(pfn + i, 0);
     pa.checkInvariants();
-    expect(() => pa.splitPage(pa.allocPages(GFP.KERNEL | GFP.COMP, 1)!, 1)).toThrow(/compound/);
+    expect(() => pa.splitPage(must(pa.allocPages(GFP.KERNEL | GFP.COMP, 1)), 1)).toThrow(/compound/);
   });
 
   it('keeps RAM contents across free and reallocation unless __GFP_ZERO', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
-    const pfn = pa.allocPages(GFP.KERNEL, 0)!;
+    const pfn = must(pa.allocPages(GFP.KERNEL, 0));
     pa.writePhys(pfn * 4096 + 10, Uint8Array.of(1, 2, 3));
     pa.freePages(pfn, 0);
     expect(pa.allocPages(GFP.KERNEL, 0)).toBe(pfn);
@@ -114,7 +115,7 @@ describe('alloc_pages / __free_pages', () => {
 
   it('refuses to free a page that is still PG_reserved or mapped', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
-    const pfn = pa.allocPages(GFP.KERNEL, 0)!;
+    const pfn = must(pa.allocPages(GFP.KERNEL, 0));
     pa.setPageReserved(pfn);
     expect(() => pa.freePages(pfn, 0)).toThrow(/PG_reserved/);
     pa.clearPageReserved(pfn);
@@ -129,7 +130,7 @@ describe('alloc_pages / __free_pages', () => {
 
   it('marks page-table pages with a page type', () => {
     const pa = bootMachine({ memBytes: 32 * MiB });
-    const pfn = pa.allocPages(GFP.KERNEL | GFP.ZERO, 0)!;
+    const pfn = must(pa.allocPages(GFP.KERNEL | GFP.ZERO, 0));
     pa.setPageType(pfn, PageType.Table);
     expect(pa.page(pfn).pageType).toBe('table');
     expect(() => pa.pageMapcountInc(pfn)).toThrow(/cannot be mapped/);
@@ -158,8 +159,8 @@ describe('address conversion', () => {
     expect(pa.physToVirt(0x1000000)).toBe(0xc1000000);
     expect(pa.pageAddress(0x37fff)).toBe(0xc0000000 + 0x37fff000);
     expect(pa.pageAddress(0x38000)).toBeNull();
-    const high = pa.allocPages(GFP.HIGHUSER, 0)!;
+    const high = must(pa.allocPages(GFP.HIGHUSER, 0));
     expect(high).toBeGreaterThanOrEqual(0x38000);
-    expect(pa.allocPages(GFP.KERNEL, 0)!).toBeLessThan(0x38000);
+    expect(must(pa.allocPages(GFP.KERNEL, 0))).toBeLessThan(0x38000);
   });
 });

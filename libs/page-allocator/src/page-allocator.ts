@@ -3,6 +3,11 @@ import { BuddyAllocator } from './buddy-allocator';
 import { FailedPreconditionError, InvalidArgumentError } from './errors';
 import { InvariantReport, checkInvariants } from './invariants';
 import { procBuddyinfo } from './proc-buddyinfo';
+import { procMeminfo } from './proc-meminfo';
+import { procZoneinfo } from './proc-zoneinfo';
+import { procSlabinfo } from './proc-slabinfo';
+import { kpageflagsDump, kpageflagsOf } from './kpageflags';
+import { Kmalloc } from './kmalloc';
 import { GFP, formatGfp, gfpZone, validateGfp } from './gfp';
 import {
   MachineConfig,
@@ -106,6 +111,9 @@ export class PageAllocator {
   /** Slab / large-kmalloc unreclaimable pages (NR_SLAB_UNRECLAIMABLE_B in pages). */
   slabUnreclaimablePages = 0;
 
+  /** The kmalloc caches (SLUB-style) built on this allocator. */
+  readonly slab: Kmalloc;
+
   private readonly zoneIdxOfZone: Int8Array;
   private readonly zonelists: Int32Array[];
   private readonly configured: ReadonlySet<Zone>;
@@ -136,6 +144,7 @@ export class PageAllocator {
     this.minFreeKbytes = p.minFreeKbytes ?? computed;
     setupPerZoneWmarks(this.zones, this.minFreeKbytes);
     setupPerZoneLowmemReserve(this.zones);
+    this.slab = new Kmalloc(this);
   }
 
   /**
@@ -893,6 +902,64 @@ export class PageAllocator {
 
   procBuddyinfo(): string {
     return procBuddyinfo(this);
+  }
+
+  procMeminfo(): string {
+    return procMeminfo(this);
+  }
+
+  procZoneinfo(): string {
+    return procZoneinfo(this);
+  }
+
+  procSlabinfo(): string {
+    return procSlabinfo(this.slab);
+  }
+
+  /** /proc/kpageflags words (KPF_* bits) for count PFNs from pfn. */
+  kpageflags(pfn: number, count: number): number[] {
+    this.validatePfnRange(pfn, count);
+    const out = new Array<number>(count);
+    for (let i = 0; i < count; i++) out[i] = kpageflagsOf(this, pfn + i);
+    return out;
+  }
+
+  /** page-types -l style text dump of count PFNs from pfn. */
+  kpageflagsDump(pfn: number, count: number): string {
+    return kpageflagsDump(pfn, this.kpageflags(pfn, count));
+  }
+
+  private validatePfnRange(pfn: number, count: number): void {
+    this.validatePfn(pfn);
+    if (!Number.isInteger(count) || count < 0 || pfn + count > this.profile.maxPfn) {
+      throw new InvalidArgumentError(
+        'count',
+        count,
+        `must be a non-negative integer with pfn + count <= max_pfn (0x${this.profile.maxPfn.toString(16)})`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- kmalloc
+
+  /** kmalloc(size, gfp): va48 kernel address, ZERO_SIZE_PTR (16) for size 0, null on ENOMEM. */
+  kmalloc(size: number, gfp: number): number | null {
+    return this.slab.kmalloc(size, gfp);
+  }
+
+  /** kzalloc() */
+  kzalloc(size: number, gfp: number): number | null {
+    return this.slab.kmalloc(size, gfp | GFP.ZERO);
+  }
+
+  /** kfree(): NULL / ZERO_SIZE_PTR are no-ops; a pointer that is not a live allocation is refused. */
+  kfree(addr: number): void {
+    this.slab.kfree(addr);
+  }
+
+  /** ksize(): usable size of a live kmalloc allocation. */
+  ksize(addr: number): number {
+    return this.slab.ksize(addr);
   }
 
   /** Zone index of a PFN on this machine. */
