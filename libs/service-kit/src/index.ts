@@ -66,6 +66,7 @@ export {
   createGrpcServerMetrics,
   grpcTypeOf,
   HANDLING_SECONDS_BUCKETS,
+  initializeMethodMetrics,
   splitMethodPath,
 } from './grpc-metrics';
 export type { GrpcServerMetrics, GrpcType } from './grpc-metrics';

@@ -10,6 +10,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { Gauge } from 'prom-client';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { ClientPool } from './client-pool';
 import { checkHealth } from './health-client';
@@ -211,6 +212,9 @@ describe('startService', () => {
     expect(body).toContain('grpc_server_handling_seconds_bucket{');
     expect(body).toContain('process_cpu_user_seconds_total');
     expect((await fetch(`http://127.0.0.1:${service.metricsPort}/other`)).status).toBe(404);
+
+    new Gauge({ name: 'mm_free_pages', help: 'Free pages', registers: [service.metricsRegistry] }).set(42);
+    expect(await metricsText(service)).toMatch(/^mm_free_pages 42$/m);
   });
 
   it('shows every method at zero before any call', async () => {

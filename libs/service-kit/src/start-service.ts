@@ -8,6 +8,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { guardImplementation } from './handler-guards';
 import { createGrpcServerMetrics, initializeMethodMetrics, splitMethodPath } from './grpc-metrics';
 import { joinHostPort } from './host-port';
@@ -50,6 +51,11 @@ export interface RunningService extends AsyncDisposable {
   /** Port of the `/metrics` HTTP endpoint, or null when metrics are off. */
   readonly metricsPort: number | null;
   readonly logger: Logger;
+  /**
+   * The registry `/metrics` serves: the gRPC metrics, process metrics, and whatever the service
+   * adds (domain gauges such as `mm_free_pages{order,zone}`).
+   */
+  readonly metricsRegistry: Registry;
   /** Sets the health of every reported service and the overall `''` entry. */
   setServing(status: ServingStatus): void;
   /** Sets the health of one service (`''` is the server as a whole). */
@@ -155,6 +161,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     port,
     metricsPort: metricsServer?.port ?? null,
     logger,
+    metricsRegistry: metrics.registry,
     setServing(serviceOrStatus: string, maybeStatus?: ServingStatus) {
       if (maybeStatus === undefined) setAll(serviceOrStatus as ServingStatus);
       else health.setStatus(serviceOrStatus, maybeStatus);
