@@ -21,13 +21,18 @@ export function createServiceLogger(service: string, options: ServiceLoggerOptio
     base: { service },
     formatters: { log: (fields) => hexBigints(fields) as Record<string, unknown> },
   };
-  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+  // Synchronous stdout: with pino's asynchronous default, process.exit after a signal or a
+  // startup failure dropped or reordered the last lines (seen here). A service logs a few
+  // lines per call, far below what a blocking write costs.
+  return pino(pinoOptions, options.destination ?? pino.destination({ dest: STDOUT_FD, sync: true }));
 }
 
 /** `info`, or `silent` under Jest (which sets NODE_ENV=test) so test output stays readable. */
 export function defaultLogLevel(): LogLevel {
   return process.env['NODE_ENV'] === 'test' ? 'silent' : 'info';
 }
+
+const STDOUT_FD = 1;
 
 /** Nesting depth to which bigint fields are rewritten; log objects here are shallow. */
 const MAX_BIGINT_DEPTH = 4;

@@ -31,10 +31,10 @@ export async function runServiceMain(
   options: RunServiceMainOptions = {},
 ): Promise<RunningService | undefined> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
+  let logger: Logger | undefined;
   const writeError = options.writeError ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const signals = options.signals ?? process;
 
-  let logger: Logger | undefined;
   let service: RunningService;
   try {
     const config = parseServiceConfig(name, options);
@@ -42,7 +42,8 @@ export async function runServiceMain(
     logger = serviceLogger;
     routeGrpcLogs(serviceLogger);
     const startOptions = await build(config, serviceLogger);
-    service = await startService({ ...startOptions, logger: startOptions.logger ?? serviceLogger });
+    logger = startOptions.logger ?? serviceLogger;
+    service = await startService({ ...startOptions, logger });
   } catch (err) {
     // The stack, if anyone wants it, goes to the debug log; stderr gets one line.
     logger?.debug({ err }, 'startup failed');
