@@ -32,3 +32,7 @@ export {
   InvariantViolationError,
 } from './errors';
 export type { InvariantReport } from './invariants';
+
+// Benchmarks (figures for `pagemesh bench`, not tests)
+export { benchmarks } from './benchmarks';
+export type { Benchmark } from './benchmarks';

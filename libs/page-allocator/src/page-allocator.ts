@@ -8,7 +8,7 @@ import { procZoneinfo } from './proc-zoneinfo';
 import { procSlabinfo } from './proc-slabinfo';
 import { kpageflagsDump, kpageflagsOf } from './kpageflags';
 import { Kmalloc } from './kmalloc';
-import { GFP, formatGfp, gfpZone, validateGfp } from './gfp';
+import { GFP, GFP_ZONEMASK, GFP_VALID_MASK, formatGfp, gfpZone, validateGfp } from './gfp';
 import {
   MachineConfig,
   MachineProfile,
@@ -26,7 +26,16 @@ import {
   PageType,
 } from './page-flags';
 import { Ram } from './ram';
-import { MemMap, NIL, NOT_MANAGED_BIT, TAIL_BIT } from './struct-page';
+import {
+  MemMap,
+  NIL,
+  NOT_MANAGED_BIT,
+  ORDER_MASK,
+  TAIL_BIT,
+  TYPE_MASK,
+  ZONE_MASK,
+  ZONE_SHIFT,
+} from './struct-page';
 import {
   ALLOC_NO_WATERMARKS,
   ALLOC_WMARK_LOW,
@@ -82,6 +91,15 @@ export interface AllocFailure {
 }
 
 const MAX_RECORDED_FAILURES = 64;
+/** Flag bits that send a free down the checked path: tail, boot-reserved, PG_reserved, PG_slab, PG_head, any page type, a non-zero order. */
+const FREE_FAST_MASK =
+  TAIL_BIT |
+  NOT_MANAGED_BIT |
+  (1 << PageFlag.Reserved) |
+  (1 << PageFlag.Slab) |
+  (1 << PageFlag.Head) |
+  TYPE_MASK |
+  ORDER_MASK;
 /** Flags a caller may not set or clear directly: they belong to the allocator and the slab. */
 const ALLOCATOR_OWNED_FLAGS = new Set<PageFlag>([PageFlag.Head, PageFlag.Slab]);
 /** Page types a caller may set (page-table pages, offline pages, debug guard pages). */
@@ -115,6 +133,8 @@ export class PageAllocator {
   readonly slab: Kmalloc;
 
   private readonly zoneIdxOfZone: Int8Array;
+  /** gfp & GFP_ZONEMASK → highest zone index, -1 for GFP_ZONE_BAD (the hot-path form of gfp_zone). */
+  private readonly gfpZoneIdx: Int8Array;
   private readonly zonelists: Int32Array[];
   private readonly configured: ReadonlySet<Zone>;
 
@@ -129,6 +149,14 @@ export class PageAllocator {
     this.zoneIdxOfZone = new Int8Array(8).fill(-1);
     this.zones.forEach((z, i) => (this.zoneIdxOfZone[z.zone] = i));
     this.configured = new Set(this.zones.map((z) => z.zone));
+    this.gfpZoneIdx = new Int8Array(16).fill(-1);
+    for (let bits = 0; bits < 16; bits++) {
+      try {
+        this.gfpZoneIdx[bits] = this.zoneIdxOfZone[gfpZone(bits, this.configured)];
+      } catch {
+        // GFP_ZONE_BAD: stays -1, gfpZone() throws the descriptive error
+      }
+    }
     // zonelist for each highest zone index: populated zones at or below it, highest first.
     this.zonelists = this.zones.map((_, hi) =>
       Int32Array.from(
@@ -254,7 +282,8 @@ export class PageAllocator {
 
   /** gfp_zone() as a zone index of this machine. */
   highestZoneIdx(gfp: number): number {
-    return this.zoneIdxOfZone[gfpZone(gfp, this.configured)];
+    const idx = this.gfpZoneIdx[gfp & GFP_ZONEMASK];
+    return idx >= 0 ? idx : this.zoneIdxOfZone[gfpZone(gfp, this.configured)];
   }
 
   /**
@@ -263,8 +292,8 @@ export class PageAllocator {
    * non-blocking callers, none for __GFP_MEMALLOC). There is no reclaim to wait for.
    */
   allocPages(gfp: number, order: number): number | null {
-    validateGfp(gfp);
-    validateOrder(order);
+    if ((gfp & GFP_VALID_MASK) !== gfp) validateGfp(gfp);
+    if (!(order >= 0 && order <= MAX_PAGE_ORDER && (order | 0) === order)) validateOrder(order);
     const highest = this.highestZoneIdx(gfp);
     const pfn = this.allocPfn(gfp, order, highest);
     if (pfn === NIL) {
@@ -315,7 +344,11 @@ export class PageAllocator {
       const z = this.zones[zi];
       if (!(allocFlags & ALLOC_NO_WATERMARKS)) {
         const mark = z.watermark[allocFlags & ALLOC_WMARK_MASK];
-        if (!zoneWatermarkOk(z, order, mark, highest, allocFlags, nrFree, zi * NR_PAGE_ORDERS)) continue;
+        // zone_watermark_fast(): order-0 requests without reserves need only free > mark + reserve
+        const fast =
+          order === 0 && allocFlags === ALLOC_WMARK_LOW && z.freePages > mark + z.lowmemReserve[highest];
+        if (!fast && !zoneWatermarkOk(z, order, mark, highest, allocFlags, nrFree, zi * NR_PAGE_ORDERS))
+          continue;
       }
       const pfn = this.buddy.rmqueueSmallest(zi, order);
       if (pfn !== NIL) return pfn;
@@ -358,6 +391,17 @@ export class PageAllocator {
    * does this.
    */
   freePages(pfn: number, order: number): void {
+    const mem = this.mem;
+    // Fast path: an in-range head allocated with this order, one reference, no special state.
+    if (pfn >= 0 && pfn < mem.nrPages && order === 0 && (pfn | 0) === pfn) {
+      const f = mem.flags[pfn];
+      if ((f & FREE_FAST_MASK) === 0 && mem.refcount[pfn] === 1 && mem.mapcountOrNext[pfn] === -1) {
+        mem.refcount[pfn] = 0;
+        mem.flags[pfn] = f & ZONE_MASK;
+        this.buddy.freeOneBlock(this.zoneIdxOfZone[f >>> ZONE_SHIFT], pfn, 0, false);
+        return;
+      }
+    }
     this.validatePfn(pfn);
     validateOrder(order);
     this.checkFreeable(pfn, order, 'freePages');

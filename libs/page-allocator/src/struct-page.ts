@@ -18,13 +18,13 @@ import { Zone } from './zone-type';
 // flags word layout
 export const FLAG_BITS_MASK = 0xffff; // PageFlag bits 0..15
 const TYPE_SHIFT = 16; // 4 bits: 0 = no type, else PageType - 0xf0 + 1
-const TYPE_MASK = 0xf << TYPE_SHIFT;
-const ORDER_SHIFT = 20; // 4 bits: buddy order on a PageBuddy head, allocation order on an allocated head
-const ORDER_MASK = 0xf << ORDER_SHIFT;
+export const TYPE_MASK = 0xf << TYPE_SHIFT;
+export const ORDER_SHIFT = 20; // 4 bits: buddy order on a PageBuddy head, allocation order on an allocated head
+export const ORDER_MASK = 0xf << ORDER_SHIFT;
 const MAPPING_SHIFT = 24; // 2 bits: 0 none, 1 anon, 2 file
 const MAPPING_MASK = 0x3 << MAPPING_SHIFT;
-const ZONE_SHIFT = 26; // 3 bits: Zone id (page_zonenum)
-const ZONE_MASK = 0x7 << ZONE_SHIFT;
+export const ZONE_SHIFT = 26; // 3 bits: Zone id (page_zonenum)
+export const ZONE_MASK = 0x7 << ZONE_SHIFT;
 /** Page is inside an allocated block but not its first page (compound tail, or the rest of a non-compound order-N allocation). */
 export const TAIL_BIT = 1 << 29;
 /** Page was reserved at boot and never handed to the buddy allocator (not managed). */
