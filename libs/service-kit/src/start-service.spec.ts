@@ -187,6 +187,22 @@ describe('startService', () => {
     }
   });
 
+  it('gives a promisified call a deadline, and counts the expired call as DEADLINE_EXCEEDED', async () => {
+    await using service = await startEcho();
+    const client = new EchoClient(service.address, credentials.createInsecure()) as unknown as EchoStub;
+    try {
+      const err = await rejection(promisifyUnary(client, 'Echo', 200)({ text: 'hang' }));
+      expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    } finally {
+      client.close();
+    }
+    await waitUntil(async () =>
+      /^grpc_server_handled_total\{[^}]*grpc_method="Echo"[^}]*grpc_code="DEADLINE_EXCEEDED"[^}]*\} 1$/m.test(
+        await metricsText(service),
+      ),
+    );
+  });
+
   it('exposes grpc_server_handled_total with service, method, type and code labels on /metrics', async () => {
     await using service = await startEcho();
     const echo = promisifyUnary(echoClient(service), 'Echo');

@@ -144,11 +144,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       setAll('NOT_SERVING');
       logger.info({ timeoutMs: config.shutdownTimeoutMs }, `${name} shutting down`);
       const graceful = await drain(server, config.shutdownTimeoutMs);
-      if (!graceful)
-        logger.warn(
-          { timeoutMs: config.shutdownTimeoutMs },
-          `${name} cancelled calls still running after ${config.shutdownTimeoutMs}ms`,
-        );
+      if (!graceful) {
+        const timeoutMs = config.shutdownTimeoutMs;
+        logger.warn({ timeoutMs }, `${name} cancelled the calls still running after ${timeoutMs}ms`);
+      }
       await metricsServer?.close();
       logger.info(`${name} stopped`);
     })();
@@ -174,8 +173,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 /** Fully-qualified service names in a definition, read off its method paths. */
 export function serviceNamesOf(definition: ServiceDefinition<unknown>): string[] {
   const names = new Set<string>();
-  for (const method of Object.values(definition))
+  for (const method of Object.values(definition)) {
     names.add(splitMethodPath((method as { path: string }).path)[0]);
+  }
   return [...names];
 }
 
