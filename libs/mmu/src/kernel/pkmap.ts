@@ -25,12 +25,16 @@ export class Pkmap {
    * Returns -1 when every slot is in use (the kernel would sleep).
    */
   findFree(flushZero: () => void): number {
-    for (let tries = 0; tries < this.slots; tries++) {
+    let count = this.slots;
+    for (;;) {
       this.lastPkmapNr = (this.lastPkmapNr + 1) % this.slots;
-      if (this.lastPkmapNr === 0) flushZero();
+      if (this.lastPkmapNr === 0) {
+        flushZero();
+        count = this.slots; // a full round after the flush before giving up
+      }
       if (this.count[this.lastPkmapNr] === 0) return this.lastPkmapNr;
+      if (--count === 0) return -1;
     }
-    return -1;
   }
 
   /** Slots with count 1 (free, still mapped); the caller clears their PTEs then calls release. */
