@@ -83,6 +83,28 @@ describe('page-allocator service over gRPC', () => {
     expect([...read.data[0]]).toEqual([0xaa, 0xbb, 0xcc, 0xdd]);
   });
 
+  it('kmallocs in the direct map, kfrees, and refuses a pointer that is not live', async () => {
+    const small = await call(client, 'kmalloc')({ size: 100n, gfpMask: GFP.KERNEL });
+    expect(small.errno).toBe(Errno.ERRNO_UNSPECIFIED);
+    expect(small.ksize).toBe(128n);
+    expect(small.addr >= 0xffff888000000000n).toBe(true);
+    const lab = await call(client, 'kmalloc')({ size: 73728n, gfpMask: GFP.KERNEL });
+    expect(lab.ksize).toBe(32n * 4096n);
+    expect((await call(client, 'kmalloc')({ size: 0n, gfpMask: GFP.KERNEL })).addr).toBe(16n);
+    const slabinfo = (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_SLABINFO })).text;
+    expect(slabinfo).toMatch(/^kmalloc-128 /m);
+    await call(client, 'kfree')({ addr: small.addr });
+    await call(client, 'kfree')({ addr: lab.addr });
+    const err = (await call(
+      client,
+      'kfree',
+    )({ addr: small.addr }).catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.details).toMatch(/addr/);
+    const meminfo = (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_MEMINFO })).text;
+    expect(meminfo).toMatch(/^MemTotal: +\d+ kB$/m);
+  });
+
   it('refuses a malformed request with INVALID_ARGUMENT naming the field', async () => {
     const err = (await call(
       client,

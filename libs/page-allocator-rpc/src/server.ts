@@ -1,4 +1,4 @@
-import type { PageAllocator } from '@pagemesh/page-allocator';
+import { ZERO_SIZE_PTR, type PageAllocator } from '@pagemesh/page-allocator';
 import {
   Errno,
   PageRefOp,
@@ -10,6 +10,9 @@ import {
   type ChangePageRefsResponse,
   type FreePagesRequest,
   type GetMachineResponse,
+  type KfreeRequest,
+  type KmallocRequest,
+  type KmallocResponse,
   type GetPagesRequest,
   type GetPagesResponse,
   type Page,
@@ -23,7 +26,7 @@ import {
   type WritePhysRequest,
 } from '@pagemesh/proto';
 import { DomainError } from '@pagemesh/service-kit';
-import { canonicalFromVa48 } from '@pagemesh/uapi';
+import { canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import { domainPageFlag, protoArch, protoMapping, protoPageFlags, protoPageType, protoZone } from './enums';
 import { checkBatch, toBigints, toNumber, toNumbers } from './wire';
@@ -153,6 +156,12 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     switch (req.file) {
       case ProcFile.PROC_FILE_BUDDYINFO:
         return { text: pa.procBuddyinfo() };
+      case ProcFile.PROC_FILE_MEMINFO:
+        return { text: pa.procMeminfo() };
+      case ProcFile.PROC_FILE_ZONEINFO:
+        return { text: pa.procZoneinfo() };
+      case ProcFile.PROC_FILE_SLABINFO:
+        return { text: pa.procSlabinfo() };
       default:
         throw new DomainError(
           'invalid-argument',
@@ -163,6 +172,24 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
           },
         );
     }
+  };
+
+  const kmalloc = (req: KmallocRequest): KmallocResponse => {
+    const size = toNumber('size', req.size);
+    const addr = pa.kmalloc(size, req.gfpMask);
+    if (addr === null) return { addr: 0n, errno: Errno.ERRNO_ENOMEM, ksize: 0n };
+    const usable = addr === ZERO_SIZE_PTR ? 0 : pa.ksize(addr);
+    return {
+      addr: addr === ZERO_SIZE_PTR ? BigInt(addr) : canonicalFromVa48(addr),
+      errno: Errno.ERRNO_UNSPECIFIED,
+      ksize: BigInt(usable),
+    };
+  };
+
+  const kfree = (req: KfreeRequest) => {
+    const addr = kernelAddress('addr', req.addr);
+    pa.kfree(addr);
+    return {};
   };
 
   const getMachine = (): GetMachineResponse => {
@@ -231,6 +258,8 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     readPhys: unary(readPhys),
     writePhys: unary(writePhys),
     readProcFile: unary(readProcFile),
+    kmalloc: unary(kmalloc),
+    kfree: unary(kfree),
     streamPageOps: (call: ServerDuplexStream<StreamPageOpsRequest, StreamPageOpsResponse>) =>
       new Promise<void>((resolve, reject) => {
         call.on('data', (req: StreamPageOpsRequest) => {
@@ -283,6 +312,21 @@ function orderPuts(pa: PageAllocator, pfns: number[]): number[] {
     (k === pa.pageCount(head) ? last : early).push(pfn);
   }
   return [...early, ...last];
+}
+
+/**
+ * A kernel virtual address from the wire: canonical 64-bit, held as va48 from here on. Small
+ * values (NULL, ZERO_SIZE_PTR) pass as they are, so that kfree can refuse or accept them.
+ */
+function kernelAddress(field: string, value: bigint): number {
+  const va = va48FromCanonical(value);
+  if (va === null) {
+    throw new DomainError('invalid-argument', `${field}=0x${value.toString(16)}: not a canonical address`, {
+      field,
+      value,
+    });
+  }
+  return va;
 }
 
 /** The domain call for one pfn of a ChangePageRefs batch; true when the page was freed. */
