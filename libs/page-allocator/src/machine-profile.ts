@@ -95,6 +95,11 @@ export interface MachineProfile {
   readonly vmallocTotalKb: number;
   readonly nrCpus: number;
   readonly minFreeKbytes: number | undefined;
+  /**
+   * empty_zero_page: a page of the kernel image's bss, PG_reserved, never written. Read faults
+   * on anonymous memory map it (modelled as the last page of the kernel image).
+   */
+  readonly zeroPagePfn: number;
 }
 
 export function validateMachineConfig(config: Partial<MachineConfig> | undefined): MachineConfig {
@@ -207,6 +212,7 @@ export function buildMachineProfile(config: MachineConfig): MachineProfile {
     vmallocTotalKb: vmalloc.totalKb,
     nrCpus: config.nrCpus ?? 2,
     minFreeKbytes: config.minFreeKbytes,
+    zeroPagePfn: imageStartPfn + imagePages - 1,
   };
 }
 

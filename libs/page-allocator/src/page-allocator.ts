@@ -803,6 +803,16 @@ export class PageAllocator {
     for (const w of writes) this.ram.write(w.paddr, w.bytes);
   }
 
+  /** clear_page() over a page-aligned physical range (paddr and length multiples of PAGE_SIZE). */
+  clearPages(paddr: number, length: number): void {
+    this.validatePhysRange(paddr, length);
+    if (paddr % PAGE_SIZE !== 0)
+      throw new InvalidArgumentError('paddr', paddr, `must be page aligned (PAGE_SIZE ${PAGE_SIZE})`);
+    if (length % PAGE_SIZE !== 0)
+      throw new InvalidArgumentError('length', length, `must be a multiple of PAGE_SIZE (${PAGE_SIZE})`);
+    this.ram.zeroFrames(paddr / PAGE_SIZE, length / PAGE_SIZE);
+  }
+
   /** memset(0) over a physical range. */
   zeroPhys(paddr: number, length: number): void {
     this.validatePhysRange(paddr, length);
@@ -905,6 +915,11 @@ export class PageAllocator {
   }
 
   // ---------------------------------------------------------------- inspection
+
+  /** PFN of empty_zero_page (PG_reserved, in the kernel image). */
+  get zeroPagePfn(): number {
+    return this.profile.zeroPagePfn;
+  }
 
   /** Is the page free (in a buddy block)? */
   isFree(pfn: number): boolean {
