@@ -48,9 +48,9 @@ export const PHYSICAL_START = 16 * MiB;
  */
 export const KERNEL_IMAGE_BYTES = 8 * MiB;
 /**
- * The whole first 1 MiB is memblock_reserve()d unconditionally since v5.13
- * (arch/x86/kernel/setup.c early_reserve_memory(): "reserve the first 1M", real-mode trampoline
- * and BIOS corruption workarounds; arch/x86/realmode/init.c reserve_real_mode()).
+ * The whole first 1 MiB is memblock_reserve()d unconditionally since v5.13:
+ * arch/x86/realmode/init.c reserve_real_mode(): "Unconditionally reserve the entire first 1M,
+ * see comment in setup_arch()" (BIOS data, the real-mode trampoline, BIOS corruption).
  */
 export const LOW_RESERVE_BYTES = 1 * MiB;
 /** sizeof(struct page): 64 on x86_64 (include/linux/mm_types.h), 32 on x86-32. */
@@ -174,13 +174,14 @@ export function buildMachineProfile(config: MachineConfig): MachineProfile {
       name: 'low 1 MiB',
       startPfn: 0,
       endPfn: lowPages,
-      source: 'arch/x86/kernel/setup.c early_reserve_memory(): memblock_reserve(0, SZ_1M) (v5.13+)',
+      source: 'arch/x86/realmode/init.c reserve_real_mode(): memblock_reserve(0, SZ_1M) (v5.13+)',
     },
     {
       name: 'kernel image',
       startPfn: imageStartPfn,
       endPfn: imageStartPfn + imagePages,
-      source: 'arch/x86/kernel/setup.c memblock_reserve_kern(): [_text, _end) at CONFIG_PHYSICAL_START',
+      source:
+        'arch/x86/kernel/setup.c early_reserve_memory(): memblock_reserve(__pa_symbol(_text), __end_of_kernel_reserve - _text) at CONFIG_PHYSICAL_START',
     },
     {
       name: 'mem_map',
