@@ -215,7 +215,7 @@ export class Mmu {
     this.cpus = [];
     for (let i = 0; i < ncpu; i++) {
       this.cpus.push({
-        tlb: new Tlb(tlbConfig, largeBytes, hugeBytes),
+        tlb: new Tlb(tlbConfig, largeBytes, hugeBytes, p.kernelStart),
         asid: KERNEL_ASID,
         rootSlot: 0,
         pcidOwner: new Int32Array(TLB_NR_DYN_ASIDS).fill(-1),

@@ -64,10 +64,12 @@ export class TlbArray {
   readonly tags: Float64Array;
   readonly base: Float64Array;
   readonly allow: Uint8Array;
-  private readonly stamp: Float64Array;
+  readonly stamp: Float64Array;
   readonly setMask: number;
   readonly ways: number;
-  private clock = 0;
+  clock = 0;
+  /** False while the array holds nothing since the last full flush: lookups skip it. */
+  used = false;
 
   constructor(
     geometry: TlbGeometry,
@@ -107,6 +109,7 @@ export class TlbArray {
       }
       if (this.stamp[i] < this.stamp[victim]) victim = i;
     }
+    this.used = true;
     this.tags[victim] = key;
     this.base[victim] = base;
     this.allow[victim] = allow;
@@ -129,6 +132,7 @@ export class TlbArray {
   /** Drops every entry whose PCID matches `pcid` (-1: every non-global entry; -2: everything). */
   flushPcid(pcid: number): void {
     const tags = this.tags;
+    if (pcid === -2) this.used = false;
     for (let i = 0; i < tags.length; i++) {
       const t = tags[i];
       if (t < 0) continue;
@@ -168,7 +172,15 @@ export class Tlb {
     valid: 0,
   };
 
-  constructor(config: TlbConfig, largePageBytes: number, hugePageBytes: number | null) {
+  private readonly small: TlbArray;
+
+  constructor(
+    config: TlbConfig,
+    largePageBytes: number,
+    hugePageBytes: number | null,
+    /** Lowest address that can have global entries (the kernel half: user entries are never global). */
+    private readonly globalFrom = 0,
+  ) {
     const arrays = [
       new TlbArray(config.small ?? { entries: 64, ways: 4 }, 4096),
       new TlbArray(config.large ?? { entries: 32, ways: 4 }, largePageBytes),
@@ -176,6 +188,7 @@ export class Tlb {
     if (hugePageBytes !== null)
       arrays.push(new TlbArray(config.huge ?? { entries: 4, ways: 4 }, hugePageBytes));
     this.arrays = arrays;
+    this.small = arrays[0];
   }
 
   static keyOf(pcid: number, vpn: number): number {
@@ -185,15 +198,40 @@ export class Tlb {
   /**
    * The physical address for (va, access) if a cached translation allows the access, -1 on a
    * miss, -2 when an entry exists but does not allow it (the caller re-walks, as the CPU does
-   * after the spurious fault such a stale entry causes).
+   * after the spurious fault such a stale entry causes). The 4 KiB array is probed inline: it
+   * is the hot path of every access.
    */
   lookup(va: number, acc: number): number {
+    const s = this.small;
+    const vpn = Math.floor(va / 4096);
+    const key = this.pcidKey + vpn;
+    const tags = s.tags;
+    const start = (vpn & s.setMask) * s.ways;
+    const end = start + s.ways;
+    for (let i = start; i < end; i++) {
+      if (tags[i] === key) {
+        if ((acc & ~s.allow[i] & ACC_CHECKED) === 0) {
+          s.stamp[i] = ++s.clock;
+          this.stats.hits++;
+          return s.base[i] + (va - vpn * 4096);
+        }
+        this.stats.permissionMisses++;
+        return -2;
+      }
+    }
+    return this.lookupRest(va, acc);
+  }
+
+  /** Global 4 KiB entries and the large-page arrays. */
+  private lookupRest(va: number, acc: number): number {
     const arrays = this.arrays;
+    const kernel = va >= this.globalFrom;
     for (let a = 0; a < arrays.length; a++) {
       const arr = arrays[a];
+      if (!arr.used) continue;
       const vpn = Math.floor(va / arr.pageBytes);
-      let i = arr.find(this.pcidKey + vpn, vpn);
-      if (i < 0) i = arr.find(GLOBAL_PCID * VPN_SPACE + vpn, vpn);
+      let i = a === 0 ? -1 : arr.find(this.pcidKey + vpn, vpn);
+      if (i < 0 && kernel) i = arr.find(GLOBAL_PCID * VPN_SPACE + vpn, vpn);
       if (i >= 0) {
         if ((acc & ~arr.allow[i] & ACC_CHECKED) === 0) {
           this.stats.hits++;
