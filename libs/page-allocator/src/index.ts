@@ -6,7 +6,7 @@
 
 // Machine and allocator
 export { bootMachine, PageAllocator } from './page-allocator';
-export type { PageInfo, PageCounters, AllocFailure } from './page-allocator';
+export type { PageInfo, PageCounters, AllocFailure, PageRefOp } from './page-allocator';
 export { DEFAULT_MACHINE_CONFIG } from './machine-profile';
 export type { Arch, MachineConfig, MachineProfile, ZoneSpan, BootReservation } from './machine-profile';
 

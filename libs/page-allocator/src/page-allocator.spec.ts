@@ -164,3 +164,30 @@ describe('address conversion', () => {
     expect(must(pa.allocPages(GFP.KERNEL, 0))).toBeLessThan(0x38000);
   });
 });
+
+describe('changePageRefs (batch, all or nothing)', () => {
+  it('applies a batch and reports which puts freed their page', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const a = must(pa.allocPages(GFP.KERNEL, 0));
+    const b = must(pa.allocPages(GFP.KERNEL | GFP.COMP, 1));
+    expect(pa.changePageRefs('get', [a, b + 1])).toEqual([false, false]);
+    expect(pa.changePageRefs('put', [a, b, a, b + 1])).toEqual([false, false, true, true]);
+    expect(pa.isFree(a) && pa.isFree(b)).toBe(true);
+    pa.checkInvariants();
+  });
+
+  it('refuses the whole batch when any element would underflow, changing nothing', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const a = must(pa.allocPages(GFP.KERNEL, 0));
+    const c = must(pa.allocPages(GFP.KERNEL, 0));
+    const before = pa.procBuddyinfo();
+    expect(() => pa.changePageRefs('put', [c, a, a])).toThrow(/refcount underflow/);
+    expect(pa.pageCount(c)).toBe(1);
+    expect(pa.procBuddyinfo()).toBe(before);
+    pa.changePageRefs('mapcountInc', [a, a]);
+    expect(() => pa.changePageRefs('mapcountDec', [a, a, a])).toThrow(/mapcount underflow/);
+    expect(pa.pageMapcount(a)).toBe(2);
+    expect(() => pa.changePageRefs('put', [a])).toThrow(/still mapped/);
+    expect(() => pa.changePageRefs('bogus' as never, [a])).toThrow(InvalidArgumentError);
+  });
+});

@@ -73,6 +73,9 @@ export interface PageInfo {
   mapping: PageMapping;
 }
 
+/** The reference operations changePageRefs() batches. */
+export type PageRefOp = 'get' | 'put' | 'mapcountInc' | 'mapcountDec';
+
 export interface PageCounters {
   totalPages: number;
   managedPages: number;
@@ -539,30 +542,107 @@ export class PageAllocator {
         'putPage: refcount underflow (page already has refcount 0)',
       );
     if (count === 1) {
-      const compound = mem.testFlag(head, PageFlag.Head);
-      const order = compound ? mem.order(head) : 0;
-      if (!mem.isManaged(head))
-        throw new FailedPreconditionError(
-          'pfn',
-          pfn,
-          'putPage: last reference of a boot-reserved page (use freeReservedPage)',
-        );
-      if (!compound && mem.order(head) > 0) {
-        throw new FailedPreconditionError(
-          'pfn',
-          pfn,
-          `putPage: last reference of a non-compound order-${mem.order(head)} block would free only its first page; use freePages(pfn, ${mem.order(head)})`,
-        );
-      }
-      if (mem.testFlag(head, PageFlag.Slab) || mem.pageType(head) === PageType.LargeKmalloc) {
-        throw new FailedPreconditionError('pfn', pfn, 'putPage: page belongs to kmalloc; use kfree');
-      }
-      this.checkBadPageOnFree(head, 1 << order, 'putPage');
+      this.checkLastPut(pfn, head);
+      const order = mem.testFlag(head, PageFlag.Head) ? mem.order(head) : 0;
       mem.refcount[head] = 0;
       this.freeBlock(head, order);
       return;
     }
     mem.refcount[head] = count - 1;
+  }
+
+  /**
+   * A batch of get_page / put_page / mapcount changes, all or nothing: the whole batch is
+   * checked (duplicates included, in order) before any is applied. Returns, per element, whether
+   * that element freed its page (only a put can).
+   */
+  changePageRefs(op: PageRefOp, pfns: readonly number[]): boolean[] {
+    if (op !== 'get' && op !== 'put' && op !== 'mapcountInc' && op !== 'mapcountDec') {
+      throw new InvalidArgumentError('op', op, "must be 'get', 'put', 'mapcountInc' or 'mapcountDec'");
+    }
+    const mem = this.mem;
+    if (op === 'get' || op === 'put') {
+      const refs = new Map<number, number>();
+      for (const pfn of pfns) {
+        const head = this.refHead(pfn, op === 'get' ? 'getPage' : 'putPage');
+        const count = refs.get(head) ?? mem.refcount[head];
+        if (count === 0) {
+          throw new FailedPreconditionError(
+            'pfn',
+            pfn,
+            op === 'get'
+              ? 'getPage: page is free (refcount 0)'
+              : 'putPage: refcount underflow (page already has refcount 0)',
+          );
+        }
+        if (op === 'put' && count === 1) this.checkLastPut(pfn, head);
+        refs.set(head, op === 'get' ? count + 1 : count - 1);
+      }
+    } else {
+      const maps = new Map<number, number>();
+      for (const pfn of pfns) {
+        this.requireInUse(pfn, op === 'mapcountInc' ? 'pageMapcountInc' : 'pageMapcountDec');
+        const count = maps.get(pfn) ?? mem.mapcount(pfn);
+        if (op === 'mapcountInc') {
+          const type = mem.pageType(pfn);
+          if (type !== null)
+            throw new FailedPreconditionError(
+              'pfn',
+              pfn,
+              `pageMapcountInc: page has type ${PAGE_TYPE_NAMES[type]} and cannot be mapped`,
+            );
+        } else if (count <= 0) {
+          throw new FailedPreconditionError(
+            'pfn',
+            pfn,
+            'pageMapcountDec: mapcount underflow (page is not mapped)',
+          );
+        }
+        maps.set(pfn, op === 'mapcountInc' ? count + 1 : count - 1);
+      }
+    }
+    return pfns.map((pfn) => {
+      switch (op) {
+        case 'get':
+          this.getPage(pfn);
+          return false;
+        case 'put': {
+          const head = mem.blockHead(pfn);
+          this.putPage(pfn);
+          return mem.refcount[head] === 0;
+        }
+        case 'mapcountInc':
+          this.pageMapcountInc(pfn);
+          return false;
+        default:
+          this.pageMapcountDec(pfn);
+          return false;
+      }
+    });
+  }
+
+  /** The checks put_page makes before the last reference frees the page. */
+  private checkLastPut(pfn: number, head: number): void {
+    const mem = this.mem;
+    const compound = mem.testFlag(head, PageFlag.Head);
+    const order = compound ? mem.order(head) : 0;
+    if (!mem.isManaged(head))
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        'putPage: last reference of a boot-reserved page (use freeReservedPage)',
+      );
+    if (!compound && mem.order(head) > 0) {
+      throw new FailedPreconditionError(
+        'pfn',
+        pfn,
+        `putPage: last reference of a non-compound order-${mem.order(head)} block would free only its first page; use freePages(pfn, ${mem.order(head)})`,
+      );
+    }
+    if (mem.testFlag(head, PageFlag.Slab) || mem.pageType(head) === PageType.LargeKmalloc) {
+      throw new FailedPreconditionError('pfn', pfn, 'putPage: page belongs to kmalloc; use kfree');
+    }
+    this.checkBadPageOnFree(head, 1 << order, 'putPage');
   }
 
   private refHead(pfn: number, op: string): number {
@@ -578,6 +658,11 @@ export class PageAllocator {
       );
     }
     return head;
+  }
+
+  /** virt_to_page(): the PFN of a direct-map address (pages are named by PFN here). */
+  virtToPage(va: number): number {
+    return this.virtToPfn(va);
   }
 
   /** page_count(): the folio's refcount for a compound page. */
