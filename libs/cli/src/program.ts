@@ -14,7 +14,10 @@ export function buildProgram(io: CliIo): Command {
     .description('Linux kernel memory management as gRPC microservices')
     .version('0.1.0')
     .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.error(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.error(s.trimEnd()) })
+    // Errors come back to runCli as exceptions instead of exiting the process; subcommands
+    // inherit this only when it is set before they are added.
+    .exitOverride();
   registerStart(program, io);
   registerUp(program, io);
   registerStatus(program, io);
@@ -24,7 +27,7 @@ export function buildProgram(io: CliIo): Command {
 
 /** Runs the command line; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io).exitOverride();
+  const program = buildProgram(io);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { allBenchmarks } from '../bench/registry';
+import { allBenchmarks, stopBenchmarks } from '../bench/registry';
 import { runBenchmark, type BenchResult } from '../bench/benchmark';
 import { formatNumber, renderTable } from '../output/table';
 import { parseIntOption, type CliIo } from './common';
@@ -28,21 +28,25 @@ export function registerBench(program: Command, io: CliIo): void {
       }
       if (options.repeats < 1) throw new RangeError('--repeats must be at least 1');
       const results: BenchResult[] = [];
-      for (const [i, bench] of benches.entries()) {
-        if (!options.json) io.progress(`[${i + 1}/${benches.length}] ${bench.id}`);
-        const result = await runBenchmark(bench, options.repeats);
-        results.push(result);
-        if (options.json) {
-          io.out(
-            JSON.stringify({
-              id: result.id,
-              value: result.value,
-              unit: result.unit,
-              runs: result.runs,
-              goal: result.goal ?? null,
-            }),
-          );
+      try {
+        for (const [i, bench] of benches.entries()) {
+          if (!options.json) io.progress(`[${i + 1}/${benches.length}] ${bench.id}`);
+          const result = await runBenchmark(bench, options.repeats);
+          results.push(result);
+          if (options.json) {
+            io.out(
+              JSON.stringify({
+                id: result.id,
+                value: result.value,
+                unit: result.unit,
+                runs: result.runs,
+                goal: result.goal ?? null,
+              }),
+            );
+          }
         }
+      } finally {
+        await stopBenchmarks();
       }
       if (!options.json) {
         io.out(
