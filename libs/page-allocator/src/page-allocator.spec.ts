@@ -191,3 +191,67 @@ describe('changePageRefs (batch, all or nothing)', () => {
     expect(() => pa.changePageRefs('bogus' as never, [a])).toThrow(InvalidArgumentError);
   });
 });
+
+describe('kernel corner cases', () => {
+  it('__free_pages with another reference held frees all but the first page of a non-compound block', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = must(pa.allocPages(GFP.KERNEL, 2));
+    pa.getPage(pfn);
+    pa.freePages(pfn, 2);
+    expect(pa.pageCount(pfn)).toBe(1);
+    for (let i = 1; i < 4; i++) expect(pa.isFree(pfn + i)).toBe(true);
+    pa.checkInvariants();
+    pa.putPage(pfn);
+    expect(pa.isFree(pfn)).toBe(true);
+    pa.checkInvariants();
+  });
+
+  it('refuses get/put on free pages and on tails of non-compound blocks', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfn = must(pa.allocPages(GFP.KERNEL, 1));
+    expect(() => pa.getPage(pfn + 1)).toThrow(/non-compound/);
+    expect(() => pa.putPage(pfn)).toThrow(/non-compound order-1 block/);
+    pa.freePages(pfn, 1);
+    expect(() => pa.getPage(pfn)).toThrow(/page is free/);
+    expect(() => pa.setPageFlag(pfn, PageFlag.Dirty)).toThrow(/page is free/);
+    expect(() => pa.setPageFlag(pfn, PageFlag.Head)).toThrow(InvalidArgumentError);
+  });
+
+  it('free_reserved_page hands a boot page to the allocator and MemTotal grows', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const total = pa.managedPages;
+    expect(() => pa.freePages(0x10, 0)).toThrow(/reserved at boot/);
+    pa.clearPageReserved(0x10);
+    pa.freeReservedPage(0x10);
+    expect(pa.managedPages).toBe(total + 1);
+    expect(pa.isFree(0x10)).toBe(true);
+    expect(() => pa.freeReservedPage(0x10)).toThrow(/not a boot reservation/);
+    pa.checkInvariants();
+  });
+
+  it('records page allocation failures unless __GFP_NOWARN', () => {
+    const pa = bootMachine({ memBytes: 16 * MiB });
+    expect(pa.allocPages(GFP.KERNEL | GFP.NOWARN, 10)).toBeNull();
+    expect(pa.allocFailures).toHaveLength(0);
+    expect(pa.allocPages(GFP.KERNEL | GFP.COMP, 10)).toBeNull();
+    expect(pa.allocFailures[0].message).toBe(
+      'page allocation failure: order:10, mode:0x40cc0(GFP_KERNEL|__GFP_COMP), nodemask=(null)',
+    );
+  });
+
+  it('falls back from HighMem to Normal on x86 when highmem runs out', () => {
+    const pa = bootMachine({ arch: 'x86', memBytes: 1024 * MiB });
+    const high = pa.zones.find((z) => z.name === 'HighMem');
+    const got = pa.allocPagesBulk(GFP.HIGHUSER | GFP.NOWARN, 0, (high?.managedPages ?? 0) + 10);
+    expect(pa.page(got[0]).zone).toBe('HighMem');
+    expect(pa.page(got[got.length - 1]).zone).toBe('Normal');
+    expect(pa.pageAddress(got[0])).toBeNull();
+  });
+
+  it('x86 has zones DMA, Normal, HighMem and the empty Movable', () => {
+    const pa = bootMachine({ arch: 'x86', memBytes: 1024 * MiB });
+    expect(pa.zones.map((z) => z.name)).toEqual(['DMA', 'Normal', 'HighMem', 'Movable']);
+    expect(pa.zeroPagePfn).toBe(pa.profile.zeroPagePfn);
+    expect(pa.page(pa.zeroPagePfn).state).toBe('reserved');
+  });
+});
