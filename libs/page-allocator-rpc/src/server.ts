@@ -1,4 +1,8 @@
-import { ZERO_SIZE_PTR, type PageAllocator } from '@pagemesh/page-allocator';
+import {
+  ZERO_SIZE_PTR,
+  type PageAllocator,
+  type PageRefOp as DomainPageRefOp,
+} from '@pagemesh/page-allocator';
 import {
   Errno,
   PageRefOp,
@@ -62,22 +66,9 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
 
   const changePageRefs = (req: ChangePageRefsRequest): ChangePageRefsResponse => {
     checkBatch('pfns', req.pfns.length, MAX_BATCH);
-    let pfns = toNumbers('pfns', req.pfns);
-    if (req.op === PageRefOp.PAGE_REF_OP_PUT) pfns = orderPuts(pa, pfns);
-    const freed: number[] = [];
-    const apply = refOp(pa, req.op);
-    const undo = refUndo(pa, req.op);
-    for (let i = 0; i < pfns.length; i++) {
-      try {
-        if (apply(pfns[i])) freed.push(pfns[i]);
-      } catch (err) {
-        // Put back what this batch already changed, newest first, so a refused batch changes
-        // nothing. A put that freed its page cannot be taken back; it is refused up front below.
-        for (let j = i - 1; j >= 0; j--) undo(pfns[j]);
-        throw err;
-      }
-    }
-    return { freedPfns: toBigints(freed) };
+    const pfns = toNumbers('pfns', req.pfns);
+    const freed = pa.changePageRefs(refOp(req.op), pfns);
+    return { freedPfns: toBigints(pfns.filter((_, i) => freed[i])) };
   };
 
   const changePageFlags = (req: ChangePageFlagsRequest) => {
@@ -279,42 +270,6 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
 }
 
 /**
- * Checks a batch of puts before any is applied (a put beyond a page's refcount is refused up
- * front) and orders it so that every put that frees its page comes last: the puts before them
- * can be taken back if a later one is refused. A final put refused after another final put of
- * the same batch freed its page is the one case that cannot be rolled back.
- */
-function orderPuts(pa: PageAllocator, pfns: number[]): number[] {
-  const headOf = (pfn: number) => pa.page(pfn).headPfn ?? pfn;
-  const puts = new Map<number, number>();
-  for (const pfn of pfns) {
-    pa.validatePfn(pfn);
-    const head = headOf(pfn);
-    puts.set(head, (puts.get(head) ?? 0) + 1);
-  }
-  for (const [head, n] of puts) {
-    const count = pa.pageCount(head);
-    if (n > count) {
-      throw new DomainError(
-        'failed-precondition',
-        `pfn=0x${head.toString(16)}: ${n} puts in the batch but refcount is ${count} (refcount underflow)`,
-        { field: 'pfns', value: head },
-      );
-    }
-  }
-  const seen = new Map<number, number>();
-  const early: number[] = [];
-  const last: number[] = [];
-  for (const pfn of pfns) {
-    const head = headOf(pfn);
-    const k = (seen.get(head) ?? 0) + 1;
-    seen.set(head, k);
-    (k === pa.pageCount(head) ? last : early).push(pfn);
-  }
-  return [...early, ...last];
-}
-
-/**
  * A kernel virtual address from the wire: canonical 64-bit, held as va48 from here on. Small
  * values (NULL, ZERO_SIZE_PTR) pass as they are, so that kfree can refuse or accept them.
  */
@@ -329,41 +284,24 @@ function kernelAddress(field: string, value: bigint): number {
   return va;
 }
 
-/** The domain call for one pfn of a ChangePageRefs batch; true when the page was freed. */
-function refOp(pa: PageAllocator, op: PageRefOp): (pfn: number) => boolean {
-  switch (op) {
-    case PageRefOp.PAGE_REF_OP_GET:
-      return (pfn) => (pa.getPage(pfn), false);
-    case PageRefOp.PAGE_REF_OP_PUT:
-      return (pfn) => {
-        pa.putPage(pfn);
-        return pa.isFree(pfn);
-      };
-    case PageRefOp.PAGE_REF_OP_MAPCOUNT_INC:
-      return (pfn) => (pa.pageMapcountInc(pfn), false);
-    case PageRefOp.PAGE_REF_OP_MAPCOUNT_DEC:
-      return (pfn) => (pa.pageMapcountDec(pfn), false);
-    default:
-      throw new DomainError(
-        'invalid-argument',
-        `op=${PageRefOp[op] ?? op}: expected GET, PUT, MAPCOUNT_INC or MAPCOUNT_DEC`,
-        {
-          field: 'op',
-          value: op,
-        },
-      );
-  }
-}
+const REF_OPS: ReadonlyMap<PageRefOp, DomainPageRefOp> = new Map([
+  [PageRefOp.PAGE_REF_OP_GET, 'get'],
+  [PageRefOp.PAGE_REF_OP_PUT, 'put'],
+  [PageRefOp.PAGE_REF_OP_MAPCOUNT_INC, 'mapcountInc'],
+  [PageRefOp.PAGE_REF_OP_MAPCOUNT_DEC, 'mapcountDec'],
+] as const);
 
-function refUndo(pa: PageAllocator, op: PageRefOp): (pfn: number) => void {
-  switch (op) {
-    case PageRefOp.PAGE_REF_OP_GET:
-      return (pfn) => pa.putPage(pfn);
-    case PageRefOp.PAGE_REF_OP_PUT:
-      return (pfn) => pa.getPage(pfn);
-    case PageRefOp.PAGE_REF_OP_MAPCOUNT_INC:
-      return (pfn) => pa.pageMapcountDec(pfn);
-    default:
-      return (pfn) => pa.pageMapcountInc(pfn);
+function refOp(op: PageRefOp): DomainPageRefOp {
+  const domain = REF_OPS.get(op);
+  if (domain === undefined) {
+    throw new DomainError(
+      'invalid-argument',
+      `op=${PageRefOp[op] ?? op}: expected GET, PUT, MAPCOUNT_INC or MAPCOUNT_DEC`,
+      {
+        field: 'op',
+        value: op,
+      },
+    );
   }
+  return domain;
 }
