@@ -37,6 +37,7 @@ import {
   ZONE_SHIFT,
 } from './struct-page';
 import {
+  ALLOC_MIN_RESERVE,
   ALLOC_NO_WATERMARKS,
   ALLOC_WMARK_LOW,
   ALLOC_WMARK_MASK,
@@ -335,6 +336,12 @@ export class PageAllocator {
     if (pfn !== NIL) return pfn;
     const reserve = gfpPfmemallocFlags(gfp);
     if (reserve) pfn = this.getPageFromFreelist(order, allocFlags | reserve, highest);
+    if (pfn === NIL && gfp & GFP.NOFAIL) {
+      // __GFP_NOFAIL: some access to the high-priority reserves (ALLOC_MIN_RESERVE), never
+      // ALLOC_NO_WATERMARKS. The kernel would then retry forever; with no reclaim to wait for,
+      // this model gives up and returns null.
+      pfn = this.getPageFromFreelist(order, allocFlags | ALLOC_MIN_RESERVE, highest);
+    }
     return pfn;
   }
 

@@ -42,11 +42,13 @@ describe('watermarks', () => {
     expect(pa.allocFailures.at(-1)?.message).toBe(
       'page allocation failure: order:0, mode:0xcc0(GFP_KERNEL), nodemask=(null)',
     );
+    const nofail = pa.allocPagesBulk(GFP.KERNEL | GFP.NOFAIL | GFP.NOWARN, 0, 3);
+    expect(nofail).toHaveLength(3); // __GFP_NOFAIL may use ALLOC_MIN_RESERVE
     const atomic = pa.allocPagesBulk(GFP.ATOMIC | GFP.NOWARN, 0, 1e6);
     expect(atomic.length).toBeGreaterThan(0);
     const memalloc = pa.allocPagesBulk(GFP.KERNEL | GFP.MEMALLOC | GFP.NOWARN, 0, 1e6);
     expect(pa.nrFreePages).toBe(0);
-    for (const pfn of [...kernel, ...atomic, ...memalloc]) pa.freePages(pfn, 0);
+    for (const pfn of [...kernel, ...nofail, ...atomic, ...memalloc]) pa.freePages(pfn, 0);
     pa.checkInvariants();
   });
 
