@@ -5,6 +5,7 @@ describe('benchmarks', () => {
     expect(benchmarks.map((b) => b.id)).toEqual([
       'mmu.tlb_hit_translations_per_s',
       'mmu.walk_translations_per_s',
+      'mmu.access_batch_accesses_per_s',
     ]);
   });
 });
