@@ -61,6 +61,15 @@ describe('kmalloc / kfree', () => {
     pa.checkInvariants();
   });
 
+  it('refuses get_page/put_page on kmalloc memory (a WARN and no-op in Linux)', () => {
+    const pa = bootMachine({ memBytes: 64 * MiB });
+    const small = pa.virtToPfn(must(pa.kmalloc(64, GFP.KERNEL)));
+    const large = pa.virtToPfn(must(pa.kmalloc(3 * 4096, GFP.KERNEL)));
+    expect(() => pa.getPage(small)).toThrow(/belongs to kmalloc/);
+    expect(() => pa.putPage(large + 1)).toThrow(/belongs to kmalloc/);
+    expect(() => pa.freePages(large, 2)).toThrow(/use kfree/);
+  });
+
   it('returns ZERO_SIZE_PTR for size 0 and ignores kfree of NULL and ZERO_SIZE_PTR', () => {
     const pa = bootMachine({ memBytes: 16 * MiB });
     expect(pa.kmalloc(0, GFP.KERNEL)).toBe(ZERO_SIZE_PTR);

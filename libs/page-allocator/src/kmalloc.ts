@@ -219,26 +219,25 @@ export class Kmalloc {
     if (found.kind === 'large') {
       const { pfn, order } = found;
       const mem = pa.mem;
-      if (mem.refcount[pfn] === 1) {
-        for (let i = pfn; i < pfn + (1 << order); i++) {
-          if (mem.testFlag(i, PageFlag.Reserved))
-            throw new FailedPreconditionError(
-              'addr',
-              addr,
-              `kfree: bad page state: pfn 0x${i.toString(16)} still has PG_reserved (ClearPageReserved first)`,
-            );
-          if (mem.mapcount(i) > 0)
-            throw new FailedPreconditionError(
-              'addr',
-              addr,
-              `kfree: bad page state: pfn 0x${i.toString(16)} is still mapped`,
-            );
-        }
+      for (let i = pfn; i < pfn + (1 << order); i++) {
+        if (mem.testFlag(i, PageFlag.Reserved))
+          throw new FailedPreconditionError(
+            'addr',
+            addr,
+            `kfree: bad page state: pfn 0x${i.toString(16)} still has PG_reserved (ClearPageReserved first)`,
+          );
+        if (mem.mapcount(i) > 0)
+          throw new FailedPreconditionError(
+            'addr',
+            addr,
+            `kfree: bad page state: pfn 0x${i.toString(16)} is still mapped`,
+          );
       }
       mem.setPageType(pfn, null);
       this.large.delete(pfn);
       pa.slabUnreclaimablePages -= 1 << order;
-      if (--mem.refcount[pfn] === 0) pa.freeBlock(pfn, order);
+      mem.refcount[pfn] = 0;
+      pa.freeBlock(pfn, order);
       return;
     }
     const { slab, index } = found;

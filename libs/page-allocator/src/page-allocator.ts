@@ -655,13 +655,23 @@ export class PageAllocator {
   private refHead(pfn: number, op: string): number {
     this.validatePfn(pfn);
     const mem = this.mem;
-    if (!mem.isTail(pfn)) return pfn;
-    const head = mem.privOrPrev[pfn];
-    if (!mem.testFlag(head, PageFlag.Head)) {
+    let head = pfn;
+    if (mem.isTail(pfn)) {
+      head = mem.privOrPrev[pfn];
+      if (!mem.testFlag(head, PageFlag.Head)) {
+        throw new FailedPreconditionError(
+          'pfn',
+          pfn,
+          `${op}: tail of a non-compound block (head 0x${head.toString(16)}) has no refcount of its own`,
+        );
+      }
+    }
+    // get_page()/put_page() on a slab or large-kmalloc folio: WARN and no-op in Linux (6.16+).
+    if (mem.testFlag(head, PageFlag.Slab) || mem.pageType(head) === PageType.LargeKmalloc) {
       throw new FailedPreconditionError(
         'pfn',
         pfn,
-        `${op}: tail of a non-compound block (head 0x${head.toString(16)}) has no refcount of its own`,
+        `${op}: page belongs to kmalloc (slab or large_kmalloc folio); kmalloc memory is not reference counted`,
       );
     }
     return head;
