@@ -1,15 +1,16 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench';
+import { registerConform } from './commands/conform';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerUp } from './commands/up';
-import type { CliIo } from './commands/common';
+import type { CliIo, CommandIo } from './commands/common';
 
 /**
  * The pagemesh command. Every command has --help; every command that reports has --json.
- * Commands to come: replay (the orchestrator), conform (the kernel oracle).
+ * Command to come: replay (the orchestrator).
  */
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CommandIo): Command {
   const program = new Command('pagemesh')
     .description('Linux kernel memory management as gRPC microservices')
     .version('0.1.0')
@@ -21,16 +22,25 @@ export function buildProgram(io: CliIo): Command {
   registerStart(program, io);
   registerUp(program, io);
   registerStatus(program, io);
+  registerConform(program, io);
   registerBench(program, io);
   return program;
 }
 
 /** Runs the command line; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  let exitCode = 0;
+  const commandIo: CommandIo = {
+    ...io,
+    setExitCode: (code) => {
+      exitCode = Math.max(exitCode, code);
+      io.setExitCode?.(code);
+    },
+  };
+  const program = buildProgram(commandIo);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     io.error(`pagemesh: ${err instanceof Error ? err.message : String(err)}`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { allBenchmarks, stopBenchmarks } from '../bench/registry';
 import { runBenchmark, type BenchResult } from '../bench/benchmark';
 import { formatNumber, renderTable } from '../output/table';
-import { parseIntOption, type CliIo } from './common';
+import { parseIntOption, type CommandIo } from './common';
 
 interface BenchOptions {
   json?: boolean;
@@ -11,7 +11,7 @@ interface BenchOptions {
   list?: boolean;
 }
 
-export function registerBench(program: Command, io: CliIo): void {
+export function registerBench(program: Command, io: CommandIo): void {
   program
     .command('bench')
     .description('run the benchmarks and print their medians (figures, not tests)')

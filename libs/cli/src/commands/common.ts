@@ -7,7 +7,12 @@ export interface CliIo {
   out(line: string): void;
   progress(line: string): void;
   error(line: string): void;
+  /** A command that reports a failure (a failed case, a service down) without throwing. */
+  setExitCode?(code: number): void;
 }
+
+/** What a command action sees: the io plus a way to set the exit code. */
+export type CommandIo = CliIo & { setExitCode(code: number): void };
 
 export const processIo: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),

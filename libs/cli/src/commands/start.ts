@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { bringUp, stackTable } from './up';
 import { healthTable, stackHealth } from './status';
-import type { CliIo } from './common';
+import type { CommandIo } from './common';
 
 interface StartOptions {
   json?: boolean;
@@ -13,7 +13,7 @@ interface StartOptions {
  * The main job (`npm start`). Until the orchestrator's replay lands it brings the local stack
  * up on ephemeral ports, shows every service's health, and shuts the stack down.
  */
-export function registerStart(program: Command, io: CliIo): void {
+export function registerStart(program: Command, io: CommandIo): void {
   program
     .command('start')
     .description('the main job: bring the local stack up, report, and shut it down')
@@ -31,7 +31,7 @@ export function registerStart(program: Command, io: CliIo): void {
           io.out('');
           io.out(healthTable(health));
         }
-        if (health.some((h) => h.status !== 'SERVING')) process.exitCode = 1;
+        if (health.some((h) => h.status !== 'SERVING')) io.setExitCode(1);
       } finally {
         await stack.stop();
       }

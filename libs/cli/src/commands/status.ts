@@ -8,7 +8,7 @@ import {
   type ServiceName,
 } from '../stack/service-table';
 import { renderTable } from '../output/table';
-import { parseIntOption, type CliIo } from './common';
+import { parseIntOption, type CommandIo } from './common';
 
 export interface ServiceHealth {
   name: ServiceName;
@@ -45,7 +45,7 @@ interface StatusOptions {
   json?: boolean;
 }
 
-export function registerStatus(program: Command, io: CliIo): void {
+export function registerStatus(program: Command, io: CommandIo): void {
   program
     .command('status')
     .description("show each service's health (grpc.health.v1); exits 1 unless all are SERVING")
@@ -64,6 +64,6 @@ export function registerStatus(program: Command, io: CliIo): void {
       if (options.addresses) addresses = parseAddressList(options.addresses, addresses);
       const health = await stackHealth(addresses, options.timeoutMs);
       io.out(options.json ? JSON.stringify({ services: health }) : healthTable(health));
-      if (health.some((h) => h.status !== 'SERVING')) process.exitCode = 1;
+      if (health.some((h) => h.status !== 'SERVING')) io.setExitCode(1);
     });
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { startLocalStack, type RunningStack } from '../stack/local-stack';
 import { DEFAULT_BASE_PORT } from '../stack/service-table';
 import { renderTable } from '../output/table';
-import { distDir, parseIntOption, type CliIo } from './common';
+import { distDir, parseIntOption, type CommandIo } from './common';
 
 export interface UpOptions {
   basePort: number;
@@ -16,7 +16,7 @@ export interface UpOptions {
 }
 
 /** Starts the local stack with the options `up` and `start` share. */
-export async function bringUp(options: UpOptions, io: CliIo): Promise<RunningStack> {
+export async function bringUp(options: UpOptions, io: CommandIo): Promise<RunningStack> {
   const logDir = options.logDir ?? join(tmpdir(), `pagemesh-${process.pid}`);
   const pageAllocatorArgs = [
     ...(options.arch ? [`--arch=${options.arch}`] : []),
@@ -53,7 +53,7 @@ export function stackJson(stack: RunningStack): unknown {
   };
 }
 
-export function registerUp(program: Command, io: CliIo): void {
+export function registerUp(program: Command, io: CommandIo): void {
   program
     .command('up')
     .description('start the five services as local processes on loopback and keep them up until Ctrl-C')

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { formatConformanceReport, runConformance, type Tier } from '@pagemesh/vma-manager';
+import type { CommandIo } from './common';
+
+interface ConformOptions {
+  tier: Tier;
+  transport: 'inproc' | 'grpc';
+  out?: string;
+  case?: string[];
+  allDiffs?: boolean;
+  json?: boolean;
+}
+
+function parseTier(value: string): Tier {
+  if (value !== '1' && value !== '2' && value !== '3')
+    throw new InvalidArgumentError(`expected 1, 2 or 3, got ${JSON.stringify(value)}`);
+  return Number(value) as Tier;
+}
+
+function parseTransport(value: string): 'inproc' | 'grpc' {
+  if (value !== 'inproc' && value !== 'grpc')
+    throw new InvalidArgumentError(`expected inproc or grpc, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * `pagemesh conform DIR`: replays every DIR/cases/*.ops on a fresh model process, writes the
+ * answers in vmtrace's JSONL format and compares them with DIR/expected/ as compare.py does.
+ */
+export function registerConform(program: Command, io: CommandIo): void {
+  program
+    .command('conform')
+    .description('replay the kernel oracle (DIR/cases/*.ops) and compare with what Linux answered')
+    .argument('<dir>', 'an oracle directory with cases/ and expected/')
+    .option('--tier <n>', 'how strictly to compare: 1, 2 or 3 (as compare.py)', parseTier, 2 as Tier)
+    .option(
+      '--transport <name>',
+      'inproc (domain libraries wired directly) or grpc',
+      parseTransport,
+      'inproc',
+    )
+    .option('--out <dir>', "write the model's NAME.jsonl files here")
+    .option('--case <name...>', 'only these cases')
+    .option('--all-diffs', 'show every difference of a failing case, not only the first')
+    .option('--json', 'print the report as JSON')
+    .action((dirArg: string, options: ConformOptions) => {
+      const dir = resolve(dirArg);
+      if (!existsSync(join(dir, 'cases')) || !existsSync(join(dir, 'expected'))) {
+        throw new Error(`${dir} is not an oracle directory: it needs cases/ and expected/`);
+      }
+      if (options.transport === 'grpc') {
+        throw new Error(
+          '--transport grpc is not available yet: the vma-manager service does not serve the syscalls the scripts use',
+        );
+      }
+      const report = runConformance(dir, {
+        tier: options.tier,
+        outDir: options.out ? resolve(options.out) : undefined,
+        only: options.case,
+        allDiffs: options.allDiffs,
+      });
+      if (options.json) {
+        io.out(JSON.stringify({ tier: options.tier, transport: options.transport, ...report }));
+      } else {
+        io.out(formatConformanceReport(report));
+      }
+      if (report.failed > 0) io.setExitCode(1);
+    });
+}
