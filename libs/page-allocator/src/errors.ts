@@ -48,5 +48,9 @@ function formatValue(value: unknown): string {
     return `0x${value.toString(16)}`;
   }
   if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value); // objects without a prototype
+  }
 }

@@ -296,8 +296,9 @@ export class PageAllocator {
    * non-blocking callers, none for __GFP_MEMALLOC). There is no reclaim to wait for.
    */
   allocPages(gfp: number, order: number): number | null {
-    if ((gfp & GFP_VALID_MASK) !== gfp) validateGfp(gfp);
-    if (!(order >= 0 && order <= MAX_PAGE_ORDER && (order | 0) === order)) validateOrder(order);
+    if (typeof gfp !== 'number' || (gfp & GFP_VALID_MASK) !== gfp) validateGfp(gfp);
+    if (typeof order !== 'number' || !(order >= 0 && order <= MAX_PAGE_ORDER && (order | 0) === order))
+      validateOrder(order);
     const highest = this.highestZoneIdx(gfp);
     const pfn = this.allocPfn(gfp, order, highest);
     if (pfn === NIL) {
@@ -403,7 +404,7 @@ export class PageAllocator {
   freePages(pfn: number, order: number): void {
     const mem = this.mem;
     // Fast path: an in-range head allocated with this order, one reference, no special state.
-    if (pfn >= 0 && pfn < mem.nrPages && order === 0 && (pfn | 0) === pfn) {
+    if (typeof pfn === 'number' && pfn >= 0 && pfn < mem.nrPages && order === 0 && (pfn | 0) === pfn) {
       const f = mem.flags[pfn];
       if ((f & FREE_FAST_MASK) === 0 && mem.refcount[pfn] === 1 && mem.mapcountOrNext[pfn] === -1) {
         mem.refcount[pfn] = 0;
@@ -420,6 +421,7 @@ export class PageAllocator {
 
   /** Free many blocks of one order; all are validated (including duplicates) before any is freed. */
   freePagesBulk(pfns: readonly number[], order: number): void {
+    validateArray('pfns', pfns);
     validateOrder(order);
     const seen = new Set<number>();
     for (const pfn of pfns) {
@@ -564,6 +566,7 @@ export class PageAllocator {
    * that element freed its page (only a put can).
    */
   changePageRefs(op: PageRefOp, pfns: readonly number[]): boolean[] {
+    validateArray('pfns', pfns);
     if (op !== 'get' && op !== 'put' && op !== 'mapcountInc' && op !== 'mapcountDec') {
       throw new InvalidArgumentError('op', op, "must be 'get', 'put', 'mapcountInc' or 'mapcountDec'");
     }
@@ -891,13 +894,21 @@ export class PageAllocator {
 
   /** Many reads in one call (validated first). */
   readPhysBatch(ranges: ReadonlyArray<{ paddr: number; length: number }>): Uint8Array[] {
-    for (const r of ranges) this.validatePhysRange(r.paddr, r.length);
+    validateArray('ranges', ranges);
+    for (const r of ranges) {
+      if (typeof r !== 'object' || r === null)
+        throw new InvalidArgumentError('ranges', typeof r, 'each element must be { paddr, length }');
+      this.validatePhysRange(r.paddr, r.length);
+    }
     return ranges.map((r) => this.ram.read(r.paddr, r.length));
   }
 
   /** Many writes in one call: all validated before any is applied, applied in order. */
   writePhysBatch(writes: ReadonlyArray<{ paddr: number; bytes: Uint8Array }>): void {
+    validateArray('writes', writes);
     for (const w of writes) {
+      if (typeof w !== 'object' || w === null)
+        throw new InvalidArgumentError('writes', typeof w, 'each element must be { paddr, bytes }');
       if (!(w.bytes instanceof Uint8Array))
         throw new InvalidArgumentError('bytes', typeof w.bytes, 'must be a Uint8Array');
       this.validatePhysRange(w.paddr, w.bytes.length);
@@ -1128,6 +1139,10 @@ export class PageAllocator {
     this.validatePfn(pfn);
     return this.zoneIdxOfZone[this.mem.zone(pfn)];
   }
+}
+
+function validateArray(field: string, value: unknown): void {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(field, typeof value, 'must be an array');
 }
 
 /** Count trailing zeros of a positive integer below 2^31 (__ffs). */
