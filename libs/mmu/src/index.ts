@@ -38,7 +38,7 @@ export {
 export type { Arch, LevelName, PagingProfile } from './paging/paging-profile';
 export { entryPfn } from './paging/page-tables';
 export type { WalkStep, WalkTrace } from './paging/page-tables';
-export { NON_CANONICAL, va48FromCanonical, canonicalFromVa48, formatVa } from './paging/va48';
+export { NON_CANONICAL, accessAddress, formatVa } from './paging/va48';
 export type { PagemapEntry } from './pagemap';
 
 // TLB

@@ -31,10 +31,11 @@ import {
   _PAGE_UFFD_WP,
   _PAGE_USER,
   type Pgprot,
+  pfnPte,
 } from './paging/pte-bits';
 import { KERNEL_OWNER, TableStore } from './paging/table-store';
 import type { MachineInfo, PageAllocatorPort } from './ports';
-import { ACC_FETCH, ACC_USER, ACC_WRITE, Tlb, type TlbConfig } from './tlb/tlb';
+import { ACC_FETCH, ACC_USER, ACC_WRITE, GLOBAL_PCID, Tlb, type TlbConfig } from './tlb/tlb';
 
 /** The address space of init_mm: the kernel page tables. */
 export const KERNEL_ASID = 0;
@@ -47,7 +48,6 @@ export const MAX_CPUS = 32;
 
 const PAGE = 4096;
 const TABLE_WORDS = 1024;
-const TWO32 = 2 ** 32;
 
 export interface MmuOptions {
   /** Simulated CPUs (default 4, at most MAX_CPUS). */
@@ -374,6 +374,11 @@ export abstract class MmuCore {
     return pfns;
   }
 
+  /** 4 KiB leaf entries mapping consecutive pages from `va` to `pfns` with `prot`. */
+  protected leafWrites(va: number, pfns: readonly number[], prot: Pgprot): EntryWrite[] {
+    return pfns.map((pfn, i) => ({ va: va + i * PAGE, level: this.leafLevel, ...pfnPte(pfn, prot) }));
+  }
+
   /**
    * Writes planned entries: checks for conflicts, counts the tables to create, gets them in one
    * port call, then installs everything. Nothing changes when it throws.
@@ -530,10 +535,10 @@ export abstract class MmuCore {
     const kernel = this.kernelSpace();
     const slot = this.tables.tableAt(kernel.pgdSlot, va, this.leafLevel);
     const prot = this.profile.prot.PAGE_KERNEL;
-    const paddr = pfn * PAGE;
     const idx = this.tables.index(va, this.leafLevel);
     const oldLo = this.store.lo(slot, idx);
-    this.store.set(slot, idx, ((paddr % TWO32) + prot.lo) >>> 0, (Math.floor(paddr / TWO32) | prot.hi) >>> 0);
+    const e = pfnPte(pfn, prot);
+    this.store.set(slot, idx, e.lo, e.hi);
     if (oldLo & _PAGE_PRESENT) this.flushKernelRange([va]);
   }
 
@@ -610,7 +615,7 @@ export abstract class MmuCore {
     for (const arr of c.tlb.arrays) {
       const vpn = Math.floor(va / arr.pageBytes);
       arr.invalidate(c.tlb.pcidKey + vpn, vpn);
-      arr.invalidate(Tlb.keyOf(4096, vpn), vpn);
+      arr.invalidate(Tlb.keyOf(GLOBAL_PCID, vpn), vpn);
     }
     return -(code + 1);
   }
@@ -700,8 +705,7 @@ export abstract class MmuCore {
     const entry = (va: number, level: number, paddr: number, prot: Pgprot): EntryWrite => ({
       va,
       level,
-      lo: ((paddr % TWO32) + prot.lo) >>> 0,
-      hi: (Math.floor(paddr / TWO32) | prot.hi) >>> 0,
+      ...pfnPte(paddr / PAGE, prot),
     });
     // the direct map: the largest pages that fit (1 GiB, 2 MiB / 4 MiB), 4 KiB for the tail
     for (let pa = 0; pa < lowBytes;) {

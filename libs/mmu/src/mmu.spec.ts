@@ -13,7 +13,7 @@ import {
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors';
 import { KERNEL_ASID, Mmu } from './mmu';
 import { PROT_X86_64, _PAGE_ACCESSED, _PAGE_DIRTY, pgprot } from './paging/pte-bits';
-import { NON_CANONICAL, va48FromCanonical } from './paging/va48';
+import { NON_CANONICAL, accessAddress } from './paging/va48';
 import { FakePageAllocatorPort } from './testing/fake-page-allocator-port';
 
 const MiB = 2 ** 20;
@@ -30,7 +30,7 @@ async function boot64(memBytes = 64 * MiB, options = {}) {
 describe('boot: init_mm and the direct map', () => {
   it('maps all RAM at PAGE_OFFSET with 2 MiB pages and a 4 KiB tail (x86_64)', async () => {
     const { mmu } = await boot64(64 * MiB + 8192);
-    const t = mmu.walk(KERNEL_ASID, va48FromCanonical(0xffff888000001000n));
+    const t = mmu.walk(KERNEL_ASID, accessAddress(0xffff888000001000n));
     expect(t.present).toBe(true);
     expect(t.leafLevel).toBe('PMD');
     expect(t.physAddr).toBe(0x1000);
@@ -64,7 +64,7 @@ describe('map, walk, unmap', () => {
     const { mmu, port } = await boot64();
     const asid = await mmu.createAddressSpace();
     const pfn = port.takePage();
-    const va = va48FromCanonical(0x00007f1234567000n);
+    const va = accessAddress(0x00007f1234567000n);
     await mmu.mapPages(asid, va, [pfn], P.PAGE_SHARED);
     const t = mmu.walk(asid, va + 0xabc);
     expect(t.steps.map((s) => [s.level, s.index])).toEqual([
@@ -244,7 +244,7 @@ describe('page faults (arch/x86/include/asm/trap_pf.h)', () => {
     const { mmu } = await setup();
     expect(mmu.translate(0, NON_CANONICAL, accessCode('read', true))).toBe(TRANSLATE_GP);
     const [r] = await mmu.accessBatch([
-      { cpu: 0, va: va48FromCanonical(0x0000900000000000n), op: 'read', user: true, length: 1 },
+      { cpu: 0, va: accessAddress(0x0000900000000000n), op: 'read', user: true, length: 1 },
     ]);
     expect(r).toEqual({ kind: 'general-protection' });
   });

@@ -33,6 +33,7 @@ import {
   _PAGE_UFFD_WP,
   _PAGE_USER,
   type Pgprot,
+  pgprot,
 } from './paging/pte-bits';
 import type { PageAllocatorPort, PhysOp } from './ports';
 import { type RemapResult, type RemapVma, remapVmaChecks } from './remap-pfn-range';
@@ -40,7 +41,6 @@ import { ACC_USER, ACC_WRITE, Tlb, type TlbStats, validateGeometry } from './tlb
 
 import {
   type DestroyResult,
-  type EntryWrite,
   KERNEL_ASID,
   MAX_CPUS,
   type MapOptions,
@@ -58,7 +58,6 @@ export { KERNEL_ASID, MAX_CPUS, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING 
 export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult } from './mmu-core';
 
 const PAGE = 4096;
-const TWO32 = 2 ** 32;
 
 /**
  * _PAGE_CHG_MASK: what pte_modify keeps from the old entry (PFN, caching, special, A, D,
@@ -224,17 +223,11 @@ export class Mmu extends MmuCore {
       const list = this.pfnList(pfns);
       this.checkRange(asid, va, list.length);
       this.checkProt(prot, 'prot', asid);
-      const special = options.special ? _PAGE_SPECIAL : 0;
-      const writes: EntryWrite[] = [];
-      for (let i = 0; i < list.length; i++) {
-        const paddr = list[i] * PAGE;
-        writes.push({
-          va: va + i * PAGE,
-          level: this.leafLevel,
-          lo: ((paddr % TWO32) + (prot.lo | special)) >>> 0,
-          hi: (Math.floor(paddr / TWO32) | prot.hi) >>> 0,
-        });
-      }
+      const writes = this.leafWrites(
+        va,
+        list,
+        options.special ? pgprot(prot.lo | _PAGE_SPECIAL, false, prot.hi) : prot,
+      );
       return this.writeEntries(space, writes, options.replace ?? false);
     });
   }
@@ -528,18 +521,9 @@ export class Mmu extends MmuCore {
       if (addr === null) return null;
       const kernel = this.kernelSpace();
       const prot = this.profile.prot.PAGE_KERNEL;
-      const writes: EntryWrite[] = [];
       const pages = await this.port.allocVmallocPages(n);
       if (pages === null) return null;
-      pages.forEach((pfn, i) => {
-        const paddr = pfn * PAGE;
-        writes.push({
-          va: addr + i * PAGE,
-          level: this.leafLevel,
-          lo: ((paddr % TWO32) + prot.lo) >>> 0,
-          hi: (Math.floor(paddr / TWO32) | prot.hi) >>> 0,
-        });
-      });
+      const writes = this.leafWrites(addr, pages, prot);
       try {
         await this.writeEntries(kernel, writes, false);
       } catch (e) {
@@ -706,16 +690,8 @@ export class Mmu extends MmuCore {
       const checked = remapVmaChecks(vma, addr, end, pfn);
       if (checked.errno !== null) return checked;
       this.checkRange(asid, addr, n);
-      const writes: EntryWrite[] = [];
-      for (let i = 0; i < n; i++) {
-        const paddr = (pfn + i) * PAGE;
-        writes.push({
-          va: addr + i * PAGE,
-          level: this.leafLevel,
-          lo: ((paddr % TWO32) + (prot.lo | _PAGE_SPECIAL)) >>> 0,
-          hi: (Math.floor(paddr / TWO32) | prot.hi) >>> 0,
-        });
-      }
+      const pfns = Array.from({ length: n }, (_, i) => pfn + i);
+      const writes = this.leafWrites(addr, pfns, pgprot(prot.lo | _PAGE_SPECIAL, false, prot.hi));
       try {
         await this.writeEntries(space, writes, false);
       } catch (e) {

@@ -58,8 +58,8 @@ export interface Pgprot {
   readonly hi: number;
 }
 
-export function pgprot(lo: number, nx = false): Pgprot {
-  return { lo: lo >>> 0, hi: nx ? _PAGE_NX_HI : 0 };
+export function pgprot(lo: number, nx = false, hi = 0): Pgprot {
+  return { lo: lo >>> 0, hi: (hi | (nx ? _PAGE_NX_HI : 0)) >>> 0 };
 }
 
 /** _PAGE_TABLE: what the kernel puts in a PGD/PUD/PMD entry pointing at a user table (P|RW|US|A|D). */

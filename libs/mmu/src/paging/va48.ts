@@ -1,35 +1,21 @@
+import { formatVa48, va48FromCanonical } from '@pagemesh/uapi';
+
 /**
  * Where a 64-bit address enters (proto uint64 decoded as bigint, a CLI argument) it is checked for
- * canonical form once and becomes a va48 number (docs/architecture.md, "64-bit values"). A
- * non-canonical value never becomes a va48: it becomes NON_CANONICAL, which an access turns
- * into a general-protection fault.
+ * canonical form once and becomes a va48 number (docs/architecture.md, "64-bit values"; the
+ * conversions are @pagemesh/uapi's). A non-canonical value never becomes a va48: for an access
+ * it becomes NON_CANONICAL, which the mmu turns into a general-protection fault.
  */
 
 /** Sentinel address for a non-canonical 64-bit value: any access through it is #GP. */
 export const NON_CANONICAL = -1;
 
-const VA48_LIMIT = 2n ** 48n;
-const SIGN_BIT = 2n ** 47n;
-const HIGH_HALF = 0xffff000000000000n;
-
-/** A 64-bit address as va48, or NON_CANONICAL when bits 63..48 differ from bit 47. */
-export function va48FromCanonical(addr: bigint): number {
-  const a = BigInt.asUintN(64, addr);
-  const low = a & (VA48_LIMIT - 1n);
-  const expectedHigh = low & SIGN_BIT ? HIGH_HALF : 0n;
-  if ((a & HIGH_HALF) !== expectedHigh) return NON_CANONICAL;
-  return Number(low);
+/** The va48 of an incoming 64-bit access address, or NON_CANONICAL. */
+export function accessAddress(addr: bigint): number {
+  return va48FromCanonical(BigInt.asUintN(64, addr)) ?? NON_CANONICAL;
 }
 
-/** The canonical 64-bit form of a va48 (sign-extended from bit 47). */
-export function canonicalFromVa48(va: number): bigint {
-  const v = BigInt(va);
-  return v & SIGN_BIT ? v | HIGH_HALF : v;
-}
-
-/** `0xffff888000000000` for 0x888000000000; 32-bit values print as 8 digits. */
+/** An address as the kernel prints it: canonical 64-bit form, or 8 hex digits on 32-bit x86. */
 export function formatVa(va: number, vaBits = 48): string {
-  if (vaBits === 32) return `0x${va.toString(16).padStart(8, '0')}`;
-  if (va >= 2 ** 47) return `0xffff${va.toString(16).padStart(12, '0')}`;
-  return `0x${va.toString(16).padStart(16, '0')}`;
+  return vaBits === 32 ? `0x${va.toString(16).padStart(8, '0')}` : formatVa48(va);
 }
