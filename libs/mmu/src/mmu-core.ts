@@ -374,6 +374,24 @@ export abstract class MmuCore {
     return pfns;
   }
 
+  /**
+   * Page-table frames hold zeros in the page allocator's RAM (the entries live in the table
+   * store): a read that covers one gets the entries' bytes, little-endian as in memory.
+   */
+  protected overlayTables(op: { paddr: number }, bytes: Uint8Array): Uint8Array {
+    const first = Math.floor(op.paddr / PAGE);
+    const last = Math.floor((op.paddr + bytes.length - 1) / PAGE);
+    for (let pfn = first; pfn <= last; pfn++) {
+      const slot = this.store.pfnToSlot[pfn];
+      if (slot === undefined || slot < 0) continue;
+      const from = Math.max(op.paddr, pfn * PAGE);
+      const to = Math.min(op.paddr + bytes.length, (pfn + 1) * PAGE);
+      const table = new Uint8Array(this.store.words.buffer, slot * PAGE, PAGE);
+      bytes.set(table.subarray(from - pfn * PAGE, to - pfn * PAGE), from - op.paddr);
+    }
+    return bytes;
+  }
+
   /** 4 KiB leaf entries mapping consecutive pages from `va` to `pfns` with `prot`. */
   protected leafWrites(va: number, pfns: readonly number[], prot: Pgprot): EntryWrite[] {
     return pfns.map((pfn, i) => ({ va: va + i * PAGE, level: this.leafLevel, ...pfnPte(pfn, prot) }));

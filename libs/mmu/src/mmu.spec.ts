@@ -374,3 +374,18 @@ describe('TLB', () => {
     ).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
+
+describe('page-table frames seen through the direct map', () => {
+  it('reads the entries a table page holds, as the kernel would through __va(cr3)', async () => {
+    const { mmu, port } = await boot64();
+    const asid = await mmu.createAddressSpace();
+    await mmu.mapPages(asid, USER_VA, [port.takePage()], P.PAGE_SHARED);
+    const step = mmu.walk(asid, USER_VA).steps[0]; // the PGD entry
+    const kva = (mmu.pfnToVirt(step.tablePfn) as number) + step.index * 8;
+    const [r] = await mmu.accessBatch([{ cpu: 0, va: kva, op: 'read', user: false, length: 8 }]);
+    const data = (r as { data: Uint8Array }).data;
+    const view = new DataView(data.buffer, data.byteOffset, 8);
+    expect(view.getUint32(0, true)).toBe(step.lo);
+    expect(view.getUint32(4, true)).toBe(step.hi);
+  });
+});

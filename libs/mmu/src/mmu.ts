@@ -60,8 +60,8 @@ export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult } fro
 const PAGE = 4096;
 
 /**
- * _PAGE_CHG_MASK: what pte_modify keeps from the old entry (PFN, caching, special, A, D,
- * soft-dirty, uffd-wp, the software bits 57/58); the rest comes from the new protection.
+ * _PAGE_CHG_MASK: what pte_modify keeps from the old entry (PFN, caching, special, A, D and the
+ * saved-dirty bit 58, soft-dirty, uffd-wp); the rest comes from the new protection.
  */
 const CHG_MASK_LO =
   0xfffff000 |
@@ -73,7 +73,7 @@ const CHG_MASK_LO =
   _PAGE_DIRTY |
   _PAGE_SOFT_DIRTY |
   _PAGE_UFFD_WP;
-const CHG_MASK_HI = 0x000fffff | _PAGE_SOFTW4_HI | _PAGE_SOFTW5_HI;
+const CHG_MASK_HI = 0x000fffff | _PAGE_SOFTW5_HI;
 
 /**
  * The mmu: every page table (init_mm's included), the simulated CPUs' CR3 and TLBs, and the
@@ -465,7 +465,9 @@ export class Mmu extends MmuCore {
         if (op.op === 'read') readIndexOfOp.set(i, k++);
       });
       for (const [i, parts] of readParts) {
-        const chunks = parts.map((p) => data[readIndexOfOp.get(p) as number]);
+        const chunks = parts.map((p) =>
+          this.overlayTables(ops[p] as { paddr: number }, data[readIndexOfOp.get(p) as number]),
+        );
         results[i] = { kind: 'ok', data: chunks.length === 1 ? chunks[0] : concat(chunks) };
       }
       return results as AccessResult[];

@@ -59,15 +59,16 @@ export class VmallocAreas {
   /**
    * /proc/vmallocinfo (mm/vmalloc.c vmalloc_info_show): `0x<start>-0x<end> <size %7ld> <caller>
    * pages=<n> vmalloc [vpages] N0=<n>`; `vpages` when the page array itself needed vmalloc
-   * (more than PAGE_SIZE of pointers).
+   * (array_size > PAGE_SIZE in __vmalloc_area_node).
    */
   procVmallocinfo(vaBits: number): string {
+    const pointerBytes = vaBits === 32 ? 4 : 8;
     let out = '';
     for (const a of this.areas) {
       const n = a.pages.length;
       let line = `${formatVa(a.addr, vaBits)}-${formatVa(a.addr + a.size, vaBits)} ${String(a.size).padStart(7)} ${a.caller}`;
       line += ` pages=${n} vmalloc`;
-      if (n * 8 > 4096) line += ' vpages';
+      if (n * pointerBytes > 4096) line += ' vpages';
       line += ` N0=${n}\n`;
       out += line;
     }
