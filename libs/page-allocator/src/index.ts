@@ -6,7 +6,8 @@
 
 // Machine and allocator
 export { bootMachine, PageAllocator } from './page-allocator';
-export type { PageInfo, PageCounters, AllocFailure, PageRefOp } from './page-allocator';
+export type { PageCounters, AllocFailure, PageRefOp } from './page-allocator';
+export type { PageInfo } from './page-info';
 export { DEFAULT_MACHINE_CONFIG } from './machine-profile';
 export type { Arch, MachineConfig, MachineProfile, ZoneSpan, BootReservation } from './machine-profile';
 

@@ -8,23 +8,26 @@ import { procZoneinfo } from './proc-zoneinfo';
 import { procSlabinfo } from './proc-slabinfo';
 import { kpageflagsDump, kpageflagsOf } from './kpageflags';
 import { Kmalloc } from './kmalloc';
+import { memblockFreeAll } from './boot';
+import { physToVirt, virtToPhys } from './address';
+import { PageInfo, describePage } from './page-info';
+import {
+  checkFlagOp,
+  checkFreeable,
+  checkLastPut,
+  refHead,
+  requireInUse,
+  validateFlag,
+  validatePfn,
+  checkSetPageType,
+  checkClearPageType,
+  checkSplitPage,
+  validatePhysRange,
+} from './page-checks';
 import { GFP, GFP_ZONEMASK, GFP_VALID_MASK, formatGfp, gfpZone, validateGfp } from './gfp';
-import {
-  MachineConfig,
-  MachineProfile,
-  X86_64_START_KERNEL_MAP,
-  buildMachineProfile,
-  validateMachineConfig,
-} from './machine-profile';
+import { MachineConfig, MachineProfile, buildMachineProfile, validateMachineConfig } from './machine-profile';
 import { MAX_PAGE_ORDER, validateOrder } from './orders';
-import {
-  PAGE_FLAG_COUNT,
-  PAGE_FLAG_NAMES,
-  PAGE_TYPE_NAMES,
-  PageFlag,
-  PageMapping,
-  PageType,
-} from './page-flags';
+import { PAGE_TYPE_NAMES, PageFlag, PageMapping, PageType } from './page-flags';
 import { Ram } from './ram';
 import {
   MemMap,
@@ -51,28 +54,6 @@ import {
 } from './watermarks';
 import { NR_PAGE_ORDERS, ZoneState } from './zone';
 import { Zone } from './zone-type';
-
-/** A display/rpc snapshot of one struct page. Not for hot paths. */
-export interface PageInfo {
-  pfn: number;
-  paddr: number;
-  /** Kernel virtual address (va48) in the direct map, null for highmem. */
-  virt: number | null;
-  zone: string;
-  flags: string[];
-  pageType: string | null;
-  refcount: number;
-  mapcount: number;
-  /** Buddy order for a free block head, allocation/compound order for an allocated head, else 0. */
-  order: number;
-  state: 'free' | 'allocated' | 'reserved';
-  /** PageBuddy: head of a free block */
-  buddy: boolean;
-  compoundHead: boolean;
-  /** Head PFN when this page is a tail of an allocated block (compound or not), else null. */
-  headPfn: number | null;
-  mapping: PageMapping;
-}
 
 /** The reference operations changePageRefs() batches. */
 export type PageRefOp = 'get' | 'put' | 'mapcountInc' | 'mapcountDec';
@@ -105,9 +86,6 @@ const FREE_FAST_MASK =
   TYPE_MASK |
   ORDER_MASK;
 /** Flags a caller may not set or clear directly: they belong to the allocator and the slab. */
-const ALLOCATOR_OWNED_FLAGS = new Set<PageFlag>([PageFlag.Head, PageFlag.Slab]);
-/** Page types a caller may set (page-table pages, offline pages, debug guard pages). */
-const CALLER_PAGE_TYPES = new Set<PageType>([PageType.Table, PageType.Offline, PageType.Guard]);
 
 /**
  * Physical memory of one machine: mem_map, zones, the buddy allocator, the bytes of RAM.
@@ -171,47 +149,12 @@ export class PageAllocator {
           .reverse(),
       ),
     );
-    this.boot();
+    memblockFreeAll(this.mem, this.buddy, this.zones, p, this.zoneIdxOfZone);
     const computed = calculateMinFreeKbytes(this.zones);
     this.minFreeKbytes = p.minFreeKbytes ?? computed;
     setupPerZoneWmarks(this.zones, this.minFreeKbytes);
     setupPerZoneLowmemReserve(this.zones);
     this.slab = new Kmalloc(this);
-  }
-
-  /**
-   * memmap_init + memblock_free_all(): every page starts PG_reserved with refcount 1; the
-   * ranges not reserved at boot are then freed in naturally aligned chunks of up to
-   * MAX_PAGE_ORDER, lowest address first, each to the tail of its list (FPI_TO_TAIL).
-   */
-  private boot(): void {
-    const { mem, profile } = this;
-    for (const z of this.zones) if (z.populated) mem.setZoneRange(z.startPfn, z.endPfn, z.zone);
-    const reservedBits = NOT_MANAGED_BIT | (1 << PageFlag.Reserved);
-    const reserved = [...profile.reservations].sort((a, b) => a.startPfn - b.startPfn);
-    for (const r of reserved) {
-      for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) {
-        mem.flags[pfn] |= reservedBits;
-        mem.refcount[pfn] = 1;
-      }
-    }
-    let start = 0;
-    const freeRange = (from: number, to: number): void => {
-      let pfn = from;
-      while (pfn < to) {
-        let order = pfn === 0 ? MAX_PAGE_ORDER : Math.min(MAX_PAGE_ORDER, ctz(pfn));
-        while (pfn + (1 << order) > to) order--;
-        const zi = this.zoneIdxOfZone[mem.zone(pfn)];
-        this.zones[zi].managedPages += 1 << order;
-        this.buddy.freeOneBlock(zi, pfn, order, true);
-        pfn += 1 << order;
-      }
-    };
-    for (const r of reserved) {
-      if (r.startPfn > start) freeRange(start, r.startPfn);
-      start = Math.max(start, r.endPfn);
-    }
-    if (start < profile.maxPfn) freeRange(start, profile.maxPfn);
   }
 
   // ---------------------------------------------------------------- counters
@@ -415,7 +358,7 @@ export class PageAllocator {
     }
     this.validatePfn(pfn);
     validateOrder(order);
-    this.checkFreeable(pfn, order, 'freePages');
+    checkFreeable(this.mem, pfn, order, 'freePages');
     this.doFreePages(pfn, order);
   }
 
@@ -429,7 +372,7 @@ export class PageAllocator {
       if (seen.has(pfn))
         throw new FailedPreconditionError('pfn', pfn, 'appears twice in the batch (double free)');
       seen.add(pfn);
-      this.checkFreeable(pfn, order, 'freePagesBulk');
+      checkFreeable(this.mem, pfn, order, 'freePagesBulk');
     }
     for (const pfn of pfns) this.doFreePages(pfn, order);
   }
@@ -445,60 +388,6 @@ export class PageAllocator {
       return;
     }
     this.freeBlock(pfn, order);
-  }
-
-  private checkFreeable(pfn: number, order: number, op: string): void {
-    const mem = this.mem;
-    if (mem.isTail(pfn)) {
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        `${op}: is a tail page of the block at pfn 0x${mem.privOrPrev[pfn].toString(16)}; free the head`,
-      );
-    }
-    if (!mem.isManaged(pfn)) {
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        `${op}: reserved at boot and never given to the allocator (use freeReservedPage)`,
-      );
-    }
-    if (mem.refcount[pfn] === 0) {
-      throw new FailedPreconditionError('pfn', pfn, `${op}: page is already free (double free)`);
-    }
-    const allocOrder = mem.order(pfn);
-    if (allocOrder !== order) {
-      throw new FailedPreconditionError(
-        'order',
-        order,
-        `${op}: pfn 0x${pfn.toString(16)} was allocated with order ${allocOrder}`,
-      );
-    }
-    if (mem.testFlag(pfn, PageFlag.Slab) || mem.pageType(pfn) === PageType.LargeKmalloc) {
-      throw new FailedPreconditionError('pfn', pfn, `${op}: page belongs to kmalloc; use kfree`);
-    }
-    if (mem.refcount[pfn] === 1) this.checkBadPageOnFree(pfn, 1 << order, op);
-  }
-
-  /** free_page_is_bad(): the final free of a page still PG_reserved or still mapped is refused. */
-  private checkBadPageOnFree(pfn: number, nr: number, op: string): void {
-    const mem = this.mem;
-    for (let i = pfn; i < pfn + nr; i++) {
-      if (mem.testFlag(i, PageFlag.Reserved)) {
-        throw new FailedPreconditionError(
-          'pfn',
-          i,
-          `${op}: bad page state: PG_reserved is set (ClearPageReserved first)`,
-        );
-      }
-      if (mem.mapcountOrNext[i] !== -1) {
-        throw new FailedPreconditionError(
-          'pfn',
-          i,
-          `${op}: bad page state: still mapped (mapcount ${mem.mapcountOrNext[i] + 1})`,
-        );
-      }
-    }
   }
 
   /** Return an allocated block to the buddy lists (FPI_NONE). No checks: callers validated. */
@@ -533,7 +422,7 @@ export class PageAllocator {
 
   /** get_page(): a reference on the page (on the head for a compound tail). */
   getPage(pfn: number): void {
-    const head = this.refHead(pfn, 'getPage');
+    const head = refHead(this.mem, pfn, 'getPage');
     if (this.mem.refcount[head] === 0)
       throw new FailedPreconditionError('pfn', pfn, 'getPage: page is free (refcount 0)');
     this.mem.refcount[head]++;
@@ -542,7 +431,7 @@ export class PageAllocator {
   /** put_page(): drop a reference; the last one frees the page (compound: the whole folio). */
   putPage(pfn: number): void {
     const mem = this.mem;
-    const head = this.refHead(pfn, 'putPage');
+    const head = refHead(this.mem, pfn, 'putPage');
     const count = mem.refcount[head];
     if (count === 0)
       throw new FailedPreconditionError(
@@ -551,7 +440,7 @@ export class PageAllocator {
         'putPage: refcount underflow (page already has refcount 0)',
       );
     if (count === 1) {
-      this.checkLastPut(pfn, head);
+      checkLastPut(this.mem, pfn, head);
       const order = mem.testFlag(head, PageFlag.Head) ? mem.order(head) : 0;
       mem.refcount[head] = 0;
       this.freeBlock(head, order);
@@ -574,7 +463,7 @@ export class PageAllocator {
     if (op === 'get' || op === 'put') {
       const refs = new Map<number, number>();
       for (const pfn of pfns) {
-        const head = this.refHead(pfn, op === 'get' ? 'getPage' : 'putPage');
+        const head = refHead(this.mem, pfn, op === 'get' ? 'getPage' : 'putPage');
         const count = refs.get(head) ?? mem.refcount[head];
         if (count === 0) {
           throw new FailedPreconditionError(
@@ -585,13 +474,13 @@ export class PageAllocator {
               : 'putPage: refcount underflow (page already has refcount 0)',
           );
         }
-        if (op === 'put' && count === 1) this.checkLastPut(pfn, head);
+        if (op === 'put' && count === 1) checkLastPut(this.mem, pfn, head);
         refs.set(head, op === 'get' ? count + 1 : count - 1);
       }
     } else {
       const maps = new Map<number, number>();
       for (const pfn of pfns) {
-        this.requireInUse(pfn, op === 'mapcountInc' ? 'pageMapcountInc' : 'pageMapcountDec');
+        requireInUse(this.mem, pfn, op === 'mapcountInc' ? 'pageMapcountInc' : 'pageMapcountDec');
         const count = maps.get(pfn) ?? mem.mapcount(pfn);
         if (op === 'mapcountInc') {
           const type = mem.pageType(pfn);
@@ -631,55 +520,6 @@ export class PageAllocator {
     });
   }
 
-  /** The checks put_page makes before the last reference frees the page. */
-  private checkLastPut(pfn: number, head: number): void {
-    const mem = this.mem;
-    const compound = mem.testFlag(head, PageFlag.Head);
-    const order = compound ? mem.order(head) : 0;
-    if (!mem.isManaged(head))
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        'putPage: last reference of a boot-reserved page (use freeReservedPage)',
-      );
-    if (!compound && mem.order(head) > 0) {
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        `putPage: last reference of a non-compound order-${mem.order(head)} block would free only its first page; use freePages(pfn, ${mem.order(head)})`,
-      );
-    }
-    if (mem.testFlag(head, PageFlag.Slab) || mem.pageType(head) === PageType.LargeKmalloc) {
-      throw new FailedPreconditionError('pfn', pfn, 'putPage: page belongs to kmalloc; use kfree');
-    }
-    this.checkBadPageOnFree(head, 1 << order, 'putPage');
-  }
-
-  private refHead(pfn: number, op: string): number {
-    this.validatePfn(pfn);
-    const mem = this.mem;
-    let head = pfn;
-    if (mem.isTail(pfn)) {
-      head = mem.privOrPrev[pfn];
-      if (!mem.testFlag(head, PageFlag.Head)) {
-        throw new FailedPreconditionError(
-          'pfn',
-          pfn,
-          `${op}: tail of a non-compound block (head 0x${head.toString(16)}) has no refcount of its own`,
-        );
-      }
-    }
-    // get_page()/put_page() on a slab or large-kmalloc folio: WARN and no-op in Linux (6.16+).
-    if (mem.testFlag(head, PageFlag.Slab) || mem.pageType(head) === PageType.LargeKmalloc) {
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        `${op}: page belongs to kmalloc (slab or large_kmalloc folio); kmalloc memory is not reference counted`,
-      );
-    }
-    return head;
-  }
-
   /** virt_to_page(): the PFN of a direct-map address (pages are named by PFN here). */
   virtToPage(va: number): number {
     return this.virtToPfn(va);
@@ -700,7 +540,7 @@ export class PageAllocator {
 
   /** One more PTE maps this page (the mmu calls it when it maps a normal page). */
   pageMapcountInc(pfn: number): void {
-    this.requireInUse(pfn, 'pageMapcountInc');
+    requireInUse(this.mem, pfn, 'pageMapcountInc');
     const type = this.mem.pageType(pfn);
     if (type !== null)
       throw new FailedPreconditionError(
@@ -712,7 +552,7 @@ export class PageAllocator {
   }
 
   pageMapcountDec(pfn: number): void {
-    this.requireInUse(pfn, 'pageMapcountDec');
+    requireInUse(this.mem, pfn, 'pageMapcountDec');
     if (this.mem.mapcount(pfn) <= 0)
       throw new FailedPreconditionError(
         'pfn',
@@ -722,30 +562,21 @@ export class PageAllocator {
     this.mem.mapcountOrNext[pfn]--;
   }
 
-  private requireInUse(pfn: number, op: string): void {
-    this.validatePfn(pfn);
-    const mem = this.mem;
-    const head = mem.blockHead(pfn);
-    if (mem.refcount[head] === 0 && mem.isManaged(head)) {
-      throw new FailedPreconditionError('pfn', pfn, `${op}: page is free`);
-    }
-  }
-
   // ---------------------------------------------------------------- flags, types, mapping
 
   setPageFlag(pfn: number, flag: PageFlag): void {
-    this.checkFlagOp(pfn, flag, 'setPageFlag');
+    checkFlagOp(this.mem, pfn, flag, 'setPageFlag');
     this.mem.setFlag(pfn, flag);
   }
 
   clearPageFlag(pfn: number, flag: PageFlag): void {
-    this.checkFlagOp(pfn, flag, 'clearPageFlag');
+    checkFlagOp(this.mem, pfn, flag, 'clearPageFlag');
     this.mem.clearFlag(pfn, flag);
   }
 
   testPageFlag(pfn: number, flag: PageFlag): boolean {
     this.validatePfn(pfn);
-    this.validateFlag(flag);
+    validateFlag(flag);
     return this.mem.testFlag(pfn, flag);
   }
 
@@ -757,73 +588,14 @@ export class PageAllocator {
     this.clearPageFlag(pfn, PageFlag.Reserved);
   }
 
-  private validateFlag(flag: PageFlag): void {
-    if (!Number.isInteger(flag) || flag < 0 || flag >= PAGE_FLAG_COUNT) {
-      throw new InvalidArgumentError('flag', flag, `must be a PageFlag (0..${PAGE_FLAG_COUNT - 1})`);
-    }
-  }
-
-  private checkFlagOp(pfn: number, flag: PageFlag, op: string): void {
-    this.validatePfn(pfn);
-    this.validateFlag(flag);
-    if (ALLOCATOR_OWNED_FLAGS.has(flag)) {
-      throw new InvalidArgumentError(
-        'flag',
-        PAGE_FLAG_NAMES[flag],
-        `${op}: PG_${PAGE_FLAG_NAMES[flag]} is managed by the allocator`,
-      );
-    }
-    const mem = this.mem;
-    if (mem.isManaged(pfn) && mem.refcount[mem.blockHead(pfn)] === 0) {
-      throw new FailedPreconditionError('pfn', pfn, `${op}: page is free`);
-    }
-  }
-
   /** __SetPageTable etc.: mark a page as a page-table page (counted in PageTables). */
   setPageType(pfn: number, type: PageType): void {
-    this.validatePfn(pfn);
-    if (!CALLER_PAGE_TYPES.has(type)) {
-      throw new InvalidArgumentError(
-        'type',
-        type,
-        'must be PageType.Table, PageType.Offline or PageType.Guard',
-      );
-    }
-    this.requireInUse(pfn, 'setPageType');
-    const mem = this.mem;
-    const current = mem.pageType(pfn);
-    if (current !== null)
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        `setPageType: page already has type ${PAGE_TYPE_NAMES[current]}`,
-      );
-    if (mem.mapcount(pfn) > 0)
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        'setPageType: page is mapped (page_type overlays _mapcount)',
-      );
-    mem.setPageType(pfn, type);
+    checkSetPageType(this.mem, pfn, type);
+    this.mem.setPageType(pfn, type);
   }
 
   clearPageType(pfn: number, type: PageType): void {
-    this.validatePfn(pfn);
-    if (!CALLER_PAGE_TYPES.has(type)) {
-      throw new InvalidArgumentError(
-        'type',
-        type,
-        'must be PageType.Table, PageType.Offline or PageType.Guard',
-      );
-    }
-    const current = this.mem.pageType(pfn);
-    if (current !== type) {
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        `clearPageType: page has type ${current === null ? 'none' : PAGE_TYPE_NAMES[current]}, not ${PAGE_TYPE_NAMES[type]}`,
-      );
-    }
+    checkClearPageType(this.mem, pfn, type);
     this.mem.setPageType(pfn, null);
   }
 
@@ -837,7 +609,7 @@ export class PageAllocator {
     if (mapping !== 'anon' && mapping !== 'file' && mapping !== 'none') {
       throw new InvalidArgumentError('mapping', mapping, "must be 'anon', 'file' or 'none'");
     }
-    this.requireInUse(pfn, 'setPageMapping');
+    requireInUse(this.mem, pfn, 'setPageMapping');
     this.mem.setMapping(pfn, mapping);
   }
 
@@ -848,28 +620,8 @@ export class PageAllocator {
 
   /** split_page(): a non-compound order-N block becomes 2^N independent order-0 pages, each refcount 1. */
   splitPage(pfn: number, order: number): void {
-    this.validatePfn(pfn);
-    validateOrder(order);
+    checkSplitPage(this.mem, pfn, order);
     const mem = this.mem;
-    if (mem.isTail(pfn))
-      throw new FailedPreconditionError('pfn', pfn, 'splitPage: is a tail page; pass the head');
-    if (mem.refcount[pfn] === 0 || !mem.isManaged(pfn))
-      throw new FailedPreconditionError('pfn', pfn, 'splitPage: page is not an allocated block');
-    if (mem.testFlag(pfn, PageFlag.Head))
-      throw new FailedPreconditionError(
-        'pfn',
-        pfn,
-        'splitPage: compound page (split_page requires a non-compound block)',
-      );
-    if (mem.testFlag(pfn, PageFlag.Slab) || mem.pageType(pfn) === PageType.LargeKmalloc) {
-      throw new FailedPreconditionError('pfn', pfn, 'splitPage: page belongs to kmalloc');
-    }
-    if (mem.order(pfn) !== order)
-      throw new FailedPreconditionError(
-        'order',
-        order,
-        `splitPage: pfn 0x${pfn.toString(16)} was allocated with order ${mem.order(pfn)}`,
-      );
     for (let i = pfn + 1; i < pfn + (1 << order); i++) {
       mem.flags[i] &= ~TAIL_BIT;
       mem.privOrPrev[i] = 0;
@@ -946,29 +698,13 @@ export class PageAllocator {
   }
 
   private validatePhysRange(paddr: number, length: number): void {
-    if (!Number.isSafeInteger(paddr) || paddr < 0)
-      throw new InvalidArgumentError('paddr', paddr, 'must be a non-negative integer');
-    if (!Number.isSafeInteger(length) || length < 0)
-      throw new InvalidArgumentError('length', length, 'must be a non-negative integer');
-    if (paddr + length > this.profile.memBytes) {
-      throw new InvalidArgumentError(
-        'paddr',
-        paddr,
-        `range of ${length} bytes ends beyond the end of RAM (0x${this.profile.memBytes.toString(16)})`,
-      );
-    }
+    validatePhysRange(this.profile.memBytes, paddr, length);
   }
 
   // ---------------------------------------------------------------- address conversion
 
   validatePfn(pfn: number, field = 'pfn'): void {
-    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.profile.maxPfn) {
-      throw new InvalidArgumentError(
-        field,
-        pfn,
-        `must be an integer below max_pfn (0x${this.profile.maxPfn.toString(16)})`,
-      );
-    }
+    validatePfn(this.mem, pfn, field);
   }
 
   /**
@@ -976,33 +712,12 @@ export class PageAllocator {
    * (__START_KERNEL_map maps physical 0, phys_base 0 without KASLR).
    */
   virtToPhys(va: number): number {
-    const p = this.profile;
-    if (!Number.isSafeInteger(va) || va < 0)
-      throw new InvalidArgumentError('va', va, 'must be a va48 number');
-    if (p.arch === 'x86_64' && va >= X86_64_START_KERNEL_MAP) {
-      const pa = va - X86_64_START_KERNEL_MAP;
-      if (pa < p.memBytes && pa < 512 * 2 ** 20) return pa;
-    } else if (va >= p.pageOffset && va < p.pageOffset + p.lowmemLimit) {
-      return va - p.pageOffset;
-    }
-    throw new InvalidArgumentError(
-      'va',
-      va,
-      `is not a direct-map address (lowmem is [0x${p.pageOffset.toString(16)}, 0x${(p.pageOffset + p.lowmemLimit).toString(16)}))`,
-    );
+    return virtToPhys(this.profile, va);
   }
 
   /** __va(): lowmem physical addresses only. */
   physToVirt(pa: number): number {
-    const p = this.profile;
-    if (!Number.isSafeInteger(pa) || pa < 0 || pa >= p.lowmemLimit) {
-      throw new InvalidArgumentError(
-        'pa',
-        pa,
-        `must be a lowmem physical address (below 0x${p.lowmemLimit.toString(16)})`,
-      );
-    }
-    return pa + p.pageOffset;
+    return physToVirt(this.profile, pa);
   }
 
   /** virt_to_pfn() / page_to_pfn(virt_to_page()) */
@@ -1041,30 +756,10 @@ export class PageAllocator {
     return mem.isManaged(pfn) && !mem.isTail(pfn) && mem.refcount[pfn] === 0;
   }
 
+  /** A display/rpc snapshot of one struct page. */
   page(pfn: number): PageInfo {
     this.validatePfn(pfn);
-    const mem = this.mem;
-    const flags: string[] = [];
-    for (let f = 0; f < PAGE_FLAG_COUNT; f++) if (mem.testFlag(pfn, f)) flags.push(PAGE_FLAG_NAMES[f]);
-    const type = mem.pageType(pfn);
-    const tail = mem.isTail(pfn);
-    const free = !tail && mem.isManaged(pfn) && mem.refcount[pfn] === 0;
-    return {
-      pfn,
-      paddr: pfn * PAGE_SIZE,
-      virt: pfn < this.profile.maxLowPfn ? this.profile.pageOffset + pfn * PAGE_SIZE : null,
-      zone: this.zones[this.zoneIdxOfZone[mem.zone(pfn)]].name,
-      flags,
-      pageType: type === null ? null : PAGE_TYPE_NAMES[type],
-      refcount: this.pageCount(pfn),
-      mapcount: mem.mapcount(pfn),
-      order: tail ? 0 : mem.order(pfn),
-      state: !mem.isManaged(pfn) ? 'reserved' : free ? 'free' : 'allocated',
-      buddy: mem.isBuddy(pfn),
-      compoundHead: mem.testFlag(pfn, PageFlag.Head),
-      headPfn: tail ? mem.privOrPrev[pfn] : null,
-      mapping: mem.mapping(pfn),
-    };
+    return describePage(this, pfn);
   }
 
   /** Throws InvariantViolationError when the allocator state is inconsistent (O(pages): tests). */
@@ -1143,11 +838,6 @@ export class PageAllocator {
 
 function validateArray(field: string, value: unknown): void {
   if (!Array.isArray(value)) throw new InvalidArgumentError(field, typeof value, 'must be an array');
-}
-
-/** Count trailing zeros of a positive integer below 2^31 (__ffs). */
-function ctz(x: number): number {
-  return 31 - Math.clz32(x & -x);
 }
 
 export function bootMachine(config?: Partial<MachineConfig>): PageAllocator {
