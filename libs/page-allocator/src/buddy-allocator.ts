@@ -1,5 +1,14 @@
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS } from './orders';
-import { MemMap, NIL } from './struct-page';
+import {
+  BUDDY_TYPE_BITS,
+  MemMap,
+  NIL,
+  ORDER_MASK,
+  ORDER_SHIFT,
+  TYPE_MASK,
+  ZONE_MASK,
+  ZONE_SHIFT,
+} from './struct-page';
 import { ZoneState } from './zone';
 
 /**
@@ -14,7 +23,8 @@ export class BuddyAllocator {
   readonly tail: Int32Array;
   /** free_area[order].nr_free: blocks, not pages */
   readonly nrFree: Int32Array;
-  private readonly zoneOf: Int8Array;
+  /** Per zone index: the flags bits a free block head of order 0 in that zone carries (type buddy + zone). */
+  private readonly buddyBits: Int32Array;
 
   constructor(
     readonly mem: MemMap,
@@ -24,8 +34,8 @@ export class BuddyAllocator {
     this.head = new Int32Array(slots).fill(NIL);
     this.tail = new Int32Array(slots).fill(NIL);
     this.nrFree = new Int32Array(slots);
-    this.zoneOf = new Int8Array(zones.length);
-    zones.forEach((z, i) => (this.zoneOf[i] = z.zone));
+    this.buddyBits = new Int32Array(zones.length);
+    zones.forEach((z, i) => (this.buddyBits[i] = BUDDY_TYPE_BITS | (z.zone << ZONE_SHIFT)));
   }
 
   /** __add_to_free_list + set_buddy_order + account_freepages */
@@ -76,9 +86,10 @@ export class BuddyAllocator {
 
   /** page_is_buddy(): a free block head of exactly this order, in the same zone. */
   pageIsBuddy(zi: number, buddyPfn: number, order: number): boolean {
-    const mem = this.mem;
-    if (buddyPfn >= mem.nrPages) return false;
-    return mem.isBuddy(buddyPfn) && mem.order(buddyPfn) === order && mem.zone(buddyPfn) === this.zoneOf[zi];
+    if (buddyPfn >= this.mem.nrPages) return false;
+    // one read of the flags word: PageBuddy, buddy_order == order, same zone
+    const f = this.mem.flags[buddyPfn] & (TYPE_MASK | ORDER_MASK | ZONE_MASK);
+    return f === (this.buddyBits[zi] | (order << ORDER_SHIFT));
   }
 
   /**

@@ -242,13 +242,18 @@ export class PageAllocator {
     if (typeof gfp !== 'number' || (gfp & GFP_VALID_MASK) !== gfp) validateGfp(gfp);
     if (typeof order !== 'number' || !(order >= 0 && order <= MAX_PAGE_ORDER && (order | 0) === order))
       validateOrder(order);
-    const highest = this.highestZoneIdx(gfp);
+    let highest = this.gfpZoneIdx[gfp & GFP_ZONEMASK];
+    if (highest < 0) highest = this.highestZoneIdx(gfp); // GFP_ZONE_BAD: throws
     const pfn = this.allocPfn(gfp, order, highest);
     if (pfn === NIL) {
       this.recordFailure(gfp, order);
       return null;
     }
-    this.prepNewPage(pfn, order, gfp);
+    if (order === 0 && (gfp & GFP.ZERO) === 0) {
+      this.mem.refcount[pfn] = 1; // order bits are already 0 on a page fresh from the lists
+    } else {
+      this.prepNewPage(pfn, order, gfp);
+    }
     return pfn;
   }
 

@@ -30,7 +30,9 @@ export const TAIL_BIT = 1 << 29;
 /** Page was reserved at boot and never handed to the buddy allocator (not managed). */
 export const NOT_MANAGED_BIT = 1 << 30;
 
-const BUDDY_TYPE_CODE = (PageType.Buddy - 0xf0 + 1) << TYPE_SHIFT;
+/** The page-type bits of PageBuddy. */
+export const BUDDY_TYPE_BITS = (PageType.Buddy - 0xf0 + 1) << TYPE_SHIFT;
+const BUDDY_TYPE_CODE = BUDDY_TYPE_BITS;
 export const NIL = -1;
 
 const MAPPING_CODES: Readonly<Record<PageMapping, number>> = { none: 0, anon: 1, file: 2 };
