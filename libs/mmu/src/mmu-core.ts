@@ -725,12 +725,20 @@ export abstract class MmuCore {
       level,
       ...pfnPte(paddr / PAGE, prot),
     });
-    // the direct map: the largest pages that fit (1 GiB, 2 MiB / 4 MiB), 4 KiB for the tail
+    // the direct map as init_mem_mapping() lays it out: 4 KiB pages below the first large-page
+    // boundary (the ISA range and the rest of the first 2 MiB / 4 MiB), 1 GiB pages for whole
+    // aligned GiBs from 1 GiB up (x86_64 with gbpages), large pages elsewhere, 4 KiB for the tail
+    const firstLarge = this.spans[this.leafLevel - 1];
     for (let pa = 0; pa < lowBytes;) {
       let done = false;
-      for (let level = 0; level < this.leafLevel && !done; level++) {
+      for (let level = 0; level < this.leafLevel && !done && pa >= firstLarge; level++) {
         const span = this.spans[level];
-        if (p.hugeAt[level] && pa % span === 0 && pa + span <= lowBytes) {
+        if (
+          p.hugeAt[level] &&
+          pa % span === 0 &&
+          pa + span <= lowBytes &&
+          (span < 2 ** 30 || pa >= 2 ** 30)
+        ) {
           writes.push(entry(p.pageOffset + pa, level, pa, large));
           pa += span;
           done = true;

@@ -28,17 +28,21 @@ async function boot64(memBytes = 64 * MiB, options = {}) {
 }
 
 describe('boot: init_mm and the direct map', () => {
-  it('maps all RAM at PAGE_OFFSET with 2 MiB pages and a 4 KiB tail (x86_64)', async () => {
+  it('maps all RAM at PAGE_OFFSET: 4 KiB pages below 2 MiB, then 2 MiB pages, a 4 KiB tail (x86_64)', async () => {
     const { mmu } = await boot64(64 * MiB + 8192);
     const t = mmu.walk(KERNEL_ASID, accessAddress(0xffff888000001000n));
     expect(t.present).toBe(true);
-    expect(t.leafLevel).toBe('PMD');
+    expect(t.leafLevel).toBe('PTE');
     expect(t.physAddr).toBe(0x1000);
-    expect(t.steps.map((s) => s.index)).toEqual([273, 0, 0]);
-    expect(t.steps[2].entry).toBe('0x80000000000001e3');
+    expect(t.steps.map((s) => s.index)).toEqual([273, 0, 0, 1]);
+    expect(t.steps[3].entry).toBe('0x8000000000001163');
+    const big = mmu.walk(KERNEL_ASID, accessAddress(0xffff888001000000n));
+    expect(big.leafLevel).toBe('PMD');
+    expect(big.steps[2].entry).toBe('0x80000000010001e3');
     const tail = mmu.walk(KERNEL_ASID, mmu.pfnToVirt(64 * 256 + 1) as number);
     expect(tail.leafLevel).toBe('PTE');
     expect(tail.pfn).toBe(64 * 256 + 1);
+    expect(mmu.directMapKb()).toEqual({ k4: 2048 + 8, large: 62 * 1024, g1: 0 });
     mmu.checkInvariants();
   });
 
@@ -48,6 +52,7 @@ describe('boot: init_mm and the direct map', () => {
     expect(t.leafLevel).toBe('PUD');
     expect(t.pfn).toBe(0x40005);
     expect(mmu.walk(KERNEL_ASID, mmu.pfnToVirt(0x80000) as number).leafLevel).toBe('PMD');
+    expect(mmu.walk(KERNEL_ASID, mmu.pfnToVirt(0x200) as number).leafLevel).toBe('PMD'); // the first GiB: 2 MiB pages
   });
 
   it('shares the kernel half with every new address space', async () => {

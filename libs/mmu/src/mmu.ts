@@ -498,6 +498,22 @@ export class Mmu extends MmuCore {
     return pfn < this.machine.maxLowPfn ? this.profile.pageOffset + pfn * PAGE : null;
   }
 
+  /** The direct map by page size in kB, as /proc/meminfo DirectMap4k / DirectMap2M (4M on x86) / DirectMap1G. */
+  directMapKb(): { k4: number; large: number; g1: number } {
+    const out = { k4: 0, large: 0, g1: 0 };
+    const kernel = this.kernelSpace();
+    const end = this.machine.maxLowPfn * PAGE;
+    for (let pa = 0; pa < end;) {
+      const t = this.tables.walk(kernel.pgdSlot, this.profile.pageOffset + pa);
+      const bytes = t.pageBytes ?? PAGE;
+      if (bytes === PAGE) out.k4 += 4;
+      else if (bytes === 2 ** 30) out.g1 += bytes / 1024;
+      else out.large += bytes / 1024;
+      pa += bytes;
+    }
+    return out;
+  }
+
   /** page_address(): the direct-map address, the PKMAP address of a kmapped highmem page, or null. */
   pageAddress(pfn: number): number | null {
     const direct = this.pfnToVirt(pfn);

@@ -155,3 +155,18 @@ describe('kmap', () => {
     mmu.checkInvariants();
   });
 });
+
+describe('the direct map and /proc/meminfo DirectMap', () => {
+  it.each([
+    ['x86_64', 256 * MiB],
+    ['x86_64', 3 * GiB + 6 * MiB + 12 * 1024],
+    ['x86', 1 * GiB],
+    ['x86', 100 * MiB + 8192],
+  ] as const)('%s with %i bytes agrees with the page allocator', async (arch, memBytes) => {
+    const { pa, mmu } = await bootReal(arch, memBytes);
+    const d = mmu.directMapKb();
+    expect(d.k4).toBe(meminfo(pa, 'DirectMap4k'));
+    expect(d.large).toBe(meminfo(pa, arch === 'x86' ? 'DirectMap4M' : 'DirectMap2M'));
+    if (arch === 'x86_64') expect(d.g1).toBe(meminfo(pa, 'DirectMap1G'));
+  });
+});
