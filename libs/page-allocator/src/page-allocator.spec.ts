@@ -255,3 +255,18 @@ describe('kernel corner cases', () => {
     expect(pa.page(pa.zeroPagePfn).state).toBe('reserved');
   });
 });
+
+describe('batch flag operations', () => {
+  it('sets PG_reserved on many pages or on none', () => {
+    const pa = bootMachine({ memBytes: 32 * MiB });
+    const pfns = pa.allocPagesBulk(GFP.KERNEL, 0, 4);
+    const free = must(pa.allocPages(GFP.KERNEL, 0));
+    pa.freePages(free, 0);
+    expect(() => pa.setPageFlags([...pfns, free], PageFlag.Reserved)).toThrow(/page is free/);
+    expect(pa.testPageFlags(pfns, PageFlag.Reserved)).toEqual([false, false, false, false]);
+    pa.setPageFlags(pfns, PageFlag.Reserved);
+    expect(pa.testPageFlags(pfns, PageFlag.Reserved)).toEqual([true, true, true, true]);
+    pa.clearPageFlags(pfns, PageFlag.Reserved);
+    expect(pa.virtToPfns(pfns.map((p) => must(pa.pageAddress(p))))).toEqual(pfns);
+  });
+});

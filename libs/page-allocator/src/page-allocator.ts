@@ -585,6 +585,27 @@ export class PageAllocator {
     return this.mem.testFlag(pfn, flag);
   }
 
+  /** Set one flag on many pages: every PFN is checked before any flag changes. */
+  setPageFlags(pfns: readonly number[], flag: PageFlag): void {
+    validateArray('pfns', pfns);
+    for (const pfn of pfns) checkFlagOp(this.mem, pfn, flag, 'setPageFlags');
+    for (const pfn of pfns) this.mem.setFlag(pfn, flag);
+  }
+
+  /** Clear one flag on many pages: every PFN is checked before any flag changes. */
+  clearPageFlags(pfns: readonly number[], flag: PageFlag): void {
+    validateArray('pfns', pfns);
+    for (const pfn of pfns) checkFlagOp(this.mem, pfn, flag, 'clearPageFlags');
+    for (const pfn of pfns) this.mem.clearFlag(pfn, flag);
+  }
+
+  testPageFlags(pfns: readonly number[], flag: PageFlag): boolean[] {
+    validateArray('pfns', pfns);
+    validateFlag(flag);
+    for (const pfn of pfns) this.validatePfn(pfn);
+    return pfns.map((pfn) => this.mem.testFlag(pfn, flag));
+  }
+
   /** SetPageReserved / ClearPageReserved, as drivers call them. */
   setPageReserved(pfn: number): void {
     this.setPageFlag(pfn, PageFlag.Reserved);
@@ -728,6 +749,12 @@ export class PageAllocator {
   /** virt_to_pfn() / page_to_pfn(virt_to_page()) */
   virtToPfn(va: number): number {
     return Math.floor(this.virtToPhys(va) / PAGE_SIZE);
+  }
+
+  /** virt_to_pfn() for many addresses; all are checked before any result is returned. */
+  virtToPfns(addrs: readonly number[]): number[] {
+    validateArray('addrs', addrs);
+    return addrs.map((va) => this.virtToPfn(va));
   }
 
   /** page_address(): null for highmem (no permanent mapping). */
