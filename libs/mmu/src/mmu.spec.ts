@@ -158,7 +158,12 @@ describe('map, walk, unmap', () => {
     mmu.switchTo(1, KERNEL_ASID);
     const r = await mmu.destroyAddressSpace(asid);
     expect(r.freedTablePages).toBe(7);
-    expect(r.unmapped.map((u) => u.pfn).sort()).toEqual([200, 201, 202, 300]);
+    expect(r.unmapped.map((u) => [u.va, u.pfn])).toEqual([
+      [0x400000, 200],
+      [0x401000, 201],
+      [0x402000, 202],
+      [USER_VA, 300],
+    ]);
     expect(port.tablePfns.size).toBe(before);
     expect(mmu.hasAddressSpace(asid)).toBe(false);
     mmu.checkInvariants();

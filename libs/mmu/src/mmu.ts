@@ -144,14 +144,9 @@ export class Mmu extends MmuCore {
       const slots: number[] = [];
       this.tables.collectBelow(space.pgdSlot, 0, 0, this.profile.kernelPgdStart, slots);
       const unmapped: RemovedPte[] = [];
-      for (const slot of slots) {
-        if (this.store.levelOf(slot) !== this.leafLevel) continue;
-        for (let i = 0; i < this.profile.entriesPerTable; i++) {
-          const lo = this.store.lo(slot, i);
-          if (lo & (_PAGE_PRESENT | _PAGE_PROTNONE))
-            unmapped.push(this.removedPte(0, lo, this.store.hi(slot, i)));
-        }
-      }
+      this.tables.forEachLeaf(space.pgdSlot, 0, 0, this.profile.kernelPgdStart, (va, lo, hi) => {
+        if (lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) unmapped.push(this.removedPte(va, lo, hi));
+      });
       slots.push(space.pgdSlot);
       const pfns = slots.map((s) => this.store.detach(s));
       for (const c of this.cpus) {

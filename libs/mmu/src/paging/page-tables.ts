@@ -253,4 +253,27 @@ export class PageTables {
       out.push(child);
     }
   }
+
+  /** Calls `fn` for every non-none leaf entry under entries [fromIndex, toIndex) of a table at `level` whose first address is `base`. */
+  forEachLeaf(
+    slot: number,
+    level: number,
+    fromIndex: number,
+    toIndex: number,
+    fn: (va: number, lo: number, hi: number) => void,
+    base = 0,
+  ): void {
+    const span = this.profile.spans[level];
+    for (let i = fromIndex; i < toIndex; i++) {
+      const lo = this.store.lo(slot, i);
+      const hi = this.store.hi(slot, i);
+      if (lo === 0 && hi === 0) continue;
+      const va = base + i * span;
+      if (this.isLeaf(level, lo) || (lo & _PAGE_PRESENT) === 0) fn(va, lo, hi);
+      else {
+        const child = this.childSlot(lo, hi);
+        if (child >= 0) this.forEachLeaf(child, level + 1, 0, this.profile.entriesPerTable, fn, va);
+      }
+    }
+  }
 }
