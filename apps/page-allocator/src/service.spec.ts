@@ -7,6 +7,10 @@ import {
   Zone,
   Errno,
   type PageAllocatorServiceClient as Client,
+  AllocPagesRequest,
+  FreePagesRequest,
+  PageType,
+  PageUse,
 } from '@pagemesh/proto';
 import {
   checkHealth,
@@ -64,19 +68,25 @@ describe('page-allocator service over gRPC', () => {
 
   it('allocates, reports and frees pages in batches, and buddyinfo comes back', async () => {
     const before = (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text;
-    const alloc = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 64 });
+    const alloc = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 0, count: 64 }));
     expect(alloc.pfns).toHaveLength(64);
     expect(alloc.errno).toBe(Errno.ERRNO_UNSPECIFIED);
     const pages = await call(client, 'getPages')({ startPfn: alloc.pfns[0], count: 1 });
     expect(pages.pages[0].refcount).toBe(1);
     await call(client, 'changePageRefs')({ op: PageRefOp.PAGE_REF_OP_GET, pfns: alloc.pfns.slice(0, 4) });
     await call(client, 'changePageRefs')({ op: PageRefOp.PAGE_REF_OP_PUT, pfns: alloc.pfns.slice(0, 4) });
-    await call(client, 'freePages')({ pfns: alloc.pfns, order: 0 });
+    await call(client, 'freePages')(FreePagesRequest.fromPartial({ pfns: alloc.pfns, order: 0 }));
     expect((await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text).toBe(before);
   });
 
   it('reads back what it wrote to RAM', async () => {
-    const { pfns } = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 1 });
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 0, count: 1 }));
     const paddr = pfns[0] * 4096n + 16n;
     await call(client, 'writePhys')({ writes: [{ paddr, data: Buffer.from([0xaa, 0xbb, 0xcc, 0xdd]) }] });
     const read = await call(client, 'readPhys')({ ranges: [{ paddr, length: 4 }] });
@@ -105,11 +115,82 @@ describe('page-allocator service over gRPC', () => {
     expect(meminfo).toMatch(/^MemTotal: +\d+ kB$/m);
   });
 
+  it('accounts page-table and vmalloc pages as Linux does, and undoes it on free', async () => {
+    const meminfo = async () =>
+      (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_MEMINFO })).text;
+    const kb = (text: string, key: string) => Number(new RegExp(`^${key}: +(\\d+) kB$`, 'm').exec(text)?.[1]);
+    const before = await meminfo();
+    const tables = await call(
+      client,
+      'allocPages',
+    )(
+      AllocPagesRequest.fromPartial({
+        gfpMask: GFP.KERNEL | GFP.ZERO,
+        count: 3,
+        use: PageUse.PAGE_USE_PAGE_TABLE,
+        allOrNothing: true,
+      }),
+    );
+    const vm = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 2, use: PageUse.PAGE_USE_VMALLOC }));
+    const during = await meminfo();
+    expect(kb(during, 'PageTables') - kb(before, 'PageTables')).toBe(12);
+    expect(kb(during, 'VmallocUsed') - kb(before, 'VmallocUsed')).toBe(8);
+    const [page] = (await call(client, 'getPages')({ startPfn: tables.pfns[0], count: 1 })).pages;
+    expect(page.pageType).toBe(PageType.PAGE_TYPE_TABLE);
+    const notTables = (await call(
+      client,
+      'freePages',
+    )(FreePagesRequest.fromPartial({ pfns: vm.pfns, use: PageUse.PAGE_USE_PAGE_TABLE })).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
+    expect(notTables.code).toBe(status.FAILED_PRECONDITION);
+    expect(notTables.details).toMatch(/not a page-table page/);
+    await call(
+      client,
+      'freePages',
+    )(FreePagesRequest.fromPartial({ pfns: tables.pfns, use: PageUse.PAGE_USE_PAGE_TABLE }));
+    await call(
+      client,
+      'freePages',
+    )(FreePagesRequest.fromPartial({ pfns: vm.pfns, use: PageUse.PAGE_USE_VMALLOC }));
+    expect(await meminfo()).toBe(before);
+  });
+
+  it('transfers RAM in order and reports page counts', async () => {
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 1 }));
+    const paddr = pfns[0] * 4096n;
+    const out = await call(
+      client,
+      'transferPhys',
+    )({
+      ops: [
+        { op: { $case: 'write', value: { paddr, data: Buffer.from([1, 2, 3]) } } },
+        { op: { $case: 'read', value: { paddr, length: 3 } } },
+        { op: { $case: 'write', value: { paddr: paddr + 1n, data: Buffer.from([9]) } } },
+        { op: { $case: 'read', value: { paddr, length: 3 } } },
+      ],
+    });
+    expect(out.data.map((d) => [...d])).toEqual([
+      [1, 2, 3],
+      [1, 9, 3],
+    ]);
+    const counts = await call(client, 'getPageCounts')({ pfns });
+    expect(counts).toEqual({ refcounts: [1], mapcounts: [0] });
+  });
+
   it('refuses a malformed request with INVALID_ARGUMENT naming the field', async () => {
     const err = (await call(
       client,
       'allocPages',
-    )({ gfpMask: GFP.KERNEL, order: 11, count: 1 }).catch((e: ServiceError) => e)) as ServiceError;
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 11, count: 1 })).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/order/);
     const big = (await call(
@@ -121,13 +202,18 @@ describe('page-allocator service over gRPC', () => {
   });
 
   it('refuses a double free with FAILED_PRECONDITION and changes nothing', async () => {
-    const { pfns } = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 2 });
-    await call(client, 'freePages')({ pfns: [pfns[0]], order: 0 });
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 0, count: 2 }));
+    await call(client, 'freePages')(FreePagesRequest.fromPartial({ pfns: [pfns[0]], order: 0 }));
     const before = (await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text;
     const err = (await call(
       client,
       'freePages',
-    )({ pfns: [pfns[1], pfns[0]], order: 0 }).catch((e: ServiceError) => e)) as ServiceError;
+    )(FreePagesRequest.fromPartial({ pfns: [pfns[1], pfns[0]], order: 0 })).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
     expect(err.code).toBe(status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/double free/);
     expect((await call(client, 'readProcFile')({ file: ProcFile.PROC_FILE_BUDDYINFO })).text).toBe(before);
@@ -136,7 +222,10 @@ describe('page-allocator service over gRPC', () => {
   });
 
   it('refuses a put batch that would underflow a refcount before changing anything', async () => {
-    const { pfns } = await call(client, 'allocPages')({ gfpMask: GFP.KERNEL, order: 0, count: 2 });
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 0, count: 2 }));
     await call(client, 'changePageRefs')({ op: PageRefOp.PAGE_REF_OP_GET, pfns: [pfns[0]] });
     const err = (await call(
       client,
@@ -160,11 +249,25 @@ describe('page-allocator service over gRPC', () => {
     });
     stream.write({
       batchId: 1n,
-      ops: [{ op: { $case: 'alloc', value: { gfpMask: GFP.KERNEL, order: 0, count: 8 } } }],
+      ops: [
+        {
+          op: {
+            $case: 'alloc',
+            value: AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 0, count: 8 }),
+          },
+        },
+      ],
     });
     stream.write({
       batchId: 2n,
-      ops: [{ op: { $case: 'alloc', value: { gfpMask: GFP.KERNEL, order: 12, count: 1 } } }],
+      ops: [
+        {
+          op: {
+            $case: 'alloc',
+            value: AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 12, count: 1 }),
+          },
+        },
+      ],
     });
     stream.end();
     await done;

@@ -1,4 +1,5 @@
 import {
+  PageType,
   ZERO_SIZE_PTR,
   type PageAllocator,
   type PageRefOp as DomainPageRefOp,
@@ -14,6 +15,11 @@ import {
   type ChangePageRefsResponse,
   type FreePagesRequest,
   type GetMachineResponse,
+  type GetPageCountsRequest,
+  type GetPageCountsResponse,
+  type TransferPhysRequest,
+  type TransferPhysResponse,
+  PageUse,
   type KfreeRequest,
   type KmallocRequest,
   type KmallocResponse,
@@ -51,7 +57,14 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
   const allocPages = (req: AllocPagesRequest): AllocPagesResponse => {
     const count = req.count === 0 ? 1 : req.count;
     checkBatch('count', count, MAX_BATCH);
-    const pfns = pa.allocPagesBulk(req.gfpMask, req.order, count);
+    checkUse(req.use, req.order);
+    let pfns = pa.allocPagesBulk(req.gfpMask, req.order, count);
+    if (pfns.length < count && req.allOrNothing) {
+      pa.freePagesBulk(pfns, req.order);
+      pfns = [];
+    }
+    if (req.use === PageUse.PAGE_USE_PAGE_TABLE) for (const pfn of pfns) pa.setPageType(pfn, PageType.Table);
+    if (req.use === PageUse.PAGE_USE_VMALLOC) pa.addVmallocPages(pfns.length << req.order);
     return {
       pfns: toBigints(pfns),
       errno: pfns.length < count ? Errno.ERRNO_ENOMEM : Errno.ERRNO_UNSPECIFIED,
@@ -60,8 +73,72 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
 
   const freePages = (req: FreePagesRequest) => {
     checkBatch('pfns', req.pfns.length, MAX_BATCH);
-    pa.freePagesBulk(toNumbers('pfns', req.pfns), req.order);
+    checkUse(req.use, req.order);
+    const pfns = toNumbers('pfns', req.pfns);
+    if (req.use !== PageUse.PAGE_USE_PAGE_TABLE) {
+      pa.freePagesBulk(pfns, req.order);
+    } else {
+      // pagetable_dtor before the free; the type goes back if the free is refused, so that a
+      // refused request changes nothing.
+      for (const pfn of pfns) {
+        if (pa.pageType(pfn) !== PageType.Table) {
+          throw new DomainError('failed-precondition', `pfn=0x${pfn.toString(16)}: not a page-table page`, {
+            field: 'pfns',
+            value: pfn,
+          });
+        }
+      }
+      for (const pfn of pfns) pa.clearPageType(pfn, PageType.Table);
+      try {
+        pa.freePagesBulk(pfns, req.order);
+      } catch (err) {
+        for (const pfn of pfns) pa.setPageType(pfn, PageType.Table);
+        throw err;
+      }
+    }
+    if (req.use === PageUse.PAGE_USE_VMALLOC) pa.addVmallocPages(-(pfns.length << req.order));
     return {};
+  };
+
+  const transferPhys = (req: TransferPhysRequest): TransferPhysResponse => {
+    checkBatch('ops', req.ops.length, MAX_BATCH);
+    type Step =
+      { paddr: number; length: number; bytes: null } | { paddr: number; length: 0; bytes: Uint8Array };
+    const steps: Step[] = req.ops.map((o, i): Step => {
+      const op = o.op;
+      if (op?.$case === 'read') {
+        return {
+          paddr: toNumber(`ops[${i}].read.paddr`, op.value.paddr),
+          length: op.value.length,
+          bytes: null,
+        };
+      }
+      if (op?.$case === 'write') {
+        return { paddr: toNumber(`ops[${i}].write.paddr`, op.value.paddr), length: 0, bytes: op.value.data };
+      }
+      throw new DomainError('invalid-argument', `ops[${i}] is neither a read nor a write`, {
+        field: `ops[${i}]`,
+      });
+    });
+    const data: Buffer[] = [];
+    for (const step of steps) {
+      if (step.bytes === null) {
+        const bytes = pa.readPhys(step.paddr, step.length);
+        data.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      } else {
+        pa.writePhys(step.paddr, step.bytes);
+      }
+    }
+    return { data };
+  };
+
+  const getPageCounts = (req: GetPageCountsRequest): GetPageCountsResponse => {
+    checkBatch('pfns', req.pfns.length, MAX_BATCH);
+    const pfns = toNumbers('pfns', req.pfns);
+    return {
+      refcounts: pfns.map((pfn) => pa.pageCount(pfn)),
+      mapcounts: pfns.map((pfn) => pa.pageMapcount(pfn)),
+    };
   };
 
   const changePageRefs = (req: ChangePageRefsRequest): ChangePageRefsResponse => {
@@ -250,6 +327,8 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     writePhys: unary(writePhys),
     readProcFile: unary(readProcFile),
     kmalloc: unary(kmalloc),
+    transferPhys: unary(transferPhys),
+    getPageCounts: unary(getPageCounts),
     kfree: unary(kfree),
     streamPageOps: (call: ServerDuplexStream<StreamPageOpsRequest, StreamPageOpsResponse>) =>
       new Promise<void>((resolve, reject) => {
@@ -267,6 +346,23 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
         call.on('error', reject);
       }),
   };
+}
+
+/** Page-table frames are order 0 (pagetable_alloc of a 4 KiB table); vmalloc pages too. */
+function checkUse(use: PageUse, order: number): void {
+  if (
+    use !== PageUse.PAGE_USE_UNSPECIFIED &&
+    use !== PageUse.PAGE_USE_PAGE_TABLE &&
+    use !== PageUse.PAGE_USE_VMALLOC
+  ) {
+    throw new DomainError('invalid-argument', `use=${use}: not a PageUse`, { field: 'use', value: use });
+  }
+  if (use !== PageUse.PAGE_USE_UNSPECIFIED && order !== 0) {
+    throw new DomainError('invalid-argument', `order=${order}: ${PageUse[use]} pages are order 0`, {
+      field: 'order',
+      value: order,
+    });
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import {
   PageAllocatorServiceService,
   protoFile,
   protoIncludeDir,
-  type AllocPagesRequest,
+  AllocPagesRequest,
   type AllocPagesResponse,
 } from '@pagemesh/proto';
 import { ClientPool } from './client-pool';
@@ -49,10 +49,14 @@ describe('a ts-proto service on the kit', () => {
     using pool = new ClientPool();
     const client = pool.client(service.address, PageAllocatorServiceClient);
     const allocPages = promisifyUnary(client, 'allocPages');
-    const response: AllocPagesResponse = await allocPages({ gfpMask: 0xcc0, order: 0, count: 1 });
+    const response: AllocPagesResponse = await allocPages(
+      AllocPagesRequest.fromPartial({ gfpMask: 0xcc0, order: 0, count: 1 }),
+    );
     expect(response.pfns).toEqual([0xfffff_fffffn]);
 
-    await expect(allocPages({ gfpMask: 0xcc0, order: 11, count: 1 })).rejects.toMatchObject({
+    await expect(
+      allocPages(AllocPagesRequest.fromPartial({ gfpMask: 0xcc0, order: 11, count: 1 })),
+    ).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: 'order 11 exceeds MAX_PAGE_ORDER 10',
     });

@@ -2,7 +2,12 @@ import { credentials } from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PageAllocatorServiceClient, type StreamPageOpsResponse } from '@pagemesh/proto';
+import {
+  AllocPagesRequest,
+  FreePagesRequest,
+  PageAllocatorServiceClient,
+  type StreamPageOpsResponse,
+} from '@pagemesh/proto';
 import { promisifyUnary } from '@pagemesh/service-kit';
 import { startLocalStack, type RunningStack } from '../stack/local-stack';
 import { distDir } from '../commands/common';
@@ -48,13 +53,25 @@ async function grpcBatchPages(): Promise<number> {
       const id = next++;
       pending.set(id, slot);
       const free = slots[slot].length
-        ? [{ op: { $case: 'free' as const, value: { pfns: slots[slot], order: 0 } } }]
+        ? [
+            {
+              op: {
+                $case: 'free' as const,
+                value: FreePagesRequest.fromPartial({ pfns: slots[slot], order: 0 }),
+              },
+            },
+          ]
         : [];
       stream.write({
         batchId: id,
         ops: [
           ...free,
-          { op: { $case: 'alloc' as const, value: { gfpMask: GFP_KERNEL, order: 0, count: BATCH_PAGES } } },
+          {
+            op: {
+              $case: 'alloc' as const,
+              value: AllocPagesRequest.fromPartial({ gfpMask: GFP_KERNEL, order: 0, count: BATCH_PAGES }),
+            },
+          },
         ],
       });
     };
@@ -76,7 +93,7 @@ async function grpcBatchPages(): Promise<number> {
   // Give back what the last batches allocated, so every run starts from the same free lists.
   const leftover = slots.flat();
   if (leftover.length) {
-    await promisifyUnary(client, 'freePages')({ pfns: leftover, order: 0 });
+    await promisifyUnary(client, 'freePages')(FreePagesRequest.fromPartial({ pfns: leftover, order: 0 }));
   }
   client.close();
   return Math.round(pages / seconds);

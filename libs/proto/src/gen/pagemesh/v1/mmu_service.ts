@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -20,6 +22,85 @@ import {
 } from "@grpc/grpc-js";
 import { Errno, errnoFromJSON, errnoToJSON } from "./errno";
 import { RemapPfnRangeRequest } from "./paging";
+import { VmFlag, vmFlagFromJSON, vmFlagToJSON } from "./vma";
+
+export enum AccessOp {
+  ACCESS_OP_UNSPECIFIED = 0,
+  ACCESS_OP_READ = 1,
+  ACCESS_OP_WRITE = 2,
+  ACCESS_OP_FETCH = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function accessOpFromJSON(object: any): AccessOp {
+  switch (object) {
+    case 0:
+    case "ACCESS_OP_UNSPECIFIED":
+      return AccessOp.ACCESS_OP_UNSPECIFIED;
+    case 1:
+    case "ACCESS_OP_READ":
+      return AccessOp.ACCESS_OP_READ;
+    case 2:
+    case "ACCESS_OP_WRITE":
+      return AccessOp.ACCESS_OP_WRITE;
+    case 3:
+    case "ACCESS_OP_FETCH":
+      return AccessOp.ACCESS_OP_FETCH;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AccessOp.UNRECOGNIZED;
+  }
+}
+
+export function accessOpToJSON(object: AccessOp): string {
+  switch (object) {
+    case AccessOp.ACCESS_OP_UNSPECIFIED:
+      return "ACCESS_OP_UNSPECIFIED";
+    case AccessOp.ACCESS_OP_READ:
+      return "ACCESS_OP_READ";
+    case AccessOp.ACCESS_OP_WRITE:
+      return "ACCESS_OP_WRITE";
+    case AccessOp.ACCESS_OP_FETCH:
+      return "ACCESS_OP_FETCH";
+    case AccessOp.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum MmuProcFile {
+  MMU_PROC_FILE_UNSPECIFIED = 0,
+  MMU_PROC_FILE_VMALLOCINFO = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function mmuProcFileFromJSON(object: any): MmuProcFile {
+  switch (object) {
+    case 0:
+    case "MMU_PROC_FILE_UNSPECIFIED":
+      return MmuProcFile.MMU_PROC_FILE_UNSPECIFIED;
+    case 1:
+    case "MMU_PROC_FILE_VMALLOCINFO":
+      return MmuProcFile.MMU_PROC_FILE_VMALLOCINFO;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MmuProcFile.UNRECOGNIZED;
+  }
+}
+
+export function mmuProcFileToJSON(object: MmuProcFile): string {
+  switch (object) {
+    case MmuProcFile.MMU_PROC_FILE_UNSPECIFIED:
+      return "MMU_PROC_FILE_UNSPECIFIED";
+    case MmuProcFile.MMU_PROC_FILE_VMALLOCINFO:
+      return "MMU_PROC_FILE_VMALLOCINFO";
+    case MmuProcFile.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 export interface GetPagingInfoRequest {
 }
@@ -74,6 +155,189 @@ export interface WalkResponse {
 export interface RemapPfnRangeResponse {
   /** ERRNO_UNSPECIFIED on success. */
   errno: Errno;
+  /**
+   * The VMA's flags and pgoff as remap_pfn_range left them (VM_IO, VM_PFNMAP,
+   * VM_DONTEXPAND, VM_DONTDUMP are set once its first checks pass).
+   */
+  vmFlags: VmFlag[];
+  vmPgoff: bigint;
+}
+
+export interface MapPagesRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+  /** One pfn per page; or, when empty, first_pfn .. first_pfn + count - 1. */
+  pfns: bigint[];
+  firstPfn: bigint;
+  count: number;
+  /** x86 PTE protection bits, NX at bit 63. */
+  pgprot: bigint;
+  /** pte_mkspecial: a PFN-map entry. */
+  special: boolean;
+  /** Overwrite entries in use instead of refusing. */
+  replace: boolean;
+}
+
+/** An entry that an operation removed or replaced. */
+export interface RemovedPte {
+  address: bigint;
+  pfn: bigint;
+  special: boolean;
+  dirty: boolean;
+  accessed: boolean;
+  protNone: boolean;
+}
+
+export interface MapPagesResponse {
+  replaced: RemovedPte[];
+}
+
+export interface UnmapPagesRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+  count: number;
+}
+
+export interface UnmapPagesResponse {
+  removed: RemovedPte[];
+}
+
+export interface ProtectPagesRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+  count: number;
+  pgprot: bigint;
+}
+
+export interface ProtectPagesResponse {
+  changed: number;
+}
+
+export interface PagemapRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+  count: number;
+}
+
+export interface PagemapEntry {
+  address: bigint;
+  present: boolean;
+  pfn: bigint;
+  special: boolean;
+  exclusive: boolean;
+  softDirty: boolean;
+  dirty: boolean;
+  accessed: boolean;
+  /** The 64-bit /proc/PID/pagemap value (bit 61, file/shared, left clear). */
+  value: bigint;
+}
+
+export interface PagemapResponse {
+  entries: PagemapEntry[];
+}
+
+export interface SwitchCpuRequest {
+  cpu: number;
+  addressSpaceId: bigint;
+}
+
+export interface SwitchCpuResponse {
+}
+
+export interface Access {
+  cpu: number;
+  address: bigint;
+  op: AccessOp;
+  /** CPL 3 when true, the kernel otherwise. */
+  user: boolean;
+  /** Bytes to read or fetch; a write's length is its data's. */
+  length: number;
+  data: Buffer;
+}
+
+export interface PageFault {
+  /** CR2. */
+  address: bigint;
+  /** The x86 error code (PageFaultErrorBit values). */
+  errorCode: number;
+}
+
+export interface AccessResult {
+  result:
+    | //
+    /** Done; the bytes read, if any. */
+    { $case: "data"; value: Buffer }
+    | { $case: "pageFault"; value: PageFault }
+    | //
+    /** A non-canonical address: #GP, no fault address. */
+    { $case: "generalProtection"; value: boolean }
+    | //
+    /** Not performed: an earlier access of the same CPU in the batch faulted. */
+    { $case: "skipped"; value: boolean }
+    | undefined;
+}
+
+export interface StreamAccessesRequest {
+  batchId: bigint;
+  accesses: Access[];
+}
+
+export interface StreamAccessesResponse {
+  batchId: bigint;
+  results: AccessResult[];
+  /**
+   * Set when the batch as a whole was refused (an unknown CPU, a bad length):
+   * no access of it was performed.
+   */
+  failure: string;
+}
+
+export interface VmallocRequest {
+  size: bigint;
+}
+
+export interface VmallocResponse {
+  /** 0 with ERRNO_ENOMEM when it could not be satisfied. */
+  addr: bigint;
+  errno: Errno;
+}
+
+export interface VfreeRequest {
+  addr: bigint;
+}
+
+export interface VfreeResponse {
+}
+
+export interface VmallocToPfnRequest {
+  addr: bigint;
+  count: number;
+}
+
+export interface VmallocToPfnResponse {
+  pfns: bigint[];
+}
+
+export interface GetTlbStatsRequest {
+  cpu: number;
+}
+
+export interface GetTlbStatsResponse {
+  hits: bigint;
+  misses: bigint;
+  permissionMisses: bigint;
+  invlpg: bigint;
+  fullFlushes: bigint;
+  shootdowns: bigint;
+  valid: number;
+}
+
+export interface MmuServiceReadProcFileRequest {
+  file: MmuProcFile;
+}
+
+export interface MmuServiceReadProcFileResponse {
+  text: string;
 }
 
 function createBaseGetPagingInfoRequest(): GetPagingInfoRequest {
@@ -914,13 +1178,26 @@ export const WalkResponse: MessageFns<WalkResponse> = {
 };
 
 function createBaseRemapPfnRangeResponse(): RemapPfnRangeResponse {
-  return { errno: 0 };
+  return { errno: 0, vmFlags: [], vmPgoff: 0n };
 }
 
 export const RemapPfnRangeResponse: MessageFns<RemapPfnRangeResponse> = {
   encode(message: RemapPfnRangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.errno !== 0) {
       writer.uint32(8).int32(message.errno);
+    }
+    if (message.vmFlags.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.vmFlags) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.vmPgoff !== 0n) {
+      if (BigInt.asUintN(64, message.vmPgoff) !== message.vmPgoff) {
+        throw new globalThis.Error("value provided for field message.vmPgoff of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.vmPgoff);
     }
     return writer;
   },
@@ -946,6 +1223,32 @@ export const RemapPfnRangeResponse: MessageFns<RemapPfnRangeResponse> = {
             message.errno = reader.int32() as any;
             continue;
           }
+          case 2: {
+            if (tag === 16) {
+              message.vmFlags.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.vmFlags.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.vmPgoff = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -959,13 +1262,27 @@ export const RemapPfnRangeResponse: MessageFns<RemapPfnRangeResponse> = {
   },
 
   fromJSON(object: any): RemapPfnRangeResponse {
-    return { errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0 };
+    return {
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+      vmFlags: globalThis.Array.isArray(object?.vmFlags)
+        ? object.vmFlags.map((e: any) => vmFlagFromJSON(e))
+        : globalThis.Array.isArray(object?.vm_flags)
+        ? object.vm_flags.map((e: any) => vmFlagFromJSON(e))
+        : [],
+      vmPgoff: isSet(object.vmPgoff) ? BigInt(object.vmPgoff) : isSet(object.vm_pgoff) ? BigInt(object.vm_pgoff) : 0n,
+    };
   },
 
   toJSON(message: RemapPfnRangeResponse): unknown {
     const obj: any = {};
     if (message.errno !== 0) {
       obj.errno = errnoToJSON(message.errno);
+    }
+    if (message.vmFlags?.length) {
+      obj.vmFlags = message.vmFlags.map((e) => vmFlagToJSON(e));
+    }
+    if (message.vmPgoff !== 0n) {
+      obj.vmPgoff = message.vmPgoff.toString();
     }
     return obj;
   },
@@ -976,6 +1293,2833 @@ export const RemapPfnRangeResponse: MessageFns<RemapPfnRangeResponse> = {
   fromPartial(object: DeepPartial<RemapPfnRangeResponse>): RemapPfnRangeResponse {
     const message = createBaseRemapPfnRangeResponse();
     message.errno = object.errno ?? 0;
+    message.vmFlags = object.vmFlags?.map((e) => e) || [];
+    message.vmPgoff = (object.vmPgoff !== undefined && object.vmPgoff !== null) ? BigInt(object.vmPgoff) : 0n;
+    return message;
+  },
+};
+
+function createBaseMapPagesRequest(): MapPagesRequest {
+  return {
+    addressSpaceId: 0n,
+    address: 0n,
+    pfns: [],
+    firstPfn: 0n,
+    count: 0,
+    pgprot: 0n,
+    special: false,
+    replace: false,
+  };
+}
+
+export const MapPagesRequest: MessageFns<MapPagesRequest> = {
+  encode(message: MapPagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.pfns.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.pfns) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field pfns of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.firstPfn !== 0n) {
+      if (BigInt.asUintN(64, message.firstPfn) !== message.firstPfn) {
+        throw new globalThis.Error("value provided for field message.firstPfn of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.firstPfn);
+    }
+    if (message.count !== 0) {
+      writer.uint32(40).uint32(message.count);
+    }
+    if (message.pgprot !== 0n) {
+      if (BigInt.asUintN(64, message.pgprot) !== message.pgprot) {
+        throw new globalThis.Error("value provided for field message.pgprot of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.pgprot);
+    }
+    if (message.special !== false) {
+      writer.uint32(56).bool(message.special);
+    }
+    if (message.replace !== false) {
+      writer.uint32(64).bool(message.replace);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MapPagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMapPagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.pfns.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pfns.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.firstPfn = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pgprot = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.special = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MapPagesRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      pfns: globalThis.Array.isArray(object?.pfns) ? object.pfns.map((e: any) => BigInt(e)) : [],
+      firstPfn: isSet(object.firstPfn)
+        ? BigInt(object.firstPfn)
+        : isSet(object.first_pfn)
+        ? BigInt(object.first_pfn)
+        : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      pgprot: isSet(object.pgprot) ? BigInt(object.pgprot) : 0n,
+      special: isSet(object.special) ? globalThis.Boolean(object.special) : false,
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+    };
+  },
+
+  toJSON(message: MapPagesRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.pfns?.length) {
+      obj.pfns = message.pfns.map((e) => e.toString());
+    }
+    if (message.firstPfn !== 0n) {
+      obj.firstPfn = message.firstPfn.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.pgprot !== 0n) {
+      obj.pgprot = message.pgprot.toString();
+    }
+    if (message.special !== false) {
+      obj.special = message.special;
+    }
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MapPagesRequest>): MapPagesRequest {
+    return MapPagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MapPagesRequest>): MapPagesRequest {
+    const message = createBaseMapPagesRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.pfns = object.pfns?.map((e) => BigInt(e)) || [];
+    message.firstPfn = (object.firstPfn !== undefined && object.firstPfn !== null) ? BigInt(object.firstPfn) : 0n;
+    message.count = object.count ?? 0;
+    message.pgprot = (object.pgprot !== undefined && object.pgprot !== null) ? BigInt(object.pgprot) : 0n;
+    message.special = object.special ?? false;
+    message.replace = object.replace ?? false;
+    return message;
+  },
+};
+
+function createBaseRemovedPte(): RemovedPte {
+  return { address: 0n, pfn: 0n, special: false, dirty: false, accessed: false, protNone: false };
+}
+
+export const RemovedPte: MessageFns<RemovedPte> = {
+  encode(message: RemovedPte, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.address);
+    }
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.pfn);
+    }
+    if (message.special !== false) {
+      writer.uint32(24).bool(message.special);
+    }
+    if (message.dirty !== false) {
+      writer.uint32(32).bool(message.dirty);
+    }
+    if (message.accessed !== false) {
+      writer.uint32(40).bool(message.accessed);
+    }
+    if (message.protNone !== false) {
+      writer.uint32(48).bool(message.protNone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemovedPte {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemovedPte();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.special = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dirty = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.accessed = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.protNone = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemovedPte {
+    return {
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+      special: isSet(object.special) ? globalThis.Boolean(object.special) : false,
+      dirty: isSet(object.dirty) ? globalThis.Boolean(object.dirty) : false,
+      accessed: isSet(object.accessed) ? globalThis.Boolean(object.accessed) : false,
+      protNone: isSet(object.protNone)
+        ? globalThis.Boolean(object.protNone)
+        : isSet(object.prot_none)
+        ? globalThis.Boolean(object.prot_none)
+        : false,
+    };
+  },
+
+  toJSON(message: RemovedPte): unknown {
+    const obj: any = {};
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    if (message.special !== false) {
+      obj.special = message.special;
+    }
+    if (message.dirty !== false) {
+      obj.dirty = message.dirty;
+    }
+    if (message.accessed !== false) {
+      obj.accessed = message.accessed;
+    }
+    if (message.protNone !== false) {
+      obj.protNone = message.protNone;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemovedPte>): RemovedPte {
+    return RemovedPte.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemovedPte>): RemovedPte {
+    const message = createBaseRemovedPte();
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    message.special = object.special ?? false;
+    message.dirty = object.dirty ?? false;
+    message.accessed = object.accessed ?? false;
+    message.protNone = object.protNone ?? false;
+    return message;
+  },
+};
+
+function createBaseMapPagesResponse(): MapPagesResponse {
+  return { replaced: [] };
+}
+
+export const MapPagesResponse: MessageFns<MapPagesResponse> = {
+  encode(message: MapPagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.replaced) {
+      RemovedPte.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MapPagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMapPagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replaced.push(RemovedPte.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MapPagesResponse {
+    return {
+      replaced: globalThis.Array.isArray(object?.replaced)
+        ? object.replaced.map((e: any) => RemovedPte.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MapPagesResponse): unknown {
+    const obj: any = {};
+    if (message.replaced?.length) {
+      obj.replaced = message.replaced.map((e) => RemovedPte.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MapPagesResponse>): MapPagesResponse {
+    return MapPagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MapPagesResponse>): MapPagesResponse {
+    const message = createBaseMapPagesResponse();
+    message.replaced = object.replaced?.map((e) => RemovedPte.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUnmapPagesRequest(): UnmapPagesRequest {
+  return { addressSpaceId: 0n, address: 0n, count: 0 };
+}
+
+export const UnmapPagesRequest: MessageFns<UnmapPagesRequest> = {
+  encode(message: UnmapPagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmapPagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmapPagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnmapPagesRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: UnmapPagesRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnmapPagesRequest>): UnmapPagesRequest {
+    return UnmapPagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnmapPagesRequest>): UnmapPagesRequest {
+    const message = createBaseUnmapPagesRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseUnmapPagesResponse(): UnmapPagesResponse {
+  return { removed: [] };
+}
+
+export const UnmapPagesResponse: MessageFns<UnmapPagesResponse> = {
+  encode(message: UnmapPagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.removed) {
+      RemovedPte.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmapPagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmapPagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.removed.push(RemovedPte.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnmapPagesResponse {
+    return {
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => RemovedPte.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: UnmapPagesResponse): unknown {
+    const obj: any = {};
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => RemovedPte.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnmapPagesResponse>): UnmapPagesResponse {
+    return UnmapPagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnmapPagesResponse>): UnmapPagesResponse {
+    const message = createBaseUnmapPagesResponse();
+    message.removed = object.removed?.map((e) => RemovedPte.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProtectPagesRequest(): ProtectPagesRequest {
+  return { addressSpaceId: 0n, address: 0n, count: 0, pgprot: 0n };
+}
+
+export const ProtectPagesRequest: MessageFns<ProtectPagesRequest> = {
+  encode(message: ProtectPagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    if (message.pgprot !== 0n) {
+      if (BigInt.asUintN(64, message.pgprot) !== message.pgprot) {
+        throw new globalThis.Error("value provided for field message.pgprot of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.pgprot);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProtectPagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProtectPagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pgprot = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProtectPagesRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      pgprot: isSet(object.pgprot) ? BigInt(object.pgprot) : 0n,
+    };
+  },
+
+  toJSON(message: ProtectPagesRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.pgprot !== 0n) {
+      obj.pgprot = message.pgprot.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProtectPagesRequest>): ProtectPagesRequest {
+    return ProtectPagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProtectPagesRequest>): ProtectPagesRequest {
+    const message = createBaseProtectPagesRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    message.pgprot = (object.pgprot !== undefined && object.pgprot !== null) ? BigInt(object.pgprot) : 0n;
+    return message;
+  },
+};
+
+function createBaseProtectPagesResponse(): ProtectPagesResponse {
+  return { changed: 0 };
+}
+
+export const ProtectPagesResponse: MessageFns<ProtectPagesResponse> = {
+  encode(message: ProtectPagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== 0) {
+      writer.uint32(8).uint32(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProtectPagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProtectPagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProtectPagesResponse {
+    return { changed: isSet(object.changed) ? globalThis.Number(object.changed) : 0 };
+  },
+
+  toJSON(message: ProtectPagesResponse): unknown {
+    const obj: any = {};
+    if (message.changed !== 0) {
+      obj.changed = Math.round(message.changed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProtectPagesResponse>): ProtectPagesResponse {
+    return ProtectPagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProtectPagesResponse>): ProtectPagesResponse {
+    const message = createBaseProtectPagesResponse();
+    message.changed = object.changed ?? 0;
+    return message;
+  },
+};
+
+function createBasePagemapRequest(): PagemapRequest {
+  return { addressSpaceId: 0n, address: 0n, count: 0 };
+}
+
+export const PagemapRequest: MessageFns<PagemapRequest> = {
+  encode(message: PagemapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PagemapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePagemapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PagemapRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: PagemapRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PagemapRequest>): PagemapRequest {
+    return PagemapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PagemapRequest>): PagemapRequest {
+    const message = createBasePagemapRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBasePagemapEntry(): PagemapEntry {
+  return {
+    address: 0n,
+    present: false,
+    pfn: 0n,
+    special: false,
+    exclusive: false,
+    softDirty: false,
+    dirty: false,
+    accessed: false,
+    value: 0n,
+  };
+}
+
+export const PagemapEntry: MessageFns<PagemapEntry> = {
+  encode(message: PagemapEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.address);
+    }
+    if (message.present !== false) {
+      writer.uint32(16).bool(message.present);
+    }
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.pfn);
+    }
+    if (message.special !== false) {
+      writer.uint32(32).bool(message.special);
+    }
+    if (message.exclusive !== false) {
+      writer.uint32(40).bool(message.exclusive);
+    }
+    if (message.softDirty !== false) {
+      writer.uint32(48).bool(message.softDirty);
+    }
+    if (message.dirty !== false) {
+      writer.uint32(56).bool(message.dirty);
+    }
+    if (message.accessed !== false) {
+      writer.uint32(64).bool(message.accessed);
+    }
+    if (message.value !== 0n) {
+      if (BigInt.asUintN(64, message.value) !== message.value) {
+        throw new globalThis.Error("value provided for field message.value of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PagemapEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePagemapEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.present = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.special = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.exclusive = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.softDirty = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dirty = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.accessed = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.value = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PagemapEntry {
+    return {
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      present: isSet(object.present) ? globalThis.Boolean(object.present) : false,
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+      special: isSet(object.special) ? globalThis.Boolean(object.special) : false,
+      exclusive: isSet(object.exclusive) ? globalThis.Boolean(object.exclusive) : false,
+      softDirty: isSet(object.softDirty)
+        ? globalThis.Boolean(object.softDirty)
+        : isSet(object.soft_dirty)
+        ? globalThis.Boolean(object.soft_dirty)
+        : false,
+      dirty: isSet(object.dirty) ? globalThis.Boolean(object.dirty) : false,
+      accessed: isSet(object.accessed) ? globalThis.Boolean(object.accessed) : false,
+      value: isSet(object.value) ? BigInt(object.value) : 0n,
+    };
+  },
+
+  toJSON(message: PagemapEntry): unknown {
+    const obj: any = {};
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.present !== false) {
+      obj.present = message.present;
+    }
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    if (message.special !== false) {
+      obj.special = message.special;
+    }
+    if (message.exclusive !== false) {
+      obj.exclusive = message.exclusive;
+    }
+    if (message.softDirty !== false) {
+      obj.softDirty = message.softDirty;
+    }
+    if (message.dirty !== false) {
+      obj.dirty = message.dirty;
+    }
+    if (message.accessed !== false) {
+      obj.accessed = message.accessed;
+    }
+    if (message.value !== 0n) {
+      obj.value = message.value.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PagemapEntry>): PagemapEntry {
+    return PagemapEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PagemapEntry>): PagemapEntry {
+    const message = createBasePagemapEntry();
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.present = object.present ?? false;
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    message.special = object.special ?? false;
+    message.exclusive = object.exclusive ?? false;
+    message.softDirty = object.softDirty ?? false;
+    message.dirty = object.dirty ?? false;
+    message.accessed = object.accessed ?? false;
+    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    return message;
+  },
+};
+
+function createBasePagemapResponse(): PagemapResponse {
+  return { entries: [] };
+}
+
+export const PagemapResponse: MessageFns<PagemapResponse> = {
+  encode(message: PagemapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      PagemapEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PagemapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePagemapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(PagemapEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PagemapResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => PagemapEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PagemapResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => PagemapEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PagemapResponse>): PagemapResponse {
+    return PagemapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PagemapResponse>): PagemapResponse {
+    const message = createBasePagemapResponse();
+    message.entries = object.entries?.map((e) => PagemapEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSwitchCpuRequest(): SwitchCpuRequest {
+  return { cpu: 0, addressSpaceId: 0n };
+}
+
+export const SwitchCpuRequest: MessageFns<SwitchCpuRequest> = {
+  encode(message: SwitchCpuRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpu !== 0) {
+      writer.uint32(8).uint32(message.cpu);
+    }
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.addressSpaceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwitchCpuRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwitchCpuRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwitchCpuRequest {
+    return {
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+    };
+  },
+
+  toJSON(message: SwitchCpuRequest): unknown {
+    const obj: any = {};
+    if (message.cpu !== 0) {
+      obj.cpu = Math.round(message.cpu);
+    }
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SwitchCpuRequest>): SwitchCpuRequest {
+    return SwitchCpuRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SwitchCpuRequest>): SwitchCpuRequest {
+    const message = createBaseSwitchCpuRequest();
+    message.cpu = object.cpu ?? 0;
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseSwitchCpuResponse(): SwitchCpuResponse {
+  return {};
+}
+
+export const SwitchCpuResponse: MessageFns<SwitchCpuResponse> = {
+  encode(_: SwitchCpuResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwitchCpuResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwitchCpuResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SwitchCpuResponse {
+    return {};
+  },
+
+  toJSON(_: SwitchCpuResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SwitchCpuResponse>): SwitchCpuResponse {
+    return SwitchCpuResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SwitchCpuResponse>): SwitchCpuResponse {
+    const message = createBaseSwitchCpuResponse();
+    return message;
+  },
+};
+
+function createBaseAccess(): Access {
+  return { cpu: 0, address: 0n, op: 0, user: false, length: 0, data: Buffer.alloc(0) };
+}
+
+export const Access: MessageFns<Access> = {
+  encode(message: Access, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpu !== 0) {
+      writer.uint32(8).uint32(message.cpu);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.op !== 0) {
+      writer.uint32(24).int32(message.op);
+    }
+    if (message.user !== false) {
+      writer.uint32(32).bool(message.user);
+    }
+    if (message.length !== 0) {
+      writer.uint32(40).uint32(message.length);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(50).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Access {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.op = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.user = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.length = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Access {
+    return {
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      op: isSet(object.op) ? accessOpFromJSON(object.op) : 0,
+      user: isSet(object.user) ? globalThis.Boolean(object.user) : false,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: Access): unknown {
+    const obj: any = {};
+    if (message.cpu !== 0) {
+      obj.cpu = Math.round(message.cpu);
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.op !== 0) {
+      obj.op = accessOpToJSON(message.op);
+    }
+    if (message.user !== false) {
+      obj.user = message.user;
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Access>): Access {
+    return Access.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Access>): Access {
+    const message = createBaseAccess();
+    message.cpu = object.cpu ?? 0;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.op = object.op ?? 0;
+    message.user = object.user ?? false;
+    message.length = object.length ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePageFault(): PageFault {
+  return { address: 0n, errorCode: 0 };
+}
+
+export const PageFault: MessageFns<PageFault> = {
+  encode(message: PageFault, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.address);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).uint32(message.errorCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PageFault {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePageFault();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PageFault {
+    return {
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: PageFault): unknown {
+    const obj: any = {};
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PageFault>): PageFault {
+    return PageFault.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PageFault>): PageFault {
+    const message = createBasePageFault();
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.errorCode = object.errorCode ?? 0;
+    return message;
+  },
+};
+
+function createBaseAccessResult(): AccessResult {
+  return { result: undefined };
+}
+
+export const AccessResult: MessageFns<AccessResult> = {
+  encode(message: AccessResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "data":
+        writer.uint32(10).bytes(message.result.value);
+        break;
+      case "pageFault":
+        PageFault.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "generalProtection":
+        writer.uint32(24).bool(message.result.value);
+        break;
+      case "skipped":
+        writer.uint32(32).bool(message.result.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccessResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "pageFault", value: PageFault.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.result = { $case: "generalProtection", value: reader.bool() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.result = { $case: "skipped", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccessResult {
+    return {
+      result: isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.pageFault)
+        ? { $case: "pageFault", value: PageFault.fromJSON(object.pageFault) }
+        : isSet(object.page_fault)
+        ? { $case: "pageFault", value: PageFault.fromJSON(object.page_fault) }
+        : isSet(object.generalProtection)
+        ? { $case: "generalProtection", value: globalThis.Boolean(object.generalProtection) }
+        : isSet(object.general_protection)
+        ? { $case: "generalProtection", value: globalThis.Boolean(object.general_protection) }
+        : isSet(object.skipped)
+        ? { $case: "skipped", value: globalThis.Boolean(object.skipped) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AccessResult): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "data") {
+      obj.data = base64FromBytes(message.result.value);
+    } else if (message.result?.$case === "pageFault") {
+      obj.pageFault = PageFault.toJSON(message.result.value);
+    } else if (message.result?.$case === "generalProtection") {
+      obj.generalProtection = message.result.value;
+    } else if (message.result?.$case === "skipped") {
+      obj.skipped = message.result.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccessResult>): AccessResult {
+    return AccessResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccessResult>): AccessResult {
+    const message = createBaseAccessResult();
+    switch (object.result?.$case) {
+      case "data": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "data", value: object.result.value };
+        }
+        break;
+      }
+      case "pageFault": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "pageFault", value: PageFault.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "generalProtection": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "generalProtection", value: object.result.value };
+        }
+        break;
+      }
+      case "skipped": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "skipped", value: object.result.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseStreamAccessesRequest(): StreamAccessesRequest {
+  return { batchId: 0n, accesses: [] };
+}
+
+export const StreamAccessesRequest: MessageFns<StreamAccessesRequest> = {
+  encode(message: StreamAccessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchId !== 0n) {
+      if (BigInt.asUintN(64, message.batchId) !== message.batchId) {
+        throw new globalThis.Error("value provided for field message.batchId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.batchId);
+    }
+    for (const v of message.accesses) {
+      Access.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamAccessesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamAccessesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.batchId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accesses.push(Access.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamAccessesRequest {
+    return {
+      batchId: isSet(object.batchId) ? BigInt(object.batchId) : isSet(object.batch_id) ? BigInt(object.batch_id) : 0n,
+      accesses: globalThis.Array.isArray(object?.accesses) ? object.accesses.map((e: any) => Access.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: StreamAccessesRequest): unknown {
+    const obj: any = {};
+    if (message.batchId !== 0n) {
+      obj.batchId = message.batchId.toString();
+    }
+    if (message.accesses?.length) {
+      obj.accesses = message.accesses.map((e) => Access.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamAccessesRequest>): StreamAccessesRequest {
+    return StreamAccessesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamAccessesRequest>): StreamAccessesRequest {
+    const message = createBaseStreamAccessesRequest();
+    message.batchId = (object.batchId !== undefined && object.batchId !== null) ? BigInt(object.batchId) : 0n;
+    message.accesses = object.accesses?.map((e) => Access.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamAccessesResponse(): StreamAccessesResponse {
+  return { batchId: 0n, results: [], failure: "" };
+}
+
+export const StreamAccessesResponse: MessageFns<StreamAccessesResponse> = {
+  encode(message: StreamAccessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchId !== 0n) {
+      if (BigInt.asUintN(64, message.batchId) !== message.batchId) {
+        throw new globalThis.Error("value provided for field message.batchId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.batchId);
+    }
+    for (const v of message.results) {
+      AccessResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.failure !== "") {
+      writer.uint32(26).string(message.failure);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamAccessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamAccessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.batchId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.results.push(AccessResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamAccessesResponse {
+    return {
+      batchId: isSet(object.batchId) ? BigInt(object.batchId) : isSet(object.batch_id) ? BigInt(object.batch_id) : 0n,
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => AccessResult.fromJSON(e))
+        : [],
+      failure: isSet(object.failure) ? globalThis.String(object.failure) : "",
+    };
+  },
+
+  toJSON(message: StreamAccessesResponse): unknown {
+    const obj: any = {};
+    if (message.batchId !== 0n) {
+      obj.batchId = message.batchId.toString();
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => AccessResult.toJSON(e));
+    }
+    if (message.failure !== "") {
+      obj.failure = message.failure;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamAccessesResponse>): StreamAccessesResponse {
+    return StreamAccessesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamAccessesResponse>): StreamAccessesResponse {
+    const message = createBaseStreamAccessesResponse();
+    message.batchId = (object.batchId !== undefined && object.batchId !== null) ? BigInt(object.batchId) : 0n;
+    message.results = object.results?.map((e) => AccessResult.fromPartial(e)) || [];
+    message.failure = object.failure ?? "";
+    return message;
+  },
+};
+
+function createBaseVmallocRequest(): VmallocRequest {
+  return { size: 0n };
+}
+
+export const VmallocRequest: MessageFns<VmallocRequest> = {
+  encode(message: VmallocRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmallocRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmallocRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmallocRequest {
+    return { size: isSet(object.size) ? BigInt(object.size) : 0n };
+  },
+
+  toJSON(message: VmallocRequest): unknown {
+    const obj: any = {};
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmallocRequest>): VmallocRequest {
+    return VmallocRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmallocRequest>): VmallocRequest {
+    const message = createBaseVmallocRequest();
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    return message;
+  },
+};
+
+function createBaseVmallocResponse(): VmallocResponse {
+  return { addr: 0n, errno: 0 };
+}
+
+export const VmallocResponse: MessageFns<VmallocResponse> = {
+  encode(message: VmallocResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addr);
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmallocResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmallocResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmallocResponse {
+    return {
+      addr: isSet(object.addr) ? BigInt(object.addr) : 0n,
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
+  },
+
+  toJSON(message: VmallocResponse): unknown {
+    const obj: any = {};
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmallocResponse>): VmallocResponse {
+    return VmallocResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmallocResponse>): VmallocResponse {
+    const message = createBaseVmallocResponse();
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseVfreeRequest(): VfreeRequest {
+  return { addr: 0n };
+}
+
+export const VfreeRequest: MessageFns<VfreeRequest> = {
+  encode(message: VfreeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VfreeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVfreeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VfreeRequest {
+    return { addr: isSet(object.addr) ? BigInt(object.addr) : 0n };
+  },
+
+  toJSON(message: VfreeRequest): unknown {
+    const obj: any = {};
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VfreeRequest>): VfreeRequest {
+    return VfreeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VfreeRequest>): VfreeRequest {
+    const message = createBaseVfreeRequest();
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    return message;
+  },
+};
+
+function createBaseVfreeResponse(): VfreeResponse {
+  return {};
+}
+
+export const VfreeResponse: MessageFns<VfreeResponse> = {
+  encode(_: VfreeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VfreeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVfreeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): VfreeResponse {
+    return {};
+  },
+
+  toJSON(_: VfreeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<VfreeResponse>): VfreeResponse {
+    return VfreeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<VfreeResponse>): VfreeResponse {
+    const message = createBaseVfreeResponse();
+    return message;
+  },
+};
+
+function createBaseVmallocToPfnRequest(): VmallocToPfnRequest {
+  return { addr: 0n, count: 0 };
+}
+
+export const VmallocToPfnRequest: MessageFns<VmallocToPfnRequest> = {
+  encode(message: VmallocToPfnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addr);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmallocToPfnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmallocToPfnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmallocToPfnRequest {
+    return {
+      addr: isSet(object.addr) ? BigInt(object.addr) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: VmallocToPfnRequest): unknown {
+    const obj: any = {};
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmallocToPfnRequest>): VmallocToPfnRequest {
+    return VmallocToPfnRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmallocToPfnRequest>): VmallocToPfnRequest {
+    const message = createBaseVmallocToPfnRequest();
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseVmallocToPfnResponse(): VmallocToPfnResponse {
+  return { pfns: [] };
+}
+
+export const VmallocToPfnResponse: MessageFns<VmallocToPfnResponse> = {
+  encode(message: VmallocToPfnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pfns.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.pfns) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field pfns of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmallocToPfnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmallocToPfnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.pfns.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pfns.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmallocToPfnResponse {
+    return { pfns: globalThis.Array.isArray(object?.pfns) ? object.pfns.map((e: any) => BigInt(e)) : [] };
+  },
+
+  toJSON(message: VmallocToPfnResponse): unknown {
+    const obj: any = {};
+    if (message.pfns?.length) {
+      obj.pfns = message.pfns.map((e) => e.toString());
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmallocToPfnResponse>): VmallocToPfnResponse {
+    return VmallocToPfnResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmallocToPfnResponse>): VmallocToPfnResponse {
+    const message = createBaseVmallocToPfnResponse();
+    message.pfns = object.pfns?.map((e) => BigInt(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetTlbStatsRequest(): GetTlbStatsRequest {
+  return { cpu: 0 };
+}
+
+export const GetTlbStatsRequest: MessageFns<GetTlbStatsRequest> = {
+  encode(message: GetTlbStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpu !== 0) {
+      writer.uint32(8).uint32(message.cpu);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTlbStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTlbStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cpu = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTlbStatsRequest {
+    return { cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0 };
+  },
+
+  toJSON(message: GetTlbStatsRequest): unknown {
+    const obj: any = {};
+    if (message.cpu !== 0) {
+      obj.cpu = Math.round(message.cpu);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTlbStatsRequest>): GetTlbStatsRequest {
+    return GetTlbStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTlbStatsRequest>): GetTlbStatsRequest {
+    const message = createBaseGetTlbStatsRequest();
+    message.cpu = object.cpu ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetTlbStatsResponse(): GetTlbStatsResponse {
+  return { hits: 0n, misses: 0n, permissionMisses: 0n, invlpg: 0n, fullFlushes: 0n, shootdowns: 0n, valid: 0 };
+}
+
+export const GetTlbStatsResponse: MessageFns<GetTlbStatsResponse> = {
+  encode(message: GetTlbStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hits !== 0n) {
+      if (BigInt.asUintN(64, message.hits) !== message.hits) {
+        throw new globalThis.Error("value provided for field message.hits of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.hits);
+    }
+    if (message.misses !== 0n) {
+      if (BigInt.asUintN(64, message.misses) !== message.misses) {
+        throw new globalThis.Error("value provided for field message.misses of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.misses);
+    }
+    if (message.permissionMisses !== 0n) {
+      if (BigInt.asUintN(64, message.permissionMisses) !== message.permissionMisses) {
+        throw new globalThis.Error("value provided for field message.permissionMisses of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.permissionMisses);
+    }
+    if (message.invlpg !== 0n) {
+      if (BigInt.asUintN(64, message.invlpg) !== message.invlpg) {
+        throw new globalThis.Error("value provided for field message.invlpg of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.invlpg);
+    }
+    if (message.fullFlushes !== 0n) {
+      if (BigInt.asUintN(64, message.fullFlushes) !== message.fullFlushes) {
+        throw new globalThis.Error("value provided for field message.fullFlushes of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.fullFlushes);
+    }
+    if (message.shootdowns !== 0n) {
+      if (BigInt.asUintN(64, message.shootdowns) !== message.shootdowns) {
+        throw new globalThis.Error("value provided for field message.shootdowns of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.shootdowns);
+    }
+    if (message.valid !== 0) {
+      writer.uint32(56).uint32(message.valid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTlbStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTlbStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hits = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.misses = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.permissionMisses = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.invlpg = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fullFlushes = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.shootdowns = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.valid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTlbStatsResponse {
+    return {
+      hits: isSet(object.hits) ? BigInt(object.hits) : 0n,
+      misses: isSet(object.misses) ? BigInt(object.misses) : 0n,
+      permissionMisses: isSet(object.permissionMisses)
+        ? BigInt(object.permissionMisses)
+        : isSet(object.permission_misses)
+        ? BigInt(object.permission_misses)
+        : 0n,
+      invlpg: isSet(object.invlpg) ? BigInt(object.invlpg) : 0n,
+      fullFlushes: isSet(object.fullFlushes)
+        ? BigInt(object.fullFlushes)
+        : isSet(object.full_flushes)
+        ? BigInt(object.full_flushes)
+        : 0n,
+      shootdowns: isSet(object.shootdowns) ? BigInt(object.shootdowns) : 0n,
+      valid: isSet(object.valid) ? globalThis.Number(object.valid) : 0,
+    };
+  },
+
+  toJSON(message: GetTlbStatsResponse): unknown {
+    const obj: any = {};
+    if (message.hits !== 0n) {
+      obj.hits = message.hits.toString();
+    }
+    if (message.misses !== 0n) {
+      obj.misses = message.misses.toString();
+    }
+    if (message.permissionMisses !== 0n) {
+      obj.permissionMisses = message.permissionMisses.toString();
+    }
+    if (message.invlpg !== 0n) {
+      obj.invlpg = message.invlpg.toString();
+    }
+    if (message.fullFlushes !== 0n) {
+      obj.fullFlushes = message.fullFlushes.toString();
+    }
+    if (message.shootdowns !== 0n) {
+      obj.shootdowns = message.shootdowns.toString();
+    }
+    if (message.valid !== 0) {
+      obj.valid = Math.round(message.valid);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTlbStatsResponse>): GetTlbStatsResponse {
+    return GetTlbStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTlbStatsResponse>): GetTlbStatsResponse {
+    const message = createBaseGetTlbStatsResponse();
+    message.hits = (object.hits !== undefined && object.hits !== null) ? BigInt(object.hits) : 0n;
+    message.misses = (object.misses !== undefined && object.misses !== null) ? BigInt(object.misses) : 0n;
+    message.permissionMisses = (object.permissionMisses !== undefined && object.permissionMisses !== null)
+      ? BigInt(object.permissionMisses)
+      : 0n;
+    message.invlpg = (object.invlpg !== undefined && object.invlpg !== null) ? BigInt(object.invlpg) : 0n;
+    message.fullFlushes = (object.fullFlushes !== undefined && object.fullFlushes !== null)
+      ? BigInt(object.fullFlushes)
+      : 0n;
+    message.shootdowns = (object.shootdowns !== undefined && object.shootdowns !== null)
+      ? BigInt(object.shootdowns)
+      : 0n;
+    message.valid = object.valid ?? 0;
+    return message;
+  },
+};
+
+function createBaseMmuServiceReadProcFileRequest(): MmuServiceReadProcFileRequest {
+  return { file: 0 };
+}
+
+export const MmuServiceReadProcFileRequest: MessageFns<MmuServiceReadProcFileRequest> = {
+  encode(message: MmuServiceReadProcFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.file !== 0) {
+      writer.uint32(8).int32(message.file);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MmuServiceReadProcFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMmuServiceReadProcFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.file = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MmuServiceReadProcFileRequest {
+    return { file: isSet(object.file) ? mmuProcFileFromJSON(object.file) : 0 };
+  },
+
+  toJSON(message: MmuServiceReadProcFileRequest): unknown {
+    const obj: any = {};
+    if (message.file !== 0) {
+      obj.file = mmuProcFileToJSON(message.file);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MmuServiceReadProcFileRequest>): MmuServiceReadProcFileRequest {
+    return MmuServiceReadProcFileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MmuServiceReadProcFileRequest>): MmuServiceReadProcFileRequest {
+    const message = createBaseMmuServiceReadProcFileRequest();
+    message.file = object.file ?? 0;
+    return message;
+  },
+};
+
+function createBaseMmuServiceReadProcFileResponse(): MmuServiceReadProcFileResponse {
+  return { text: "" };
+}
+
+export const MmuServiceReadProcFileResponse: MessageFns<MmuServiceReadProcFileResponse> = {
+  encode(message: MmuServiceReadProcFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MmuServiceReadProcFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMmuServiceReadProcFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MmuServiceReadProcFileResponse {
+    return { text: isSet(object.text) ? globalThis.String(object.text) : "" };
+  },
+
+  toJSON(message: MmuServiceReadProcFileResponse): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MmuServiceReadProcFileResponse>): MmuServiceReadProcFileResponse {
+    return MmuServiceReadProcFileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MmuServiceReadProcFileResponse>): MmuServiceReadProcFileResponse {
+    const message = createBaseMmuServiceReadProcFileResponse();
+    message.text = object.text ?? "";
     return message;
   },
 };
@@ -1043,6 +4187,126 @@ export const MmuServiceService = {
       Buffer.from(RemapPfnRangeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemapPfnRangeResponse => RemapPfnRangeResponse.decode(value),
   },
+  /** Map pages at consecutive virtual addresses. */
+  mapPages: {
+    path: "/pagemesh.v1.MmuService/MapPages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MapPagesRequest): Buffer => Buffer.from(MapPagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MapPagesRequest => MapPagesRequest.decode(value),
+    responseSerialize: (value: MapPagesResponse): Buffer => Buffer.from(MapPagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MapPagesResponse => MapPagesResponse.decode(value),
+  },
+  /** Clear the entries of a range; returns what was mapped there. */
+  unmapPages: {
+    path: "/pagemesh.v1.MmuService/UnmapPages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnmapPagesRequest): Buffer => Buffer.from(UnmapPagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnmapPagesRequest => UnmapPagesRequest.decode(value),
+    responseSerialize: (value: UnmapPagesResponse): Buffer => Buffer.from(UnmapPagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnmapPagesResponse => UnmapPagesResponse.decode(value),
+  },
+  /** Change the protection of the present entries of a range. */
+  protectPages: {
+    path: "/pagemesh.v1.MmuService/ProtectPages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProtectPagesRequest): Buffer => Buffer.from(ProtectPagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProtectPagesRequest => ProtectPagesRequest.decode(value),
+    responseSerialize: (value: ProtectPagesResponse): Buffer =>
+      Buffer.from(ProtectPagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProtectPagesResponse => ProtectPagesResponse.decode(value),
+  },
+  /** /proc/PID/pagemap-style residency of a range. */
+  pagemap: {
+    path: "/pagemesh.v1.MmuService/Pagemap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PagemapRequest): Buffer => Buffer.from(PagemapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PagemapRequest => PagemapRequest.decode(value),
+    responseSerialize: (value: PagemapResponse): Buffer => Buffer.from(PagemapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PagemapResponse => PagemapResponse.decode(value),
+  },
+  /** Load an address space into a CPU's CR3. */
+  switchCpu: {
+    path: "/pagemesh.v1.MmuService/SwitchCpu" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwitchCpuRequest): Buffer => Buffer.from(SwitchCpuRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwitchCpuRequest => SwitchCpuRequest.decode(value),
+    responseSerialize: (value: SwitchCpuResponse): Buffer => Buffer.from(SwitchCpuResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SwitchCpuResponse => SwitchCpuResponse.decode(value),
+  },
+  /**
+   * CPU accesses in batches: each batch is answered in order, each access
+   * with its data or its fault. A CPU's accesses after a fault are skipped.
+   */
+  streamAccesses: {
+    path: "/pagemesh.v1.MmuService/StreamAccesses" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamAccessesRequest): Buffer =>
+      Buffer.from(StreamAccessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamAccessesRequest => StreamAccessesRequest.decode(value),
+    responseSerialize: (value: StreamAccessesResponse): Buffer =>
+      Buffer.from(StreamAccessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamAccessesResponse => StreamAccessesResponse.decode(value),
+  },
+  /** vmalloc(size): a virtually contiguous kernel area. */
+  vmalloc: {
+    path: "/pagemesh.v1.MmuService/Vmalloc" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VmallocRequest): Buffer => Buffer.from(VmallocRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VmallocRequest => VmallocRequest.decode(value),
+    responseSerialize: (value: VmallocResponse): Buffer => Buffer.from(VmallocResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VmallocResponse => VmallocResponse.decode(value),
+  },
+  /** vfree(addr). */
+  vfree: {
+    path: "/pagemesh.v1.MmuService/Vfree" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VfreeRequest): Buffer => Buffer.from(VfreeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VfreeRequest => VfreeRequest.decode(value),
+    responseSerialize: (value: VfreeResponse): Buffer => Buffer.from(VfreeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VfreeResponse => VfreeResponse.decode(value),
+  },
+  /** vmalloc_to_pfn for each page of a vmalloc area. */
+  vmallocToPfn: {
+    path: "/pagemesh.v1.MmuService/VmallocToPfn" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VmallocToPfnRequest): Buffer => Buffer.from(VmallocToPfnRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VmallocToPfnRequest => VmallocToPfnRequest.decode(value),
+    responseSerialize: (value: VmallocToPfnResponse): Buffer =>
+      Buffer.from(VmallocToPfnResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VmallocToPfnResponse => VmallocToPfnResponse.decode(value),
+  },
+  /** Hit and miss counters of a CPU's TLB. */
+  getTlbStats: {
+    path: "/pagemesh.v1.MmuService/GetTlbStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTlbStatsRequest): Buffer => Buffer.from(GetTlbStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTlbStatsRequest => GetTlbStatsRequest.decode(value),
+    responseSerialize: (value: GetTlbStatsResponse): Buffer => Buffer.from(GetTlbStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTlbStatsResponse => GetTlbStatsResponse.decode(value),
+  },
+  /** /proc/vmallocinfo. */
+  readProcFile: {
+    path: "/pagemesh.v1.MmuService/ReadProcFile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MmuServiceReadProcFileRequest): Buffer =>
+      Buffer.from(MmuServiceReadProcFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MmuServiceReadProcFileRequest => MmuServiceReadProcFileRequest.decode(value),
+    responseSerialize: (value: MmuServiceReadProcFileResponse): Buffer =>
+      Buffer.from(MmuServiceReadProcFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MmuServiceReadProcFileResponse =>
+      MmuServiceReadProcFileResponse.decode(value),
+  },
 } as const;
 
 export interface MmuServiceServer extends UntypedServiceImplementation {
@@ -1056,6 +4320,31 @@ export interface MmuServiceServer extends UntypedServiceImplementation {
   walk: handleUnaryCall<WalkRequest, WalkResponse>;
   /** remap_pfn_range with the kernel's checks; Linux's errno on refusal. */
   remapPfnRange: handleUnaryCall<RemapPfnRangeRequest, RemapPfnRangeResponse>;
+  /** Map pages at consecutive virtual addresses. */
+  mapPages: handleUnaryCall<MapPagesRequest, MapPagesResponse>;
+  /** Clear the entries of a range; returns what was mapped there. */
+  unmapPages: handleUnaryCall<UnmapPagesRequest, UnmapPagesResponse>;
+  /** Change the protection of the present entries of a range. */
+  protectPages: handleUnaryCall<ProtectPagesRequest, ProtectPagesResponse>;
+  /** /proc/PID/pagemap-style residency of a range. */
+  pagemap: handleUnaryCall<PagemapRequest, PagemapResponse>;
+  /** Load an address space into a CPU's CR3. */
+  switchCpu: handleUnaryCall<SwitchCpuRequest, SwitchCpuResponse>;
+  /**
+   * CPU accesses in batches: each batch is answered in order, each access
+   * with its data or its fault. A CPU's accesses after a fault are skipped.
+   */
+  streamAccesses: handleBidiStreamingCall<StreamAccessesRequest, StreamAccessesResponse>;
+  /** vmalloc(size): a virtually contiguous kernel area. */
+  vmalloc: handleUnaryCall<VmallocRequest, VmallocResponse>;
+  /** vfree(addr). */
+  vfree: handleUnaryCall<VfreeRequest, VfreeResponse>;
+  /** vmalloc_to_pfn for each page of a vmalloc area. */
+  vmallocToPfn: handleUnaryCall<VmallocToPfnRequest, VmallocToPfnResponse>;
+  /** Hit and miss counters of a CPU's TLB. */
+  getTlbStats: handleUnaryCall<GetTlbStatsRequest, GetTlbStatsResponse>;
+  /** /proc/vmallocinfo. */
+  readProcFile: handleUnaryCall<MmuServiceReadProcFileRequest, MmuServiceReadProcFileResponse>;
 }
 
 export interface MmuServiceClient extends Client {
@@ -1136,6 +4425,176 @@ export interface MmuServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemapPfnRangeResponse) => void,
   ): ClientUnaryCall;
+  /** Map pages at consecutive virtual addresses. */
+  mapPages(
+    request: MapPagesRequest,
+    callback: (error: ServiceError | null, response: MapPagesResponse) => void,
+  ): ClientUnaryCall;
+  mapPages(
+    request: MapPagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MapPagesResponse) => void,
+  ): ClientUnaryCall;
+  mapPages(
+    request: MapPagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MapPagesResponse) => void,
+  ): ClientUnaryCall;
+  /** Clear the entries of a range; returns what was mapped there. */
+  unmapPages(
+    request: UnmapPagesRequest,
+    callback: (error: ServiceError | null, response: UnmapPagesResponse) => void,
+  ): ClientUnaryCall;
+  unmapPages(
+    request: UnmapPagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnmapPagesResponse) => void,
+  ): ClientUnaryCall;
+  unmapPages(
+    request: UnmapPagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnmapPagesResponse) => void,
+  ): ClientUnaryCall;
+  /** Change the protection of the present entries of a range. */
+  protectPages(
+    request: ProtectPagesRequest,
+    callback: (error: ServiceError | null, response: ProtectPagesResponse) => void,
+  ): ClientUnaryCall;
+  protectPages(
+    request: ProtectPagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProtectPagesResponse) => void,
+  ): ClientUnaryCall;
+  protectPages(
+    request: ProtectPagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProtectPagesResponse) => void,
+  ): ClientUnaryCall;
+  /** /proc/PID/pagemap-style residency of a range. */
+  pagemap(
+    request: PagemapRequest,
+    callback: (error: ServiceError | null, response: PagemapResponse) => void,
+  ): ClientUnaryCall;
+  pagemap(
+    request: PagemapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PagemapResponse) => void,
+  ): ClientUnaryCall;
+  pagemap(
+    request: PagemapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PagemapResponse) => void,
+  ): ClientUnaryCall;
+  /** Load an address space into a CPU's CR3. */
+  switchCpu(
+    request: SwitchCpuRequest,
+    callback: (error: ServiceError | null, response: SwitchCpuResponse) => void,
+  ): ClientUnaryCall;
+  switchCpu(
+    request: SwitchCpuRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SwitchCpuResponse) => void,
+  ): ClientUnaryCall;
+  switchCpu(
+    request: SwitchCpuRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SwitchCpuResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CPU accesses in batches: each batch is answered in order, each access
+   * with its data or its fault. A CPU's accesses after a fault are skipped.
+   */
+  streamAccesses(): ClientDuplexStream<StreamAccessesRequest, StreamAccessesResponse>;
+  streamAccesses(options: Partial<CallOptions>): ClientDuplexStream<StreamAccessesRequest, StreamAccessesResponse>;
+  streamAccesses(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<StreamAccessesRequest, StreamAccessesResponse>;
+  /** vmalloc(size): a virtually contiguous kernel area. */
+  vmalloc(
+    request: VmallocRequest,
+    callback: (error: ServiceError | null, response: VmallocResponse) => void,
+  ): ClientUnaryCall;
+  vmalloc(
+    request: VmallocRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VmallocResponse) => void,
+  ): ClientUnaryCall;
+  vmalloc(
+    request: VmallocRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VmallocResponse) => void,
+  ): ClientUnaryCall;
+  /** vfree(addr). */
+  vfree(
+    request: VfreeRequest,
+    callback: (error: ServiceError | null, response: VfreeResponse) => void,
+  ): ClientUnaryCall;
+  vfree(
+    request: VfreeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VfreeResponse) => void,
+  ): ClientUnaryCall;
+  vfree(
+    request: VfreeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VfreeResponse) => void,
+  ): ClientUnaryCall;
+  /** vmalloc_to_pfn for each page of a vmalloc area. */
+  vmallocToPfn(
+    request: VmallocToPfnRequest,
+    callback: (error: ServiceError | null, response: VmallocToPfnResponse) => void,
+  ): ClientUnaryCall;
+  vmallocToPfn(
+    request: VmallocToPfnRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VmallocToPfnResponse) => void,
+  ): ClientUnaryCall;
+  vmallocToPfn(
+    request: VmallocToPfnRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VmallocToPfnResponse) => void,
+  ): ClientUnaryCall;
+  /** Hit and miss counters of a CPU's TLB. */
+  getTlbStats(
+    request: GetTlbStatsRequest,
+    callback: (error: ServiceError | null, response: GetTlbStatsResponse) => void,
+  ): ClientUnaryCall;
+  getTlbStats(
+    request: GetTlbStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTlbStatsResponse) => void,
+  ): ClientUnaryCall;
+  getTlbStats(
+    request: GetTlbStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTlbStatsResponse) => void,
+  ): ClientUnaryCall;
+  /** /proc/vmallocinfo. */
+  readProcFile(
+    request: MmuServiceReadProcFileRequest,
+    callback: (error: ServiceError | null, response: MmuServiceReadProcFileResponse) => void,
+  ): ClientUnaryCall;
+  readProcFile(
+    request: MmuServiceReadProcFileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MmuServiceReadProcFileResponse) => void,
+  ): ClientUnaryCall;
+  readProcFile(
+    request: MmuServiceReadProcFileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MmuServiceReadProcFileResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const MmuServiceClient = makeGenericClientConstructor(
@@ -1146,6 +4605,14 @@ export const MmuServiceClient = makeGenericClientConstructor(
   service: typeof MmuServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 

@@ -23,6 +23,52 @@ import {
 import { Errno, errnoFromJSON, errnoToJSON } from "./errno";
 import { Page, PageFlag, pageFlagFromJSON, pageFlagToJSON, Zone, zoneFromJSON, zoneToJSON } from "./page";
 
+/** What an allocation is for, so that it is accounted where Linux accounts it. */
+export enum PageUse {
+  /** PAGE_USE_UNSPECIFIED - Plain alloc_pages. */
+  PAGE_USE_UNSPECIFIED = 0,
+  /**
+   * PAGE_USE_PAGE_TABLE - pagetable_alloc + pagetable_ctor: the PageTable type, NR_PAGETABLE
+   * (/proc/meminfo PageTables). Order 0 only.
+   */
+  PAGE_USE_PAGE_TABLE = 1,
+  /** PAGE_USE_VMALLOC - Pages of a vmalloc area: counted in /proc/meminfo VmallocUsed. */
+  PAGE_USE_VMALLOC = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function pageUseFromJSON(object: any): PageUse {
+  switch (object) {
+    case 0:
+    case "PAGE_USE_UNSPECIFIED":
+      return PageUse.PAGE_USE_UNSPECIFIED;
+    case 1:
+    case "PAGE_USE_PAGE_TABLE":
+      return PageUse.PAGE_USE_PAGE_TABLE;
+    case 2:
+    case "PAGE_USE_VMALLOC":
+      return PageUse.PAGE_USE_VMALLOC;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PageUse.UNRECOGNIZED;
+  }
+}
+
+export function pageUseToJSON(object: PageUse): string {
+  switch (object) {
+    case PageUse.PAGE_USE_UNSPECIFIED:
+      return "PAGE_USE_UNSPECIFIED";
+    case PageUse.PAGE_USE_PAGE_TABLE:
+      return "PAGE_USE_PAGE_TABLE";
+    case PageUse.PAGE_USE_VMALLOC:
+      return "PAGE_USE_VMALLOC";
+    case PageUse.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum Arch {
   ARCH_UNSPECIFIED = 0,
   ARCH_X86_64 = 1,
@@ -199,6 +245,9 @@ export interface AllocPagesRequest {
   order: number;
   /** How many blocks of 2^order pages; 0 means 1. */
   count: number;
+  use: PageUse;
+  /** Either all count blocks or none (ERRNO_ENOMEM and no pfns). */
+  allOrNothing: boolean;
 }
 
 export interface AllocPagesResponse {
@@ -211,6 +260,8 @@ export interface AllocPagesResponse {
 export interface FreePagesRequest {
   pfns: bigint[];
   order: number;
+  /** The use the pages were allocated for; its accounting is undone. */
+  use: PageUse;
 }
 
 export interface FreePagesResponse {
@@ -328,6 +379,28 @@ export interface StreamPageOpsResponse {
    */
   failedOpIndex: number;
   failure: string;
+}
+
+export interface PhysOp {
+  op: { $case: "read"; value: PhysRange } | { $case: "write"; value: PhysWrite } | undefined;
+}
+
+export interface TransferPhysRequest {
+  ops: PhysOp[];
+}
+
+export interface TransferPhysResponse {
+  /** The data of each read, in order. */
+  data: Buffer[];
+}
+
+export interface GetPageCountsRequest {
+  pfns: bigint[];
+}
+
+export interface GetPageCountsResponse {
+  refcounts: number[];
+  mapcounts: number[];
 }
 
 function createBaseGetMachineRequest(): GetMachineRequest {
@@ -849,7 +922,7 @@ export const GetMachineResponse: MessageFns<GetMachineResponse> = {
 };
 
 function createBaseAllocPagesRequest(): AllocPagesRequest {
-  return { gfpMask: 0, order: 0, count: 0 };
+  return { gfpMask: 0, order: 0, count: 0, use: 0, allOrNothing: false };
 }
 
 export const AllocPagesRequest: MessageFns<AllocPagesRequest> = {
@@ -862,6 +935,12 @@ export const AllocPagesRequest: MessageFns<AllocPagesRequest> = {
     }
     if (message.count !== 0) {
       writer.uint32(24).uint32(message.count);
+    }
+    if (message.use !== 0) {
+      writer.uint32(32).int32(message.use);
+    }
+    if (message.allOrNothing !== false) {
+      writer.uint32(40).bool(message.allOrNothing);
     }
     return writer;
   },
@@ -903,6 +982,22 @@ export const AllocPagesRequest: MessageFns<AllocPagesRequest> = {
             message.count = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.use = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allOrNothing = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -924,6 +1019,12 @@ export const AllocPagesRequest: MessageFns<AllocPagesRequest> = {
         : 0,
       order: isSet(object.order) ? globalThis.Number(object.order) : 0,
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      use: isSet(object.use) ? pageUseFromJSON(object.use) : 0,
+      allOrNothing: isSet(object.allOrNothing)
+        ? globalThis.Boolean(object.allOrNothing)
+        : isSet(object.all_or_nothing)
+        ? globalThis.Boolean(object.all_or_nothing)
+        : false,
     };
   },
 
@@ -938,6 +1039,12 @@ export const AllocPagesRequest: MessageFns<AllocPagesRequest> = {
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
     }
+    if (message.use !== 0) {
+      obj.use = pageUseToJSON(message.use);
+    }
+    if (message.allOrNothing !== false) {
+      obj.allOrNothing = message.allOrNothing;
+    }
     return obj;
   },
 
@@ -949,6 +1056,8 @@ export const AllocPagesRequest: MessageFns<AllocPagesRequest> = {
     message.gfpMask = object.gfpMask ?? 0;
     message.order = object.order ?? 0;
     message.count = object.count ?? 0;
+    message.use = object.use ?? 0;
+    message.allOrNothing = object.allOrNothing ?? false;
     return message;
   },
 };
@@ -1056,7 +1165,7 @@ export const AllocPagesResponse: MessageFns<AllocPagesResponse> = {
 };
 
 function createBaseFreePagesRequest(): FreePagesRequest {
-  return { pfns: [], order: 0 };
+  return { pfns: [], order: 0, use: 0 };
 }
 
 export const FreePagesRequest: MessageFns<FreePagesRequest> = {
@@ -1073,6 +1182,9 @@ export const FreePagesRequest: MessageFns<FreePagesRequest> = {
     }
     if (message.order !== 0) {
       writer.uint32(16).uint32(message.order);
+    }
+    if (message.use !== 0) {
+      writer.uint32(24).int32(message.use);
     }
     return writer;
   },
@@ -1116,6 +1228,14 @@ export const FreePagesRequest: MessageFns<FreePagesRequest> = {
             message.order = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.use = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1132,6 +1252,7 @@ export const FreePagesRequest: MessageFns<FreePagesRequest> = {
     return {
       pfns: globalThis.Array.isArray(object?.pfns) ? object.pfns.map((e: any) => BigInt(e)) : [],
       order: isSet(object.order) ? globalThis.Number(object.order) : 0,
+      use: isSet(object.use) ? pageUseFromJSON(object.use) : 0,
     };
   },
 
@@ -1143,6 +1264,9 @@ export const FreePagesRequest: MessageFns<FreePagesRequest> = {
     if (message.order !== 0) {
       obj.order = Math.round(message.order);
     }
+    if (message.use !== 0) {
+      obj.use = pageUseToJSON(message.use);
+    }
     return obj;
   },
 
@@ -1153,6 +1277,7 @@ export const FreePagesRequest: MessageFns<FreePagesRequest> = {
     const message = createBaseFreePagesRequest();
     message.pfns = object.pfns?.map((e) => BigInt(e)) || [];
     message.order = object.order ?? 0;
+    message.use = object.use ?? 0;
     return message;
   },
 };
@@ -3106,6 +3231,444 @@ export const StreamPageOpsResponse: MessageFns<StreamPageOpsResponse> = {
   },
 };
 
+function createBasePhysOp(): PhysOp {
+  return { op: undefined };
+}
+
+export const PhysOp: MessageFns<PhysOp> = {
+  encode(message: PhysOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.op?.$case) {
+      case "read":
+        PhysRange.encode(message.op.value, writer.uint32(10).fork()).join();
+        break;
+      case "write":
+        PhysWrite.encode(message.op.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PhysOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePhysOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.op = { $case: "read", value: PhysRange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.op = { $case: "write", value: PhysWrite.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PhysOp {
+    return {
+      op: isSet(object.read)
+        ? { $case: "read", value: PhysRange.fromJSON(object.read) }
+        : isSet(object.write)
+        ? { $case: "write", value: PhysWrite.fromJSON(object.write) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PhysOp): unknown {
+    const obj: any = {};
+    if (message.op?.$case === "read") {
+      obj.read = PhysRange.toJSON(message.op.value);
+    } else if (message.op?.$case === "write") {
+      obj.write = PhysWrite.toJSON(message.op.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PhysOp>): PhysOp {
+    return PhysOp.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PhysOp>): PhysOp {
+    const message = createBasePhysOp();
+    switch (object.op?.$case) {
+      case "read": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "read", value: PhysRange.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "write": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "write", value: PhysWrite.fromPartial(object.op.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseTransferPhysRequest(): TransferPhysRequest {
+  return { ops: [] };
+}
+
+export const TransferPhysRequest: MessageFns<TransferPhysRequest> = {
+  encode(message: TransferPhysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.ops) {
+      PhysOp.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferPhysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferPhysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ops.push(PhysOp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferPhysRequest {
+    return { ops: globalThis.Array.isArray(object?.ops) ? object.ops.map((e: any) => PhysOp.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: TransferPhysRequest): unknown {
+    const obj: any = {};
+    if (message.ops?.length) {
+      obj.ops = message.ops.map((e) => PhysOp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferPhysRequest>): TransferPhysRequest {
+    return TransferPhysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferPhysRequest>): TransferPhysRequest {
+    const message = createBaseTransferPhysRequest();
+    message.ops = object.ops?.map((e) => PhysOp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTransferPhysResponse(): TransferPhysResponse {
+  return { data: [] };
+}
+
+export const TransferPhysResponse: MessageFns<TransferPhysResponse> = {
+  encode(message: TransferPhysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.data) {
+      writer.uint32(10).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferPhysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferPhysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferPhysResponse {
+    return {
+      data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+    };
+  },
+
+  toJSON(message: TransferPhysResponse): unknown {
+    const obj: any = {};
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferPhysResponse>): TransferPhysResponse {
+    return TransferPhysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferPhysResponse>): TransferPhysResponse {
+    const message = createBaseTransferPhysResponse();
+    message.data = object.data?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetPageCountsRequest(): GetPageCountsRequest {
+  return { pfns: [] };
+}
+
+export const GetPageCountsRequest: MessageFns<GetPageCountsRequest> = {
+  encode(message: GetPageCountsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pfns.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.pfns) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field pfns of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPageCountsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPageCountsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.pfns.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pfns.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPageCountsRequest {
+    return { pfns: globalThis.Array.isArray(object?.pfns) ? object.pfns.map((e: any) => BigInt(e)) : [] };
+  },
+
+  toJSON(message: GetPageCountsRequest): unknown {
+    const obj: any = {};
+    if (message.pfns?.length) {
+      obj.pfns = message.pfns.map((e) => e.toString());
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPageCountsRequest>): GetPageCountsRequest {
+    return GetPageCountsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPageCountsRequest>): GetPageCountsRequest {
+    const message = createBaseGetPageCountsRequest();
+    message.pfns = object.pfns?.map((e) => BigInt(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetPageCountsResponse(): GetPageCountsResponse {
+  return { refcounts: [], mapcounts: [] };
+}
+
+export const GetPageCountsResponse: MessageFns<GetPageCountsResponse> = {
+  encode(message: GetPageCountsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.refcounts.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.refcounts) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.mapcounts.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.mapcounts) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPageCountsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPageCountsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.refcounts.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.refcounts.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.mapcounts.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.mapcounts.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPageCountsResponse {
+    return {
+      refcounts: globalThis.Array.isArray(object?.refcounts)
+        ? object.refcounts.map((e: any) => globalThis.Number(e))
+        : [],
+      mapcounts: globalThis.Array.isArray(object?.mapcounts)
+        ? object.mapcounts.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetPageCountsResponse): unknown {
+    const obj: any = {};
+    if (message.refcounts?.length) {
+      obj.refcounts = message.refcounts.map((e) => Math.round(e));
+    }
+    if (message.mapcounts?.length) {
+      obj.mapcounts = message.mapcounts.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPageCountsResponse>): GetPageCountsResponse {
+    return GetPageCountsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPageCountsResponse>): GetPageCountsResponse {
+    const message = createBaseGetPageCountsResponse();
+    message.refcounts = object.refcounts?.map((e) => e) || [];
+    message.mapcounts = object.mapcounts?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * Physical memory: struct page for every PFN, the zones, the buddy
  * allocator, kmalloc and the bytes of RAM. Every call that touches many
@@ -3239,6 +3802,28 @@ export const PageAllocatorServiceService = {
       Buffer.from(StreamPageOpsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamPageOpsResponse => StreamPageOpsResponse.decode(value),
   },
+  /** Reads and writes of RAM executed in order (an access batch's data). */
+  transferPhys: {
+    path: "/pagemesh.v1.PageAllocatorService/TransferPhys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TransferPhysRequest): Buffer => Buffer.from(TransferPhysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TransferPhysRequest => TransferPhysRequest.decode(value),
+    responseSerialize: (value: TransferPhysResponse): Buffer =>
+      Buffer.from(TransferPhysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferPhysResponse => TransferPhysResponse.decode(value),
+  },
+  /** page_count() and page_mapcount() of each pfn. */
+  getPageCounts: {
+    path: "/pagemesh.v1.PageAllocatorService/GetPageCounts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPageCountsRequest): Buffer => Buffer.from(GetPageCountsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPageCountsRequest => GetPageCountsRequest.decode(value),
+    responseSerialize: (value: GetPageCountsResponse): Buffer =>
+      Buffer.from(GetPageCountsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetPageCountsResponse => GetPageCountsResponse.decode(value),
+  },
 } as const;
 
 export interface PageAllocatorServiceServer extends UntypedServiceImplementation {
@@ -3266,6 +3851,10 @@ export interface PageAllocatorServiceServer extends UntypedServiceImplementation
   readProcFile: handleUnaryCall<ReadProcFileRequest, ReadProcFileResponse>;
   /** The hot path: a stream of page-operation batches, answered in order. */
   streamPageOps: handleBidiStreamingCall<StreamPageOpsRequest, StreamPageOpsResponse>;
+  /** Reads and writes of RAM executed in order (an access batch's data). */
+  transferPhys: handleUnaryCall<TransferPhysRequest, TransferPhysResponse>;
+  /** page_count() and page_mapcount() of each pfn. */
+  getPageCounts: handleUnaryCall<GetPageCountsRequest, GetPageCountsResponse>;
 }
 
 export interface PageAllocatorServiceClient extends Client {
@@ -3452,6 +4041,38 @@ export interface PageAllocatorServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<StreamPageOpsRequest, StreamPageOpsResponse>;
+  /** Reads and writes of RAM executed in order (an access batch's data). */
+  transferPhys(
+    request: TransferPhysRequest,
+    callback: (error: ServiceError | null, response: TransferPhysResponse) => void,
+  ): ClientUnaryCall;
+  transferPhys(
+    request: TransferPhysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TransferPhysResponse) => void,
+  ): ClientUnaryCall;
+  transferPhys(
+    request: TransferPhysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TransferPhysResponse) => void,
+  ): ClientUnaryCall;
+  /** page_count() and page_mapcount() of each pfn. */
+  getPageCounts(
+    request: GetPageCountsRequest,
+    callback: (error: ServiceError | null, response: GetPageCountsResponse) => void,
+  ): ClientUnaryCall;
+  getPageCounts(
+    request: GetPageCountsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetPageCountsResponse) => void,
+  ): ClientUnaryCall;
+  getPageCounts(
+    request: GetPageCountsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetPageCountsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const PageAllocatorServiceClient = makeGenericClientConstructor(
