@@ -101,6 +101,8 @@ export class Mmu extends MmuCore {
     const machine = await port.machine();
     const mmu = new Mmu(port, machine, options);
     await mmu.buildKernelTables();
+    // every CPU starts in init_mm (with PCID, that takes a PCID on each CPU)
+    for (let cpu = 0; cpu < mmu.cpuCount; cpu++) mmu.switchTo(cpu, KERNEL_ASID);
     return mmu;
   }
 
