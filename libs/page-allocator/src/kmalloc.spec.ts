@@ -126,6 +126,18 @@ describe('kmalloc / kfree', () => {
     );
   });
 
+  it('falls back to a minimum-order slab when the cache order is not available (allocate_slab)', () => {
+    const pa = bootMachine({ memBytes: 16 * MiB });
+    const all = pa.allocPagesBulk(GFP.KERNEL | GFP.MEMALLOC | GFP.NOWARN, 0, 1e6);
+    for (let i = 0; i < all.length; i += 2) pa.freePages(all[i], 0); // only isolated order-0 blocks left
+    const addr = must(pa.kmalloc(1000, GFP.KERNEL));
+    const pfn = pa.virtToPfn(addr);
+    expect(pa.page(pfn)).toMatchObject({ order: 0, compoundHead: false, flags: ['slab'] });
+    expect(pa.slab.slabOf(pfn)?.objects).toBe(4); // 4 KiB / 1 KiB instead of the cache's 16
+    pa.kfree(addr);
+    pa.checkInvariants();
+  });
+
   it('refuses to free a slab whose page is still PG_reserved (the kmmap lab order matters)', () => {
     const pa = bootMachine({ memBytes: 64 * MiB });
     const addr = must(pa.kmalloc(4 * 4096, GFP.KERNEL));

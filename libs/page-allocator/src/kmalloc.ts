@@ -141,18 +141,19 @@ export class Kmalloc {
     return this.pa.profile.pageOffset + paddr;
   }
 
-  /** allocate_slab(): the cache's order first, then the minimum order that holds one object. */
+  /** allocate_slab() (mm/slub.c): the cache's order first, then the minimum order that holds one object. */
   private newSlab(cache: KmemCache, gfp: number): Slab | null {
-    const base = (gfp & PASS_TO_PAGES) | cache.allocFlags;
+    const flags = (gfp & PASS_TO_PAGES) | cache.allocFlags;
+    const minOrder = getOrder(cache.size); // s->min: one object
     let order = cache.order;
-    let pfn = this.pa.allocPages(
-      ((base | GFP.NOWARN | GFP.NORETRY) & ~GFP.NOFAIL) | (order ? GFP.COMP : 0),
-      order,
-    );
+    // First try: no warning, no retrying, and no direct reclaim or reserves for a costlier order.
+    let first = (flags | GFP.NOWARN | GFP.NORETRY) & ~GFP.NOFAIL;
+    if (first & GFP.DIRECT_RECLAIM && order > minOrder) first = (first | GFP.NOMEMALLOC) & ~GFP.RECLAIM;
+    let pfn = this.pa.allocPages(first | (order ? GFP.COMP : 0), order);
     if (pfn === null) {
-      order = getOrder(cache.size);
-      if (order === cache.order) return null;
-      pfn = this.pa.allocPages(base | (order ? GFP.COMP : 0), order);
+      // Then the minimum order with the caller's own flags.
+      order = minOrder;
+      pfn = this.pa.allocPages(flags | (order ? GFP.COMP : 0), order);
       if (pfn === null) return null;
     }
     this.pa.mem.setFlag(pfn, PageFlag.Slab);

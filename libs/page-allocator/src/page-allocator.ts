@@ -1,33 +1,33 @@
 import { PAGE_SHIFT, PAGE_SIZE } from '@pagemesh/uapi';
+import { physToVirt, virtToPhys } from './address';
+import { memblockFreeAll } from './boot';
 import { BuddyAllocator } from './buddy-allocator';
 import { FailedPreconditionError, InvalidArgumentError } from './errors';
+import { GFP, GFP_VALID_MASK, GFP_ZONEMASK, formatGfp, gfpZone, validateGfp } from './gfp';
 import { InvariantReport, checkInvariants } from './invariants';
-import { procBuddyinfo } from './proc-buddyinfo';
-import { procMeminfo } from './proc-meminfo';
-import { procZoneinfo } from './proc-zoneinfo';
-import { procSlabinfo } from './proc-slabinfo';
-import { kpageflagsDump, kpageflagsOf } from './kpageflags';
 import { Kmalloc } from './kmalloc';
-import { memblockFreeAll } from './boot';
-import { physToVirt, virtToPhys } from './address';
-import { PageInfo, describePage } from './page-info';
+import { kpageflagsDump, kpageflagsOf } from './kpageflags';
+import { MachineConfig, MachineProfile, buildMachineProfile, validateMachineConfig } from './machine-profile';
+import { MAX_PAGE_ORDER, validateOrder } from './orders';
 import {
+  checkClearPageType,
   checkFlagOp,
   checkFreeable,
   checkLastPut,
+  checkSetPageType,
+  checkSplitPage,
   refHead,
   requireInUse,
   validateFlag,
   validatePfn,
-  checkSetPageType,
-  checkClearPageType,
-  checkSplitPage,
   validatePhysRange,
 } from './page-checks';
-import { GFP, GFP_ZONEMASK, GFP_VALID_MASK, formatGfp, gfpZone, validateGfp } from './gfp';
-import { MachineConfig, MachineProfile, buildMachineProfile, validateMachineConfig } from './machine-profile';
-import { MAX_PAGE_ORDER, validateOrder } from './orders';
 import { PAGE_TYPE_NAMES, PageFlag, PageMapping, PageType } from './page-flags';
+import { PageInfo, describePage } from './page-info';
+import { procBuddyinfo } from './proc-buddyinfo';
+import { procMeminfo } from './proc-meminfo';
+import { procSlabinfo } from './proc-slabinfo';
+import { procZoneinfo } from './proc-zoneinfo';
 import { Ram } from './ram';
 import {
   MemMap,
@@ -54,6 +54,8 @@ import {
 } from './watermarks';
 import { NR_PAGE_ORDERS, ZoneState } from './zone';
 import { Zone } from './zone-type';
+
+export type { PageInfo } from './page-info';
 
 /** The reference operations changePageRefs() batches. */
 export type PageRefOp = 'get' | 'put' | 'mapcountInc' | 'mapcountDec';
@@ -85,7 +87,6 @@ const FREE_FAST_MASK =
   (1 << PageFlag.Head) |
   TYPE_MASK |
   ORDER_MASK;
-/** Flags a caller may not set or clear directly: they belong to the allocator and the slab. */
 
 /**
  * Physical memory of one machine: mem_map, zones, the buddy allocator, the bytes of RAM.
