@@ -65,6 +65,7 @@ export function kpageflagsOf(pa: PageAllocator, pfn: number): number {
   set(mem.isBuddy(pfn), KPF.BUDDY);
   set(mem.pageType(pfn) === PageType.Offline, KPF.OFFLINE);
   set(mem.pageType(pfn) === PageType.Table, KPF.PGTABLE);
+  set(pfn === pa.profile.zeroPagePfn, KPF.ZERO_PAGE);
   // Folio-wide flags are read from the head, as the kernel reads them from the folio.
   const src = compoundTail ? head : pfn;
   set(mem.testFlag(src, PageFlag.Slab), KPF.SLAB);

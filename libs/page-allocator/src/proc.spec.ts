@@ -125,5 +125,6 @@ describe('kpageflags', () => {
     expect(next & (1 << KPF.BUDDY)).toBeTruthy();
     expect(kpageflagNames(pa.kpageflags(0, 1)[0])).toEqual(['reserved']);
     expect(pa.kpageflagsDump(0, 4)).toBe('offset\tlen\tflags\n0\t4\treserved\n');
+    expect(kpageflagNames(pa.kpageflags(pa.zeroPagePfn, 1)[0])).toEqual(['zero_page', 'reserved']);
   });
 });
