@@ -207,7 +207,7 @@ function remapMove(mm: MmStruct, r: Remap): Ret {
   let seen = false;
   let lastEnd = 0;
   let cursor = start;
-  for (;;) {
+  while (cursor < end) {
     const vma = mm.vmas.findIntersection(cursor, end);
     if (!vma) break;
     const addr = Math.max(vma.start, start);

@@ -164,7 +164,7 @@ function mergeExistingRange(mm: MmStruct, middle: Vma, start: number, end: numbe
     anonVmaInherited: middle.anonVmaInherited,
   };
   const mergeLeft = leftSide && canMergeAfter(prev, p);
-  const mergeRight = rightSide && canMergeBefore(next, p) && prevNextCompatible(prev, next!);
+  const mergeRight = rightSide && canMergeBefore(next, p) && (!mergeLeft || prevNextCompatible(prev, next!));
   if (!mergeLeft && !mergeRight) return null;
   const removeMiddle = leftSide && rightSide;
   const sticky = setFlags(maskFlags(middle.vmFlags, VM_STICKY), maskFlags(vmFlags, VM_STICKY));

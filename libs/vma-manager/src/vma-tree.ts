@@ -50,6 +50,7 @@ export class VmaTree {
 
   /** find_vma_intersection: the first VMA overlapping [start, end). */
   findIntersection(start: number, end: number): Vma | undefined {
+    if (start >= end) return undefined;
     const v = this.vmas[this.indexAfter(start)];
     return v && v.start < end ? v : undefined;
   }
