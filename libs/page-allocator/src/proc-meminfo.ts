@@ -31,7 +31,7 @@ export function memAvailablePages(pa: PageAllocator, pagecache: number, reclaima
 /**
  * /proc/meminfo as fs/proc/meminfo.c prints it (v6.x) for the reference configuration:
  * CONFIG_HIGHMEM on x86 only, CONFIG_MEMORY_FAILURE, CONFIG_TRANSPARENT_HUGEPAGE,
- * CONFIG_HUGETLB_PAGE, no ZSWAP, no CMA, no swap. Counters the model does not track
+ * CONFIG_HUGETLB_PAGE, no ZSWAP, no CMA, no CONFIG_UNACCEPTED_MEMORY, no swap; v6.15+ (Balloon). Counters the model does not track
  * (Buffers, swap, Shmem, Percpu, ...) print 0.
  */
 export function procMeminfo(pa: PageAllocator): string {
@@ -95,6 +95,7 @@ export function procMeminfo(pa: PageAllocator): string {
   out += kb('ShmemPmdMapped', 0);
   out += kb('FileHugePages', 0);
   out += kb('FilePmdMapped', 0);
+  out += kb('Balloon', 0); // NR_BALLOON_PAGES, unconditional since v6.15
   // hugetlb_report_meminfo() (mm/hugetlb.c)
   const pae = p.arch === 'x86' && p.memBytes > 4 * 2 ** 30;
   const hugepageKb = p.arch === 'x86_64' || pae ? 2048 : 4096;
