@@ -1,0 +1,1024 @@
+import { formatVa48, PAGE_SIZE } from '@pagemesh/uapi';
+import type {
+  AllocatorCounters,
+  DeviceDriversPort,
+  FaultOutcome,
+  MmuPort,
+  PageAllocatorPort,
+  PhysMemoryMap,
+  Stack,
+  Syscall,
+  SyscallResult,
+  UserAccess,
+  VmaManagerPort,
+} from '../ports';
+import type { BuddySample, ExpectationResult, ProcessReport, ProcSnapshot, RunReport } from '../report/model';
+import type { Addr, Expectation, Op, SignalName, SyscallExpect, Workload } from '../workload/model';
+import { bytesToHex, hexToBytes } from '../workload/values';
+import { checkBuddyinfo, checkMeminfo, checkText, describeExpectation, result } from './expectations';
+import { generatePattern } from './patterns';
+import { buddyFreePages, firstInteger, parseBuddyinfo, parseFields, parseMaps } from './proc-text';
+import { deriveSeed } from './prng';
+import { BoundaryRecorder } from './recorder';
+import { Task, type AccessCursor } from './task';
+import { countUnits } from './units';
+
+export interface RunOptions {
+  /** Overrides the workload's seed. */
+  readonly seed?: number;
+  /** Called after each scheduler round with work units done (syscalls + accesses) and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Run the CPUs' slices of a round concurrently. Faster over gRPC, but the services then see
+   * the calls of different CPUs in arrival order, so PFNs (not the expectations of a well-formed
+   * workload) may differ between runs. Off by default: the slices of a round run in CPU order.
+   */
+  readonly overlapCpus?: boolean;
+  /** Most accesses in one accessBatch call (default 256). */
+  readonly batchSize?: number;
+  /** Rounds between two samples of /proc/buddyinfo (default 8). */
+  readonly sampleEvery?: number;
+  /** Syscalls kept per process in the report's log (default 200). */
+  readonly logLimit?: number;
+  /** Clock for latencies (ms); performance.now by default. */
+  readonly now?: () => number;
+}
+
+/** Thrown inside a process's step when the workload cannot go on (an unset variable). */
+class TaskFault extends Error {}
+
+const O_RDWR = 0o2;
+const O_SYNC = 0o4010000;
+const MAX_FAULTS_PER_ACCESS = 4;
+
+/**
+ * Replay a workload on a booted stack and report. The CPUs run round robin: each round, every
+ * CPU takes the next ready process (CR3 switch when it changes), runs it for `quantum` work
+ * units (a syscall or an access), and puts it back at the tail of the queue. An access batch
+ * stops at the first fault; the fault goes to the vma-manager's handler and the faulting access
+ * is retried, once per fault. SIGSEGV/SIGBUS kill the process unless its op expects them.
+ */
+export async function runWorkload(
+  workload: Workload,
+  stack: Stack,
+  options: RunOptions = {},
+): Promise<RunReport> {
+  return new Engine(workload, stack, options).run();
+}
+
+class Engine {
+  private readonly recorder: BoundaryRecorder;
+  private readonly vma: VmaManagerPort;
+  private readonly mmu: MmuPort;
+  private readonly pages: PageAllocatorPort;
+  private readonly devices: DeviceDriversPort;
+  private readonly seed: number;
+  private readonly batchSize: number;
+  private readonly sampleEvery: number;
+  private readonly logLimit: number;
+  private readonly now: () => number;
+
+  private readonly tasks: Task[] = [];
+  private readonly queue: Task[] = [];
+  private readonly vars = new Map<string, number>();
+  private readonly events = new Set<string>();
+  private readonly snapshots = new Map<string, ProcSnapshot>();
+  private readonly samples: BuddySample[] = [];
+  private readonly failures: ExpectationResult[] = [];
+  private readonly cpuAsid: number[];
+  private rounds = 0;
+  private unitsDone = 0;
+  private readonly unitsTotal: number;
+  private syscallCount = 0;
+  private cr3Switches = 0;
+  private peakPageTables = 0;
+  private peak: { free: number; label: string; map: PhysMemoryMap } | null = null;
+
+  constructor(
+    private readonly workload: Workload,
+    private readonly stack: Stack,
+    private readonly options: RunOptions,
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.recorder = new BoundaryRecorder(this.now);
+    this.vma = this.recorder.wrap('orchestrator→vma-manager', stack.vma);
+    this.mmu = this.recorder.wrap('orchestrator→mmu', stack.mmu);
+    this.pages = this.recorder.wrap('orchestrator→page-allocator', stack.pages);
+    this.devices = this.recorder.wrap('orchestrator→device-drivers', stack.devices);
+    this.seed = options.seed ?? workload.seed;
+    this.batchSize = options.batchSize ?? 256;
+    this.sampleEvery = options.sampleEvery ?? 8;
+    this.logLimit = options.logLimit ?? 200;
+    this.cpuAsid = new Array<number>(workload.machine.cpus).fill(-1);
+    this.unitsTotal = countUnits(workload);
+  }
+
+  async run(): Promise<RunReport> {
+    const start = this.now();
+    const before = await this.snapshot('boot');
+    const ptBefore = await this.mmu.pageTablePages();
+    this.peakPageTables = ptBefore;
+    await this.sample('boot');
+    for (const module of this.workload.modules) {
+      const r = await this.devices.loadModule(module);
+      if ('errno' in r) this.fail(null, this.workload.source, `insmod ${module}`, `failed with ${r.errno}`);
+    }
+    for (const spec of this.workload.processes) {
+      const handle = await this.vma.createProcess(spec.name);
+      this.addTask(new Task(spec.name, handle.pid, handle.asid, spec.ops, null));
+    }
+
+    while (this.tasks.some((t) => t.state !== 'done')) {
+      const assigned: { cpu: number; task: Task }[] = [];
+      for (let cpu = 0; cpu < this.cpuAsid.length && this.queue.length > 0; cpu++) {
+        assigned.push({ cpu, task: this.queue.shift() as Task });
+      }
+      if (assigned.length === 0) {
+        await this.deadlock();
+        break;
+      }
+      const slice = async ({ cpu, task }: { cpu: number; task: Task }) => {
+        if (this.cpuAsid[cpu] !== task.asid) {
+          await this.mmu.switchTo(cpu, task.asid);
+          this.cpuAsid[cpu] = task.asid;
+          this.cr3Switches++;
+        }
+        await this.runSlice(task, cpu);
+      };
+      if (this.options.overlapCpus) await Promise.all(assigned.map(slice));
+      else for (const a of assigned) await slice(a);
+      for (const { task } of assigned) if (task.state === 'ready') this.queue.push(task);
+      this.rounds++;
+      if (this.rounds % this.sampleEvery === 0) await this.sample(`round ${this.rounds}`);
+      this.options.onProgress?.(this.unitsDone, Math.max(this.unitsTotal, this.unitsDone));
+    }
+
+    for (const module of [...this.workload.modules].reverse()) await this.devices.unloadModule(module);
+    await this.sample('end');
+    const after = await this.snapshot('end');
+    const ptAfter = await this.mmu.pageTablePages();
+    const [tlb, counters, endMap, inner] = await Promise.all([
+      this.mmu.tlbStats(),
+      this.pages.counters(),
+      this.pages.memoryMap(),
+      this.stack.innerBoundaries ? this.stack.innerBoundaries() : Promise.resolve([]),
+    ]);
+    return this.report(before, after, ptBefore, ptAfter, tlb, counters, endMap, inner, this.now() - start);
+  }
+
+  // --- scheduling -----------------------------------------------------------------------------
+
+  private addTask(task: Task): void {
+    this.tasks.push(task);
+    this.queue.push(task);
+  }
+
+  private wake(pred: (t: Task) => boolean): void {
+    for (const t of this.tasks) {
+      if (t.state === 'blocked' && pred(t)) {
+        t.state = 'ready';
+        t.blockedOn = null;
+        this.queue.push(t);
+      }
+    }
+  }
+
+  private async deadlock(): Promise<void> {
+    for (const t of this.tasks.filter((x) => x.state === 'blocked')) {
+      const on =
+        t.blockedOn && 'child' in t.blockedOn
+          ? `wait for ${t.blockedOn.child}`
+          : `await ${t.blockedOn?.event}`;
+      const op = t.current();
+      this.fail(
+        t,
+        op?.at ?? '',
+        'progress',
+        `blocked forever on ${on}: every other process has finished or is blocked`,
+      );
+      t.exitDetail = `never finished (blocked on ${on})`;
+      await this.finish(t, 0);
+    }
+  }
+
+  private async runSlice(task: Task, cpu: number): Promise<void> {
+    let budget = this.workload.machine.quantum;
+    while (budget > 0 && task.state === 'ready') {
+      try {
+        if (task.cursor) {
+          budget -= await this.stepAccesses(task, cpu, budget);
+          continue;
+        }
+        const op = task.current();
+        if (!op) {
+          await this.finish(task, 0);
+          break;
+        }
+        budget -= await this.step(task, op, cpu, budget);
+      } catch (e) {
+        if (!(e instanceof TaskFault)) throw e;
+        this.fail(task, task.current()?.at ?? '', 'run', e.message);
+        task.exitDetail = `stopped: ${e.message}`;
+        await this.finish(task, 1);
+      }
+    }
+  }
+
+  /** Run the op under the program counter; returns the work units used (at least 1). */
+  private async step(task: Task, op: Op, cpu: number, budget: number): Promise<number> {
+    switch (op.op) {
+      case 'mmap':
+      case 'munmap':
+      case 'mlock':
+      case 'munlock':
+      case 'mseal':
+      case 'mprotect':
+      case 'mremap':
+      case 'madvise':
+      case 'open':
+      case 'read':
+      case 'write':
+      case 'close':
+      case 'file':
+      case 'memfd':
+      case 'truncate':
+        return this.syscallBatch(task, budget);
+      case 'access':
+      case 'touch':
+      case 'pattern':
+        task.cursor = this.cursorFor(task, op);
+        return 0 + (await this.stepAccesses(task, cpu, budget));
+      case 'fork': {
+        const r = await this.vma.fork(task.pid, op.child.name);
+        this.countSyscall(task, 'fork', 'errno' in r ? r.errno : null);
+        this.log(task, op.at, `fork()`, 'errno' in r ? `= -1 ${r.errno}` : `= ${r.pid}`);
+        this.checkSyscall(task, op.at, 'fork', op.expect, 'errno' in r ? r : { ret: r.pid });
+        if (!('errno' in r)) {
+          const child = new Task(op.child.name, r.pid, r.asid, op.child.ops, task, task.fds);
+          task.children.set(op.child.name, child);
+          this.addTask(child);
+        }
+        this.advanceOp(task);
+        return 1;
+      }
+      case 'wait': {
+        const child = task.children.get(op.child);
+        if (!child) throw new TaskFault(`wait: ${op.child} was not forked (its fork failed?)`);
+        if (child.state !== 'done') {
+          task.state = 'blocked';
+          task.blockedOn = { child: op.child };
+          return 1;
+        }
+        if (op.status !== undefined) {
+          const ok = child.exitStatus === op.status;
+          this.expectation(
+            task,
+            result(op.at, `wait ${op.child} status ${op.status}`, ok, `status ${child.exitStatus}`),
+          );
+        }
+        this.advanceOp(task);
+        return 1;
+      }
+      case 'exit':
+        this.advanceOp(task);
+        await this.finish(task, op.code);
+        return 1;
+      case 'post':
+        this.events.add(op.event);
+        this.wake((t) => t.blockedOn !== null && 'event' in t.blockedOn && t.blockedOn.event === op.event);
+        this.advanceOp(task);
+        return 1;
+      case 'await':
+        if (!this.events.has(op.event)) {
+          task.state = 'blocked';
+          task.blockedOn = { event: op.event };
+          return 1;
+        }
+        this.advanceOp(task);
+        return 1;
+      case 'proc': {
+        const text = await this.vma.proc(task.pid, op.file);
+        if (text === null) throw new TaskFault(`proc: no file ${op.file}`);
+        if (op.save) {
+          const n = firstInteger(text);
+          if (n === null) throw new TaskFault(`proc: no number in ${op.file}: ${JSON.stringify(text)}`);
+          this.vars.set(op.save, n);
+        }
+        this.advanceOp(task);
+        return 1;
+      }
+      case 'pfn': {
+        const va = this.resolve(op.addr);
+        const [entry] = await this.vma.pagemap(task.pid, va, 1);
+        if (!entry?.present || entry.pfn === null)
+          throw new TaskFault(`pfn: nothing is mapped at ${formatVa48(va)}`);
+        this.vars.set(op.save, entry.pfn);
+        this.advanceOp(task);
+        return 1;
+      }
+      case 'snapshot':
+        await this.snapshot(op.name);
+        await this.sample(op.name);
+        this.advanceOp(task);
+        return 1;
+      case 'insmod':
+      case 'rmmod': {
+        const r =
+          op.op === 'insmod'
+            ? await this.devices.loadModule(op.name)
+            : await this.devices.unloadModule(op.name);
+        this.checkSyscall(task, op.at, op.op, undefined, r);
+        this.advanceOp(task);
+        return 1;
+      }
+      case 'expect':
+        if (op.what.kind === 'bytes') {
+          task.cursor = this.cursorFor(task, op);
+          return this.stepAccesses(task, cpu, budget);
+        }
+        await this.check(task, op.at, op.what);
+        this.advanceOp(task);
+        return 1;
+      case 'repeat':
+        throw new Error('repeat is entered by Task.current()');
+    }
+  }
+
+  /** Past a non-syscall, non-access op: one work unit. */
+  private advanceOp(task: Task): void {
+    task.advance();
+    this.unitsDone++;
+  }
+
+  private async finish(task: Task, code: number | SignalName): Promise<void> {
+    if (task.state === 'done') return;
+    const maps = await this.vma.proc(task.pid, 'maps');
+    task.vmas = maps === null ? [] : parseMaps(maps);
+    await this.vma.exit(task.pid);
+    for (let cpu = 0; cpu < this.cpuAsid.length; cpu++)
+      if (this.cpuAsid[cpu] === task.asid) this.cpuAsid[cpu] = -1;
+    task.state = 'done';
+    task.cursor = null;
+    task.exitStatus = code;
+    if (!task.exitDetail) task.exitDetail = typeof code === 'number' ? `exited ${code}` : `killed by ${code}`;
+    this.wake(
+      (t) => t.blockedOn !== null && 'child' in t.blockedOn && t.children.get(t.blockedOn.child) === task,
+    );
+  }
+
+  // --- syscalls -------------------------------------------------------------------------------
+
+  private resolve(addr: Addr): number {
+    if (typeof addr === 'number') return addr;
+    const base = this.vars.get(addr.var);
+    if (base === undefined)
+      throw new TaskFault(`$${addr.var} has no value yet (its op failed or has not run)`);
+    return base + addr.offset;
+  }
+
+  private fd(task: Task, name: string): number {
+    const fd = task.fds.get(name);
+    if (fd === undefined) throw new TaskFault(`fd "${name}" is not open in ${task.name}`);
+    return fd;
+  }
+
+  private toSyscall(task: Task, op: Op): Syscall {
+    switch (op.op) {
+      case 'mmap':
+        return {
+          call: 'mmap',
+          addr: this.resolve(op.addr),
+          length: op.length,
+          prot: op.prot,
+          flags: op.flags,
+          fd: op.fd === null ? -1 : this.fd(task, op.fd),
+          offset: op.offset,
+        };
+      case 'munmap':
+      case 'mlock':
+      case 'munlock':
+      case 'mseal':
+        return { call: op.op, addr: this.resolve(op.addr), length: op.length };
+      case 'mprotect':
+        return { call: 'mprotect', addr: this.resolve(op.addr), length: op.length, prot: op.prot };
+      case 'mremap':
+        return {
+          call: 'mremap',
+          addr: this.resolve(op.addr),
+          oldLength: op.oldLength,
+          newLength: op.newLength,
+          flags: op.flags,
+          newAddr: this.resolve(op.newAddr),
+        };
+      case 'madvise':
+        return { call: 'madvise', addr: this.resolve(op.addr), length: op.length, advice: op.advice };
+      case 'open':
+        return { call: 'open', path: op.path, flags: O_RDWR | O_SYNC };
+      case 'read':
+        return { call: 'read', fd: this.fd(task, op.fd), length: op.length };
+      case 'write': {
+        const data = new Uint8Array(op.length);
+        const pattern = hexToBytes(op.pagePattern);
+        for (let p = 0; p < op.length; p += PAGE_SIZE)
+          data.set(pattern.subarray(0, Math.min(pattern.length, op.length - p)), p);
+        return { call: 'write', fd: this.fd(task, op.fd), data };
+      }
+      case 'close':
+        return { call: 'close', fd: this.fd(task, op.fd) };
+      case 'file':
+      case 'memfd':
+        return {
+          call: 'create-file',
+          name: op.name,
+          size: op.size,
+          readOnly: op.readOnly,
+          memfd: op.op === 'memfd',
+        };
+      case 'truncate':
+        return { call: 'ftruncate', fd: this.fd(task, op.name), length: op.size };
+      default:
+        throw new Error(`${op.op} is not a syscall`);
+    }
+  }
+
+  /** Consecutive syscall ops go in one call, up to the budget or an op that saves a value. */
+  private async syscallBatch(task: Task, budget: number): Promise<number> {
+    const ops: Op[] = [];
+    let op: Op | null = task.current();
+    while (op && isSyscallOp(op) && ops.length < budget) {
+      ops.push(op);
+      if (savesValue(op) || (op.op === 'close' && ops.length > 0)) break;
+      op = task.peekAfter(ops.length);
+    }
+    const calls = ops.map((o) => this.toSyscall(task, o));
+    const results = await this.vma.syscalls(task.pid, calls);
+    this.syscallCount += calls.length;
+    this.unitsDone += calls.length;
+    ops.forEach((o, i) => this.afterSyscall(task, o, calls[i], results[i]));
+    for (let i = 0; i < ops.length; i++) task.advance();
+    return ops.length;
+  }
+
+  private afterSyscall(task: Task, op: Op, call: Syscall, r: SyscallResult): void {
+    const errno = 'errno' in r ? r.errno : null;
+    this.countSyscall(task, call.call, errno);
+    this.log(
+      task,
+      op.at,
+      formatCall(call),
+      errno ? `= -1 ${errno}` : `= ${formatRet(call, (r as { ret: number }).ret)}`,
+    );
+    const expect = 'expect' in op ? (op.expect as SyscallExpect | undefined) : undefined;
+    this.checkSyscall(task, op.at, call.call, expect, r);
+    if (errno) return;
+    const ret = (r as { ret: number }).ret;
+    if ((op.op === 'mmap' || op.op === 'mremap') && op.save) this.vars.set(op.save, ret);
+    if (op.op === 'open') task.fds.set(op.save, ret);
+    if (op.op === 'file' || op.op === 'memfd') task.fds.set(op.name, ret);
+    if (op.op === 'close') task.fds.delete(op.fd);
+    if (op.op === 'read' && op.pagePattern !== undefined) {
+      const data = (r as { data?: Uint8Array }).data ?? new Uint8Array(0);
+      const bad: number[] = [];
+      const n = op.pagePattern.length / 2;
+      for (let p = 0; p * PAGE_SIZE < data.length; p++)
+        if (bytesToHex(data.subarray(p * PAGE_SIZE, p * PAGE_SIZE + n)) !== op.pagePattern) bad.push(p);
+      this.expectation(
+        task,
+        result(
+          op.at,
+          `read data starts every page with ${op.pagePattern}`,
+          bad.length === 0 && data.length > 0,
+          bad.length
+            ? `pages ${bad.slice(0, 8).join(', ')} differ`
+            : `${Math.ceil(data.length / PAGE_SIZE)} pages matched`,
+        ),
+      );
+    }
+  }
+
+  private checkSyscall(
+    task: Task,
+    at: string,
+    call: string,
+    expect: SyscallExpect | undefined,
+    r: SyscallResult,
+  ): void {
+    const errno = 'errno' in r ? r.errno : null;
+    const wantErrno = expect?.errno === undefined ? null : expect.errno;
+    if (wantErrno !== '*' && errno !== wantErrno) {
+      this.expectation(
+        task,
+        result(
+          at,
+          `${call} ${wantErrno ? `fails with ${wantErrno}` : 'succeeds'}`,
+          false,
+          errno ? `failed with ${errno}` : `returned ${(r as { ret: number }).ret}`,
+        ),
+      );
+      return;
+    }
+    if (expect?.ret !== undefined && !errno) {
+      const want = this.resolve(expect.ret);
+      const got = (r as { ret: number }).ret;
+      this.expectation(task, result(at, `${call} returns ${want}`, got === want, `returned ${got}`));
+      return;
+    }
+    if (expect) this.expectation(task, result(at, `${call} ${wantErrno ?? 'succeeds'}`, true, errno ?? 'ok'));
+  }
+
+  private countSyscall(task: Task, call: string, errno: string | null): void {
+    let c = task.syscallCounts.get(call);
+    if (!c) task.syscallCounts.set(call, (c = { calls: 0, errors: new Map() }));
+    c.calls++;
+    if (errno) c.errors.set(errno, (c.errors.get(errno) ?? 0) + 1);
+  }
+
+  private log(task: Task, at: string, call: string, res: string): void {
+    if (task.log.length < this.logLimit) task.log.push({ at, call, result: res });
+    else task.logDropped++;
+  }
+
+  // --- accesses and faults --------------------------------------------------------------------
+
+  private cursorFor(task: Task, op: Op): AccessCursor {
+    const make = (
+      vas: Float64Array,
+      kind: AccessCursor['kind'],
+      length: number,
+      data: Uint8Array,
+      writes: Uint8Array | null,
+      keepReads: boolean,
+    ): AccessCursor => ({
+      op,
+      vas,
+      writes,
+      kind,
+      length,
+      data,
+      next: 0,
+      faults: 0,
+      lastFault: null,
+      reads: keepReads ? [] : null,
+      signal: null,
+    });
+    switch (op.op) {
+      case 'access': {
+        const data = hexToBytes(op.data);
+        return make(
+          Float64Array.of(this.resolve(op.addr)),
+          op.kind,
+          op.length,
+          data,
+          null,
+          op.expect?.bytes !== undefined,
+        );
+      }
+      case 'touch': {
+        const base = this.resolve(op.addr);
+        const n = Math.ceil(op.length / op.stride);
+        const vas = new Float64Array(n);
+        for (let i = 0; i < n; i++) vas[i] = base + i * op.stride;
+        return make(vas, op.kind, 1, Uint8Array.of(op.value), null, op.expect?.bytes !== undefined);
+      }
+      case 'pattern': {
+        const base = this.resolve(op.addr);
+        const run = task.patternRuns.get(op.at) ?? 0;
+        task.patternRuns.set(op.at, run + 1);
+        const seed = op.seed ?? deriveSeed(this.seed, task.name, op.at, run);
+        const g = generatePattern({ ...op, seed });
+        for (let i = 0; i < g.offsets.length; i++) g.offsets[i] += base;
+        return make(g.offsets, 'read', 1, Uint8Array.of(1), g.writes, op.expect?.bytes !== undefined);
+      }
+      case 'expect': {
+        if (op.what.kind !== 'bytes') break;
+        const base = this.resolve(op.what.addr);
+        const vas = new Float64Array(op.what.pages);
+        for (let i = 0; i < vas.length; i++) vas[i] = base + i * PAGE_SIZE;
+        return make(vas, 'read', op.what.hex.length / 2, new Uint8Array(0), null, true);
+      }
+    }
+    throw new Error(`${op.op} is not an access op`);
+  }
+
+  /** One access batch of the cursor; returns the work units used (at least 1). */
+  private async stepAccesses(task: Task, cpu: number, budget: number): Promise<number> {
+    const c = task.cursor as AccessCursor;
+    const n = Math.min(Math.max(1, budget), this.batchSize, c.vas.length - c.next);
+    const batch: UserAccess[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const write = c.writes ? c.writes[c.next + i] === 1 : c.kind === 'write';
+      batch[i] = write
+        ? { va: c.vas[c.next + i], op: 'write', data: c.data }
+        : { va: c.vas[c.next + i], op: c.kind === 'fetch' ? 'fetch' : 'read', length: c.length };
+    }
+    const res = n > 0 ? await this.mmu.accessBatch(cpu, batch) : { done: [] };
+    if (c.reads) res.done.forEach((d, i) => ((c.reads as (Uint8Array | undefined)[])[c.next + i] = d.data));
+    c.next += res.done.length;
+    task.accesses += res.done.length;
+    this.unitsDone += res.done.length;
+    let used = res.done.length;
+    if (res.fault) {
+      used++;
+      if (res.fault.kind === 'general-protection') {
+        c.signal = { name: 'SIGSEGV', code: 'SI_KERNEL', address: null, index: c.next };
+      } else {
+        const { address, errorCode } = res.fault;
+        const again = c.lastFault && c.lastFault.index === c.next && c.lastFault.address === address;
+        if (again && (c.lastFault as { errorCode: number }).errorCode === errorCode) {
+          // The handler said it fixed this fault, yet the retried access takes the same one: on
+          // a real machine the CPU would loop; here the process gets SIGSEGV and the report says why.
+          c.signal = { name: 'SIGSEGV', code: 'unresolved fault', address, index: c.next };
+        } else if (again && c.faults >= MAX_FAULTS_PER_ACCESS) {
+          c.signal = { name: 'SIGSEGV', code: 'unresolved fault', address, index: c.next };
+        } else {
+          const [outcome] = await this.vma.handleFaults(task.pid, [{ address, errorCode, cpu }]);
+          this.onFaultOutcome(task, c, outcome, address, errorCode);
+        }
+      }
+    }
+    if (c.signal || c.next >= c.vas.length) await this.endCursor(task, c);
+    return Math.max(1, used);
+  }
+
+  private onFaultOutcome(
+    task: Task,
+    c: AccessCursor,
+    outcome: FaultOutcome,
+    address: number,
+    errorCode: number,
+  ): void {
+    if (outcome.kind === 'handled') {
+      c.faults++;
+      c.lastFault = { index: c.next, address, errorCode };
+      task.faults++;
+      task.faultTypes.set(outcome.type, (task.faultTypes.get(outcome.type) ?? 0) + 1);
+      return;
+    }
+    c.signal = {
+      name: outcome.kind === 'sigsegv' ? 'SIGSEGV' : 'SIGBUS',
+      code: outcome.code,
+      address,
+      index: c.next,
+    };
+  }
+
+  private async endCursor(task: Task, c: AccessCursor): Promise<void> {
+    task.cursor = null;
+    const op = c.op;
+    const at = op.at;
+    const expect = op.op === 'access' || op.op === 'touch' || op.op === 'pattern' ? op.expect : undefined;
+    const sig = c.signal;
+    const wanted = expect?.signal;
+    const expected =
+      sig !== null && wanted !== undefined && wanted !== null && (wanted === '*' || wanted === sig.name);
+    if (sig) {
+      task.signals.push({
+        signal: sig.name,
+        code: sig.code,
+        address: sig.address === null ? null : formatVa48(sig.address),
+        at,
+        expected,
+      });
+    }
+    if (sig && !expected) {
+      this.fail(
+        task,
+        at,
+        `${op.op} without a fatal signal`,
+        `${sig.name} (${sig.code}) at ${sig.address === null ? '#GP' : formatVa48(sig.address)}, access ${sig.index}`,
+      );
+      task.exitDetail = `killed by ${sig.name} (${sig.code} at ${sig.address === null ? '#GP' : formatVa48(sig.address)})`;
+      await this.finish(task, sig.name);
+      return;
+    }
+    if (expect && wanted !== undefined && wanted !== '*') {
+      const ok = sig ? sig.name === wanted : wanted === null;
+      this.expectation(
+        task,
+        result(
+          at,
+          wanted === null ? 'no signal' : `raises ${wanted}`,
+          ok,
+          sig ? `${sig.name} ${sig.code}` : 'no signal',
+        ),
+      );
+    }
+    if (expect?.code !== undefined) {
+      this.expectation(
+        task,
+        result(at, `signal code ${expect.code}`, sig?.code === expect.code, sig ? sig.code : 'no signal'),
+      );
+    }
+    if (expect?.faultIndex !== undefined) {
+      this.expectation(
+        task,
+        result(
+          at,
+          `signal at access ${expect.faultIndex}`,
+          sig?.index === expect.faultIndex,
+          sig ? `at access ${sig.index}` : 'no signal',
+        ),
+      );
+    }
+    if (expect?.faults !== undefined) {
+      this.expectation(
+        task,
+        result(at, `${expect.faults} faults`, c.faults === expect.faults, `${c.faults} faults`),
+      );
+    }
+    if (expect?.bytes !== undefined) {
+      const bad = (c.reads ?? []).findIndex(
+        (d) => d === undefined || bytesToHex(d.subarray(0, expect.bytes!.length / 2)) !== expect.bytes,
+      );
+      this.expectation(
+        task,
+        result(
+          at,
+          `reads ${expect.bytes}`,
+          bad < 0,
+          bad < 0
+            ? `${c.reads?.length} reads matched`
+            : `read ${bad}: ${c.reads?.[bad] ? bytesToHex(c.reads[bad]) : 'none'}`,
+        ),
+      );
+    }
+    if (op.op === 'expect' && op.what.kind === 'bytes') {
+      const want = op.what.hex;
+      let matched = 0;
+      (c.reads ?? []).forEach((d) => {
+        const hex = d ? bytesToHex(d) : '';
+        // mmap-test prints "matched" or the four bytes it saw
+        if (hex === want) {
+          matched++;
+          task.output.push('matched');
+        } else
+          task.output.push(
+            hex
+              .match(/../g)
+              ?.map((b) => `0x${parseInt(b, 16).toString(16)}`)
+              .join(' ') ?? '(no data)',
+          );
+      });
+      this.expectation(
+        task,
+        result(
+          at,
+          describeExpectation(op.what),
+          matched === c.vas.length,
+          `${matched} of ${c.vas.length} pages matched`,
+        ),
+      );
+    }
+    task.advance();
+  }
+
+  // --- expectations ---------------------------------------------------------------------------
+
+  private async check(task: Task, at: string, e: Expectation): Promise<void> {
+    const what = describeExpectation(e);
+    const done = (r: { ok: boolean; detail: string }) =>
+      this.expectation(task, result(at, what, r.ok, r.detail));
+    switch (e.kind) {
+      case 'maps':
+      case 'proc': {
+        const file = e.kind === 'maps' ? 'maps' : e.file;
+        const text = await this.vma.proc(task.pid, file);
+        return done(text === null ? { ok: false, detail: `no file ${file}` } : checkText(text, e.text));
+      }
+      case 'delta': {
+        const from = this.vars.get(e.from);
+        const to = this.vars.get(e.to);
+        if (from === undefined || to === undefined)
+          return done({ ok: false, detail: `$${from === undefined ? e.from : e.to} has no value` });
+        const value = Math.floor((to - from) / 2 ** e.shift);
+        if (e.label !== undefined)
+          task.output.push(
+            e.label.includes('%d') ? e.label.replace('%d', String(value)) : `${e.label}${value}`,
+          );
+        return done({ ok: value === e.equals, detail: `${value}` });
+      }
+      case 'counters': {
+        const status = parseFields((await this.vma.proc(task.pid, 'status')) ?? '');
+        const bad: string[] = [];
+        for (const [key, want] of Object.entries(e.values)) {
+          const got =
+            key === 'faults' || key === 'minflt'
+              ? task.faults
+              : key.startsWith('faults.')
+                ? (task.faultTypes.get(key.slice(7)) ?? 0)
+                : key === 'signals'
+                  ? task.signals.length
+                  : key === 'accesses'
+                    ? task.accesses
+                    : status.get(key);
+          if (got !== want) bad.push(`${key} ${got ?? 'missing'}, expected ${want}`);
+        }
+        return done(bad.length ? { ok: false, detail: bad.join('; ') } : { ok: true, detail: 'as expected' });
+      }
+      case 'page': {
+        const va = this.resolve(e.addr);
+        const [entry] = await this.vma.pagemap(task.pid, va, 1);
+        const present = entry?.present === true && entry.pfn !== null;
+        const bad: string[] = [];
+        if (e.present !== undefined && present !== e.present) bad.push(present ? 'present' : 'not present');
+        if (present) {
+          const pfn = entry.pfn as number;
+          if (e.refcount !== undefined || e.mapcount !== undefined) {
+            const [frame] = await this.pages.frames([pfn]);
+            if (e.refcount !== undefined && frame.refcount !== e.refcount)
+              bad.push(`refcount ${frame.refcount}, expected ${e.refcount}`);
+            if (e.mapcount !== undefined && frame.mapcount !== e.mapcount)
+              bad.push(`mapcount ${frame.mapcount}, expected ${e.mapcount}`);
+          }
+          if (e.sameAs !== undefined && this.vars.get(e.sameAs) !== pfn)
+            bad.push(`pfn ${pfn}, $${e.sameAs} is ${this.vars.get(e.sameAs)}`);
+          if (e.differentFrom !== undefined && this.vars.get(e.differentFrom) === pfn)
+            bad.push(`pfn ${pfn} is $${e.differentFrom}`);
+        } else if (e.refcount !== undefined || e.mapcount !== undefined || e.sameAs || e.differentFrom) {
+          bad.push('no page mapped');
+        }
+        return done(
+          bad.length
+            ? { ok: false, detail: bad.join('; ') }
+            : { ok: true, detail: present ? `pfn ${entry.pfn}` : 'not present' },
+        );
+      }
+      case 'buddyinfo':
+        return done(checkBuddyinfo(e, await this.pages.buddyinfo(), this.snapshots));
+      case 'meminfo':
+        return done(checkMeminfo(e, await this.pages.meminfo(), this.snapshots));
+      case 'bytes':
+        throw new Error('bytes expectations run as accesses');
+    }
+  }
+
+  private expectation(task: Task, r: ExpectationResult): void {
+    task.expectations.push(r);
+    if (!r.ok) this.failures.push({ ...r, what: `${task.name}: ${r.what}` });
+  }
+
+  private fail(task: Task | null, at: string, what: string, detail: string): void {
+    const r = result(at, what, false, detail);
+    if (task) this.expectation(task, r);
+    else this.failures.push(r);
+  }
+
+  // --- machine state --------------------------------------------------------------------------
+
+  private async snapshot(label: string): Promise<ProcSnapshot> {
+    const [buddyinfo, meminfo] = await Promise.all([this.pages.buddyinfo(), this.pages.meminfo()]);
+    const snap = { label, buddyinfo, meminfo };
+    this.snapshots.set(label, snap);
+    return snap;
+  }
+
+  private async sample(label: string): Promise<void> {
+    const text = await this.pages.buddyinfo();
+    const zones = parseBuddyinfo(text);
+    this.samples.push({
+      label,
+      round: this.rounds,
+      zones: zones.map((z) => ({ zone: z.zone, free: z.free })),
+    });
+    const free = buddyFreePages(zones);
+    if (!this.peak || free < this.peak.free) this.peak = { free, label, map: await this.pages.memoryMap() };
+    const pt = await this.mmu.pageTablePages();
+    if (pt > this.peakPageTables) this.peakPageTables = pt;
+  }
+
+  private report(
+    before: ProcSnapshot,
+    after: ProcSnapshot,
+    ptBefore: number,
+    ptAfter: number,
+    tlb: Awaited<ReturnType<MmuPort['tlbStats']>>,
+    counters: AllocatorCounters,
+    endMap: PhysMemoryMap,
+    inner: RunReport['boundaries'],
+    durationMs: number,
+  ): RunReport {
+    const processes: ProcessReport[] = this.tasks.map((t) => ({
+      name: t.name,
+      pid: t.pid,
+      parent: t.parent?.name ?? null,
+      exit: t.exitDetail,
+      syscalls: [...t.syscallCounts.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([call, c]) => ({
+          call,
+          calls: c.calls,
+          errors: Object.fromEntries([...c.errors.entries()].sort()),
+        })),
+      log: t.log,
+      logTruncated: t.logDropped,
+      accesses: t.accesses,
+      faults: { total: t.faults, byType: Object.fromEntries([...t.faultTypes.entries()].sort()) },
+      signals: t.signals,
+      expectations: t.expectations,
+      output: t.output,
+      vmas: t.vmas.map((v) => ({
+        start: formatVa48(v.start),
+        end: formatVa48(v.end),
+        perms: v.perms,
+        name: v.name,
+      })),
+    }));
+    const peak = this.peak ?? { label: 'end', map: endMap, free: 0 };
+    return {
+      workload: {
+        name: this.workload.name,
+        description: this.workload.description,
+        source: this.workload.source,
+        seed: this.seed,
+      },
+      machine: this.workload.machine,
+      transport: this.stack.transport,
+      ok: this.failures.length === 0,
+      failures: this.failures,
+      processes,
+      before,
+      after,
+      pageTablePages: { before: ptBefore, after: ptAfter, peak: Math.max(this.peakPageTables, ptAfter) },
+      tlb: tlb.map((x) => ({ ...x, hitRate: x.hits + x.misses === 0 ? 0 : x.hits / (x.hits + x.misses) })),
+      allocations: { byOrder: counters.allocationsByOrder, byZone: counters.allocationsByZone },
+      buddySeries: this.samples,
+      memoryMap: { peak: { ...peak.map, label: peak.label }, end: endMap },
+      boundaries: [...this.recorder.figures(), ...inner],
+      totals: {
+        rounds: this.rounds,
+        syscalls: this.syscallCount,
+        accesses: this.tasks.reduce((s, t) => s + t.accesses, 0),
+        faults: this.tasks.reduce((s, t) => s + t.faults, 0),
+        cr3Switches: this.cr3Switches,
+        durationMs,
+      },
+    };
+  }
+}
+
+const SYSCALL_OPS = new Set<Op['op']>([
+  'mmap',
+  'munmap',
+  'mlock',
+  'munlock',
+  'mseal',
+  'mprotect',
+  'mremap',
+  'madvise',
+  'open',
+  'read',
+  'write',
+  'close',
+  'file',
+  'memfd',
+  'truncate',
+]);
+
+function isSyscallOp(op: Op): boolean {
+  return SYSCALL_OPS.has(op.op);
+}
+
+/** Ops whose result a later op may use: the batch stops after them. */
+function savesValue(op: Op): boolean {
+  return (
+    ((op.op === 'mmap' || op.op === 'mremap') && op.save !== undefined) ||
+    op.op === 'open' ||
+    op.op === 'file' ||
+    op.op === 'memfd'
+  );
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+export function formatCall(c: Syscall): string {
+  switch (c.call) {
+    case 'mmap':
+      return `mmap(${formatVa48(c.addr)}, ${c.length}, ${hex(c.prot)}, ${hex(c.flags)}, ${c.fd}, ${c.offset})`;
+    case 'mprotect':
+      return `mprotect(${formatVa48(c.addr)}, ${c.length}, ${hex(c.prot)})`;
+    case 'mremap':
+      return `mremap(${formatVa48(c.addr)}, ${c.oldLength}, ${c.newLength}, ${c.flags}, ${formatVa48(c.newAddr)})`;
+    case 'madvise':
+      return `madvise(${formatVa48(c.addr)}, ${c.length}, ${c.advice})`;
+    case 'open':
+      return `open("${c.path}", ${hex(c.flags)})`;
+    case 'read':
+      return `read(${c.fd}, buf, ${c.length})`;
+    case 'write':
+      return `write(${c.fd}, buf, ${c.data.length})`;
+    case 'close':
+      return `close(${c.fd})`;
+    case 'create-file':
+      return `${c.memfd ? 'memfd_create' : 'creat'}("${c.name}") + ftruncate(${c.size})`;
+    case 'ftruncate':
+      return `ftruncate(${c.fd}, ${c.length})`;
+    default:
+      return `${c.call}(${formatVa48(c.addr)}, ${c.length})`;
+  }
+}
+
+function formatRet(c: Syscall, ret: number): string {
+  return c.call === 'mmap' || c.call === 'mremap' ? formatVa48(ret) : String(ret);
+}

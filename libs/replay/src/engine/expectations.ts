@@ -1,0 +1,115 @@
+import { formatVa48 } from '@pagemesh/uapi';
+import type { Expectation, TextExpect } from '../workload/model';
+import type { ExpectationResult } from '../report/model';
+import { parseBuddyinfo, parseFields, textLines } from './proc-text';
+
+/** A failed or passed check, with what was seen. */
+export function result(at: string, what: string, ok: boolean, detail: string): ExpectationResult {
+  return { at, what, ok, detail };
+}
+
+/** Check lines of a text against equals / contains / matches. */
+export function checkText(text: string, expect: TextExpect): { ok: boolean; detail: string } {
+  const lines = textLines(text);
+  if (expect.equals) {
+    const want = expect.equals;
+    const first = want.findIndex((l, i) => lines[i] !== l);
+    if (first >= 0 || lines.length !== want.length) {
+      const i = first >= 0 ? first : Math.min(lines.length, want.length);
+      return {
+        ok: false,
+        detail: `line ${i + 1}: expected ${JSON.stringify(want[i] ?? '(end)')}, got ${JSON.stringify(lines[i] ?? '(end)')}`,
+      };
+    }
+  }
+  for (const line of expect.contains ?? [])
+    if (!lines.includes(line))
+      return { ok: false, detail: `no line ${JSON.stringify(line)} in ${JSON.stringify(lines)}` };
+  for (const re of expect.matches ?? [])
+    if (!lines.some((l) => new RegExp(re).test(l)))
+      return { ok: false, detail: `no line matches /${re}/ in ${JSON.stringify(lines)}` };
+  return { ok: true, detail: `${lines.length} lines` };
+}
+
+/** A short description of an expectation for the report. */
+export function describeExpectation(e: Expectation): string {
+  switch (e.kind) {
+    case 'maps':
+      return 'maps';
+    case 'proc':
+      return `proc ${e.file}`;
+    case 'bytes':
+      return `bytes ${e.hex} at ${typeof e.addr === 'number' ? formatVa48(e.addr) : `$${e.addr.var}+${e.addr.offset}`}${e.pages > 1 ? ` on ${e.pages} pages` : ''}`;
+    case 'delta':
+      return `($${e.to} - $${e.from}) >> ${e.shift} == ${e.equals}`;
+    case 'counters':
+      return `counters ${Object.entries(e.values)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`;
+    case 'page':
+      return `page at ${typeof e.addr === 'number' ? formatVa48(e.addr) : `$${e.addr.var}+${e.addr.offset}`}`;
+    case 'buddyinfo':
+      return e.sameAs
+        ? `buddyinfo same as ${e.sameAs}`
+        : e.differentFrom
+          ? `buddyinfo differs from ${e.differentFrom}`
+          : `buddyinfo ${e.zone} order ${e.order} ${e.equals !== undefined ? `== ${e.equals}` : `>= ${e.atLeast}`}`;
+    case 'meminfo':
+      return `meminfo ${[...Object.keys(e.values), ...e.fields].join(' ')}`;
+  }
+}
+
+export function checkBuddyinfo(
+  e: Extract<Expectation, { kind: 'buddyinfo' }>,
+  text: string,
+  snapshots: ReadonlyMap<string, { buddyinfo: string }>,
+): { ok: boolean; detail: string } {
+  if (e.sameAs !== undefined) {
+    const other = snapshots.get(e.sameAs);
+    if (!other) return { ok: false, detail: `no snapshot "${e.sameAs}" was taken before this check` };
+    if (other.buddyinfo !== text)
+      return { ok: false, detail: `now:\n${text}\n${e.sameAs}:\n${other.buddyinfo}` };
+  }
+  if (e.differentFrom !== undefined) {
+    const other = snapshots.get(e.differentFrom);
+    if (!other) return { ok: false, detail: `no snapshot "${e.differentFrom}" was taken before this check` };
+    if (other.buddyinfo === text)
+      return { ok: false, detail: `unchanged since ${e.differentFrom}:\n${text}` };
+  }
+  if (e.zone !== undefined && e.order !== undefined) {
+    const zone = parseBuddyinfo(text).find((z) => z.zone === e.zone);
+    if (!zone) return { ok: false, detail: `no zone ${e.zone} in:\n${text}` };
+    const n = zone.free[e.order] ?? 0;
+    if (e.equals !== undefined && n !== e.equals)
+      return { ok: false, detail: `${n} free order-${e.order} blocks` };
+    if (e.atLeast !== undefined && n < e.atLeast)
+      return { ok: false, detail: `${n} free order-${e.order} blocks` };
+    return { ok: true, detail: `${n} free order-${e.order} blocks in ${e.zone}` };
+  }
+  return { ok: true, detail: text.split('\n').filter(Boolean).join('; ') };
+}
+
+export function checkMeminfo(
+  e: Extract<Expectation, { kind: 'meminfo' }>,
+  text: string,
+  snapshots: ReadonlyMap<string, { meminfo: string }>,
+): { ok: boolean; detail: string } {
+  const now = parseFields(text);
+  const bad: string[] = [];
+  for (const [field, want] of Object.entries(e.values)) {
+    const got = now.get(field);
+    if (got !== want) bad.push(`${field} ${got ?? 'missing'} kB, expected ${want}`);
+  }
+  if (e.sameAs !== undefined) {
+    const other = snapshots.get(e.sameAs);
+    if (!other) return { ok: false, detail: `no snapshot "${e.sameAs}" was taken before this check` };
+    const then = parseFields(other.meminfo);
+    for (const field of e.fields) {
+      if (now.get(field) !== then.get(field))
+        bad.push(
+          `${field} ${now.get(field) ?? 'missing'} kB, ${then.get(field) ?? 'missing'} kB at ${e.sameAs}`,
+        );
+    }
+  }
+  return bad.length ? { ok: false, detail: bad.join('; ') } : { ok: true, detail: 'as expected' };
+}
