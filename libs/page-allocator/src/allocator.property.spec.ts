@@ -142,7 +142,11 @@ class Driver {
       }
       case 'kmalloc': {
         const addr = pa.kmalloc(o.size, o.gfp | GFP.NOWARN);
-        if (addr !== null && o.size > 0) this.objects.push(addr);
+        if (addr !== null && o.size > 0) {
+          if (pa.ksize(addr) < o.size) throw new Error(`ksize ${pa.ksize(addr)} < ${o.size}`);
+          pa.virtToPfn(addr); // kmalloc memory is always lowmem, direct-mapped
+          this.objects.push(addr);
+        }
         return;
       }
       case 'kfree': {
