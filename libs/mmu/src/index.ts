@@ -5,7 +5,14 @@
  */
 
 // the mmu
-export { Mmu, KERNEL_ASID, MAX_CPUS, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from './mmu';
+export {
+  Mmu,
+  KERNEL_ASID,
+  MAX_CPUS,
+  MAX_PAGEMAP_PAGES,
+  TLB_NR_DYN_ASIDS,
+  TLB_SINGLE_PAGE_FLUSH_CEILING,
+} from './mmu';
 export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult } from './mmu';
 
 // accesses and faults

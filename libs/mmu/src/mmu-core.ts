@@ -231,6 +231,8 @@ export abstract class MmuCore {
       const run = pfns as { first: number; count: number };
       if (!Number.isInteger(run.count) || run.count < 1)
         throw new InvalidArgumentError('pfns.count', run.count, 'must be a positive integer');
+      this.checkPfn(run.first, 'pfns.first');
+      this.checkPfn(run.first + run.count - 1, 'pfns.count');
       list = Array.from({ length: run.count }, (_, i) => run.first + i);
     }
     if (list.length === 0) throw new InvalidArgumentError('pfns', list.length, 'nothing to map');
@@ -314,10 +316,27 @@ export abstract class MmuCore {
 
   /** Throws when a huge leaf lies over any page of the range (4 KiB operations cannot split it). */
   protected checkNoHugeLeaf(space: AddressSpace, va: number, count: number): void {
-    const ptSpan = this.spans[this.leafLevel - 1];
-    const out = { hugeLevel: -1 };
-    for (let a = va; a < va + count * PAGE; a = (Math.floor(a / ptSpan) + 1) * ptSpan) {
-      this.tables.tableAt(space.pgdSlot, a, this.leafLevel, out);
+    this.forEachPteTable(space, va, count, () => undefined);
+  }
+
+  /**
+   * Calls `fn(slot, firstVa, pages)` for each existing PTE table over the `count` pages at `va`.
+   * Holes are skipped at the level where they start, so a sparse range costs what is mapped.
+   * Throws FailedPrecondition on a huge leaf, possibly after calls for earlier tables: callers
+   * that mutate run checkNoHugeLeaf first.
+   */
+  protected forEachPteTable(
+    space: AddressSpace,
+    va: number,
+    count: number,
+    fn: (slot: number, firstVa: number, pages: number) => void,
+  ): void {
+    const end = va + count * PAGE;
+    const out = { hugeLevel: -1, missingLevel: -1 };
+    for (let a = va; a < end;) {
+      out.hugeLevel = -1;
+      out.missingLevel = -1;
+      const slot = this.tables.tableAt(space.pgdSlot, a, this.leafLevel, out);
       if (out.hugeLevel >= 0) {
         throw new FailedPreconditionError(
           'va',
@@ -325,6 +344,10 @@ export abstract class MmuCore {
           `covered by a huge ${this.profile.levelNames[out.hugeLevel]} entry`,
         );
       }
+      const span = this.spans[slot >= 0 ? this.leafLevel - 1 : out.missingLevel];
+      const next = Math.min(end, (Math.floor(a / span) + 1) * span);
+      if (slot >= 0) fn(slot, a, (next - a) / PAGE);
+      a = next;
     }
   }
 
@@ -335,20 +358,13 @@ export abstract class MmuCore {
     count: number,
     fn: (slot: number, idx: number, va: number, lo: number, hi: number) => void,
   ): void {
-    const ptSpan = this.spans[this.leafLevel - 1];
-    for (let n = 0; n < count;) {
-      const pva = va + n * PAGE;
-      const inTable = Math.min(count - n, (ptSpan - (pva % ptSpan)) / PAGE);
-      const slot = this.tables.tableAt(space.pgdSlot, pva, this.leafLevel);
-      if (slot >= 0) {
-        for (let k = 0; k < inTable; k++) {
-          const a = pva + k * PAGE;
-          const idx = this.tables.index(a, this.leafLevel);
-          fn(slot, idx, a, this.store.lo(slot, idx), this.store.hi(slot, idx));
-        }
+    this.forEachPteTable(space, va, count, (slot, first, pages) => {
+      for (let k = 0; k < pages; k++) {
+        const a = first + k * PAGE;
+        const idx = this.tables.index(a, this.leafLevel);
+        fn(slot, idx, a, this.store.lo(slot, idx), this.store.hi(slot, idx));
       }
-      n += inTable;
-    }
+    });
   }
 
   protected removedPte(va: number, lo: number, hi: number): RemovedPte {

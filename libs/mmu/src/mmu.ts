@@ -58,6 +58,8 @@ export { KERNEL_ASID, MAX_CPUS, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING 
 export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult } from './mmu-core';
 
 const PAGE = 4096;
+/** Pages one pagemap query may cover (a reader of /proc/PID/pagemap reads it in chunks too). */
+export const MAX_PAGEMAP_PAGES = 1 << 16;
 
 /**
  * _PAGE_CHG_MASK: what pte_modify keeps from the old entry (PFN, caching, special, A, D and the
@@ -238,18 +240,10 @@ export class Mmu extends MmuCore {
       const removed: RemovedPte[] = [];
       const flushVas: number[] = [];
       const touched: number[] = [];
-      const ptSpan = this.spans[this.leafLevel - 1];
-      for (let n = 0; n < count;) {
-        const pva = va + n * PAGE;
-        const slot = this.tables.tableAt(space.pgdSlot, pva, this.leafLevel);
-        if (slot < 0) {
-          n += Math.min(count - n, (ptSpan - (pva % ptSpan)) / PAGE);
-          continue;
-        }
-        touched.push(pva);
-        const inTable = Math.min(count - n, (ptSpan - (pva % ptSpan)) / PAGE);
-        for (let k = 0; k < inTable; k++) {
-          const a = pva + k * PAGE;
+      this.forEachPteTable(space, va, count, (slot, first, pages) => {
+        touched.push(first);
+        for (let k = 0; k < pages; k++) {
+          const a = first + k * PAGE;
           const idx = this.tables.index(a, this.leafLevel);
           const lo = this.store.lo(slot, idx);
           const hi = this.store.hi(slot, idx);
@@ -258,8 +252,7 @@ export class Mmu extends MmuCore {
           if (lo & _PAGE_PRESENT) flushVas.push(a);
           this.store.set(slot, idx, 0, 0);
         }
-        n += inTable;
-      }
+      });
       this.flushRange(space, flushVas);
       const freed: number[] = [];
       if (asid !== KERNEL_ASID) for (const a of touched) this.freeEmptyTables(space, a, freed);
@@ -329,6 +322,13 @@ export class Mmu extends MmuCore {
     return this.serialize(async () => {
       const space = this.space(asid);
       this.checkRange(asid, va, count);
+      if (count > MAX_PAGEMAP_PAGES) {
+        throw new InvalidArgumentError(
+          'count',
+          count,
+          `at most ${MAX_PAGEMAP_PAGES} pages per query (read pagemap in chunks)`,
+        );
+      }
       const traces: { va: number; lo: number; hi: number; pfn: number | null }[] = [];
       for (let i = 0; i < count; i++) {
         const a = va + i * PAGE;

@@ -131,82 +131,35 @@ export class PageTables {
   }
 
   /**
-   * The slot of the table at `level` covering `va`, or -1 when a table on the way is missing.
-   * Throws nothing: a huge leaf on the way also gives -1 with `hugeAbove` set in `out`.
+   * The slot of the table at `level` covering `va`, or -1 when a table on the way is missing
+   * (`out.missingLevel`: the level of the none entry) or a huge leaf covers `va`
+   * (`out.hugeLevel`).
    */
-  tableAt(rootSlot: number, va: number, level: number, out?: { hugeLevel: number }): number {
+  tableAt(
+    rootSlot: number,
+    va: number,
+    level: number,
+    out?: { hugeLevel: number; missingLevel: number },
+  ): number {
     let slot = rootSlot;
     for (let l = 0; l < level; l++) {
       const i = this.index(va, l);
       const lo = this.store.lo(slot, i);
-      if (lo === 0 && this.store.hi(slot, i) === 0) return -1;
+      if (lo === 0 && this.store.hi(slot, i) === 0) {
+        if (out) out.missingLevel = l;
+        return -1;
+      }
       if (this.isLeaf(l, lo)) {
         if (out) out.hugeLevel = l;
         return -1;
       }
       slot = this.childSlot(lo, this.store.hi(slot, i));
-      if (slot < 0) return -1;
+      if (slot < 0) {
+        if (out) out.missingLevel = l;
+        return -1;
+      }
     }
     return slot;
-  }
-
-  /**
-   * Number of tables that mapping [start, end) with leaves at `leafTableLevel` (the level of the
-   * table holding the leaf entries) would have to allocate. Returns -1 (level) when a huge leaf
-   * is in the way: `conflict.level` and `conflict.va` tell where.
-   */
-  missingTables(
-    rootSlot: number,
-    start: number,
-    end: number,
-    leafTableLevel: number,
-    conflict?: { level: number; va: number },
-  ): number {
-    return this.missingBelow(rootSlot, 0, start, end, leafTableLevel, conflict);
-  }
-
-  private missingBelow(
-    slot: number,
-    level: number,
-    start: number,
-    end: number,
-    leafTableLevel: number,
-    conflict?: { level: number; va: number },
-  ): number {
-    if (level >= leafTableLevel) return 0;
-    const span = this.profile.spans[level];
-    let count = 0;
-    for (let va = start; va < end;) {
-      const next = Math.min(end, (Math.floor(va / span) + 1) * span);
-      const i = this.index(va, level);
-      const lo = this.store.lo(slot, i);
-      const hi = this.store.hi(slot, i);
-      if (lo === 0 && hi === 0) {
-        count += this.tablesToCover(level + 1, va, next, leafTableLevel);
-      } else if (this.isLeaf(level, lo) || (lo & _PAGE_PRESENT) === 0) {
-        if (conflict) {
-          conflict.level = level;
-          conflict.va = va;
-        }
-        return -1;
-      } else {
-        const sub = this.missingBelow(this.childSlot(lo, hi), level + 1, va, next, leafTableLevel, conflict);
-        if (sub < 0) return -1;
-        count += sub;
-      }
-      va = next;
-    }
-    return count;
-  }
-
-  /** Tables at levels `level`..leafTableLevel needed to cover [start, end) from nothing. */
-  private tablesToCover(level: number, start: number, end: number, leafTableLevel: number): number {
-    let n = 0;
-    for (let l = level; l <= leafTableLevel; l++) {
-      const parentSpan = this.profile.spans[l - 1];
-      n += Math.floor((end - 1) / parentSpan) - Math.floor(start / parentSpan) + 1;
-    }
-    return n;
   }
 
   /**
