@@ -12,7 +12,7 @@ export { DEFAULT_MACHINE_CONFIG } from './machine-profile';
 export type { Arch, MachineConfig, MachineProfile, ZoneSpan, BootReservation } from './machine-profile';
 
 // Page state vocabulary
-export { PageFlag, PageType, PAGE_FLAG_NAMES } from './page-flags';
+export { PageFlag, PageType, PAGE_FLAG_NAMES, PAGE_TYPE_NAMES } from './page-flags';
 export type { PageMapping } from './page-flags';
 export { Zone, ZONE_NAMES } from './zone-type';
 
@@ -23,7 +23,6 @@ export { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_ALLOC_COSTLY_ORDER, getOrder } fro
 // kmalloc and /proc
 export { ZERO_SIZE_PTR, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, kmallocIndex } from './kmalloc';
 export { KPF, kpageflagNames } from './kpageflags';
-export { must } from './testing';
 
 // Errors
 export {
@@ -33,6 +32,9 @@ export {
   InvariantViolationError,
 } from './errors';
 export type { InvariantReport } from './invariants';
+
+// Test helper for callers that expect an allocation to succeed
+export { must } from './testing';
 
 // Benchmarks (figures for `pagemesh bench`, not tests)
 export { benchmarks } from './benchmarks';
