@@ -466,8 +466,7 @@ export abstract class MmuCore {
     }
     if (next !== frames.length)
       throw new InvariantViolationError(`planned ${frames.length} tables, used ${next}`);
-    if (space.id === KERNEL_ASID) this.flushKernelRange(flushVas);
-    else this.flushRange(space, flushVas);
+    this.flushRange(space, flushVas);
     return replaced;
   }
 
@@ -532,6 +531,8 @@ export abstract class MmuCore {
    */
   protected flushRange(space: AddressSpace, vas: readonly number[]): void {
     if (vas.length === 0) return;
+    // init_mm's entries are shared by every address space: every CPU may cache them
+    if (space.id === KERNEL_ASID) return this.flushKernelRange(vas);
     for (const c of this.cpus) {
       let pcid: number;
       if (this.pcid) {

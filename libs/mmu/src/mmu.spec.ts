@@ -399,3 +399,19 @@ describe('page-table frames seen through the direct map', () => {
     expect(view.getUint32(4, true)).toBe(step.hi);
   });
 });
+
+describe('kernel page-table operations', () => {
+  it('shoots down a kernel mapping on CPUs running any address space', async () => {
+    const { mmu, port } = await boot64(64 * MiB, { cpus: 2 });
+    const a = await mmu.createAddressSpace();
+    mmu.switchTo(1, a);
+    const kva = mmu.profile.vmallocEnd - 16 * 4096; // an ioremap-like kernel mapping
+    await mmu.mapPages(KERNEL_ASID, kva, [port.takePage()], P.PAGE_KERNEL);
+    expect(isPageFault(mmu.translate(1, kva, accessCode('write', false)))).toBe(false);
+    await mmu.protectPages(KERNEL_ASID, kva, 1, P.PAGE_KERNEL_RO);
+    expect(pageFaultCode(mmu.translate(1, kva, accessCode('write', false)))).toBe(0x3);
+    await mmu.unmapPages(KERNEL_ASID, kva, 1);
+    expect(pageFaultCode(mmu.translate(1, kva, accessCode('read', false)))).toBe(0x0);
+    mmu.checkInvariants();
+  });
+});
