@@ -2,7 +2,9 @@ import { benchmarks } from './benchmarks';
 
 describe('benchmarks', () => {
   it('lists the figures this library reports', () => {
-    expect(benchmarks.map((b) => [b.id, b.unit])).toEqual([['drivers.device_mmap_access_per_s', 'accesses/s']]);
+    expect(benchmarks.map((b) => [b.id, b.unit])).toEqual([
+      ['drivers.device_mmap_access_per_s', 'accesses/s'],
+    ]);
   });
 
   it('device_mmap_access_per_s runs once and yields a positive figure', async () => {
