@@ -1,6 +1,4 @@
 import { runServiceMain } from '@pagemesh/service-kit';
-import { buildMmuService, CALLS } from './service';
+import { buildMmuService, FLAGS } from './service';
 
-void runServiceMain('mmu', (config) => buildMmuService(config), {
-  extraFlags: CALLS.map((c) => `${c}-address`),
-});
+void runServiceMain('mmu', (config) => buildMmuService(config), { extraFlags: FLAGS });

@@ -1,0 +1,87 @@
+import type { MachineInfo, PageAllocatorPort, PhysOp } from '@pagemesh/mmu';
+import { toBigints, toNumbers } from '@pagemesh/page-allocator-rpc';
+import {
+  AllocPagesRequest,
+  Arch,
+  Errno,
+  FreePagesRequest,
+  PageUse,
+  type PageAllocatorServiceClient,
+} from '@pagemesh/proto';
+import { promisifyUnary } from '@pagemesh/service-kit';
+
+/** GFP_PGTABLE_KERNEL = GFP_KERNEL | __GFP_ZERO; the USER variant adds __GFP_ACCOUNT (include/asm-generic/pgalloc.h). */
+const GFP_PGTABLE_KERNEL = 0xcc0 | 0x100;
+const GFP_PGTABLE_USER = GFP_PGTABLE_KERNEL | 0x400000;
+/** vmalloc's default: GFP_KERNEL | __GFP_HIGHMEM (mm/vmalloc.c). */
+const GFP_VMALLOC = 0xcc0 | 0x2;
+
+/**
+ * The mmu's port to the page allocator, over gRPC: each method is one call to the
+ * page-allocator service, whatever the batch size.
+ */
+export function grpcPageAllocatorPort(client: PageAllocatorServiceClient): PageAllocatorPort {
+  const getMachine = promisifyUnary(client, 'getMachine');
+  const allocPages = promisifyUnary(client, 'allocPages');
+  const freePages = promisifyUnary(client, 'freePages');
+  const transferPhys = promisifyUnary(client, 'transferPhys');
+  const getPageCounts = promisifyUnary(client, 'getPageCounts');
+
+  const allocAll = async (gfpMask: number, count: number, use: PageUse): Promise<number[] | null> => {
+    const res = await allocPages(
+      AllocPagesRequest.fromPartial({ gfpMask, order: 0, count, use, allOrNothing: true }),
+    );
+    return res.errno === Errno.ERRNO_UNSPECIFIED ? toNumbers('pfns', res.pfns) : null;
+  };
+
+  return {
+    async machine(): Promise<MachineInfo> {
+      const m = await getMachine({});
+      const maxPfn = Number(m.maxPfn);
+      return {
+        arch: m.arch === Arch.ARCH_X86 ? 'x86' : 'x86_64',
+        maxPfn,
+        maxLowPfn: Math.min(maxPfn, Number(m.lowmemEnd) / 4096),
+        totalPages: Number(m.zones.reduce((sum, z) => sum + z.managedPages, 0n)),
+      };
+    },
+    allocPageTables: (count, user) =>
+      allocAll(user ? GFP_PGTABLE_USER : GFP_PGTABLE_KERNEL, count, PageUse.PAGE_USE_PAGE_TABLE),
+    async freePageTables(pfns) {
+      if (pfns.length)
+        await freePages(
+          FreePagesRequest.fromPartial({ pfns: toBigints(pfns), use: PageUse.PAGE_USE_PAGE_TABLE }),
+        );
+    },
+    allocVmallocPages: (count) => allocAll(GFP_VMALLOC, count, PageUse.PAGE_USE_VMALLOC),
+    async freeVmallocPages(pfns) {
+      if (pfns.length)
+        await freePages(
+          FreePagesRequest.fromPartial({ pfns: toBigints(pfns), use: PageUse.PAGE_USE_VMALLOC }),
+        );
+    },
+    async transferPhys(ops: readonly PhysOp[]): Promise<Uint8Array[]> {
+      if (ops.length === 0) return [];
+      const res = await transferPhys({
+        ops: ops.map((o) =>
+          o.op === 'read'
+            ? { op: { $case: 'read' as const, value: { paddr: BigInt(o.paddr), length: o.length } } }
+            : {
+                op: {
+                  $case: 'write' as const,
+                  value: {
+                    paddr: BigInt(o.paddr),
+                    data: Buffer.from(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength),
+                  },
+                },
+              },
+        ),
+      });
+      return res.data;
+    },
+    async mapcounts(pfns) {
+      if (pfns.length === 0) return [];
+      return (await getPageCounts({ pfns: toBigints(pfns) })).mapcounts;
+    },
+  };
+}
