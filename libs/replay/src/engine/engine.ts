@@ -726,9 +726,10 @@ class Engine {
         result(at, `${expect.faults} faults`, c.faults === expect.faults, `${c.faults} faults`),
       );
     }
-    if (expect?.bytes !== undefined) {
+    const wantBytes = expect?.bytes;
+    if (wantBytes !== undefined) {
       const bad = (c.reads ?? []).findIndex(
-        (d) => d === undefined || bytesToHex(d.subarray(0, expect.bytes!.length / 2)) !== expect.bytes,
+        (d) => d === undefined || bytesToHex(d.subarray(0, wantBytes.length / 2)) !== wantBytes,
       );
       this.expectation(
         task,
