@@ -13,7 +13,7 @@ export {
   TLB_NR_DYN_ASIDS,
   TLB_SINGLE_PAGE_FLUSH_CEILING,
 } from './mmu';
-export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult } from './mmu';
+export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult, PageMapping } from './mmu';
 
 // accesses and faults
 export {
@@ -78,3 +78,6 @@ export {
   InvariantViolationError,
 } from './errors';
 export type { MmuErrorKind } from './errors';
+
+// benchmarks (figures for `pagemesh bench`, not tests)
+export { benchmarks } from './benchmarks';

@@ -2,16 +2,25 @@ import { benchmarks as pageAllocatorBenchmarks } from '@pagemesh/page-allocator'
 import type { Benchmark } from './benchmark';
 import { grpcPageAllocatorBenchmarks, stopGrpcPageAllocatorBench } from './grpc-page-allocator';
 import { wireBenchmarks } from './wire';
+import { grpcMmuBenchmarks, stopGrpcMmuBench } from './grpc-mmu';
+import { benchmarks as mmuBenchmarks } from '@pagemesh/mmu';
 
 /**
  * Every benchmark `pagemesh bench` knows, in the order it runs them. Domain libraries export
  * their in-process benchmarks; the ones that need services running live beside the CLI.
  */
 export function allBenchmarks(): Benchmark[] {
-  return [...pageAllocatorBenchmarks, ...grpcPageAllocatorBenchmarks, ...wireBenchmarks];
+  return [
+    ...pageAllocatorBenchmarks,
+    ...grpcPageAllocatorBenchmarks,
+    ...mmuBenchmarks,
+    ...grpcMmuBenchmarks,
+    ...wireBenchmarks,
+  ];
 }
 
 /** Stops whatever the benchmarks started (service processes). */
 export async function stopBenchmarks(): Promise<void> {
   await stopGrpcPageAllocatorBench();
+  await stopGrpcMmuBench();
 }
