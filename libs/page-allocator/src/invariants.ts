@@ -115,6 +115,7 @@ export function checkInvariants(pa: PageAllocator): InvariantReport {
 function checkSlabInvariants(pa: PageAllocator, fail: (msg: string) => never): void {
   const { mem, slab: km } = pa;
   let slabPages = 0;
+  let reclaimablePages = 0;
   for (const c of km.caches) {
     let slabs = 0;
     let objects = 0;
@@ -144,7 +145,8 @@ function checkSlabInvariants(pa: PageAllocator, fail: (msg: string) => never): v
       slabs++;
       objects += s.objects;
       live += s.inuse;
-      slabPages += 1 << s.order;
+      if (c.reclaimable) reclaimablePages += 1 << s.order;
+      else slabPages += 1 << s.order;
       if (!seen.has(s) && s.freelist.length !== 0)
         fail(`${c.name}: slab 0x${s.pfn.toString(16)} has free objects but is on no list`);
     }
@@ -157,6 +159,8 @@ function checkSlabInvariants(pa: PageAllocator, fail: (msg: string) => never): v
       fail(`large kmalloc 0x${pfn.toString(16)} lacks the large_kmalloc page type`);
     slabPages += 1 << order;
   }
+  if (reclaimablePages !== pa.slabReclaimablePages)
+    fail(`SReclaimable ${pa.slabReclaimablePages} pages but kmalloc-rcl slabs hold ${reclaimablePages}`);
   if (slabPages !== pa.slabUnreclaimablePages)
     fail(`SUnreclaim ${pa.slabUnreclaimablePages} pages but slabs and large kmallocs hold ${slabPages}`);
 }

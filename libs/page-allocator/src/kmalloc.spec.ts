@@ -114,6 +114,24 @@ describe('kmalloc / kfree', () => {
     pa.checkInvariants();
   });
 
+  it('picks the cache type as kmalloc_type does: DMA, then reclaimable, then accounted', () => {
+    const pa = bootMachine({ memBytes: 64 * MiB });
+    const rcl = must(pa.kmalloc(100, GFP.KERNEL | GFP.RECLAIMABLE));
+    const cg = must(pa.kmalloc(100, GFP.KERNEL_ACCOUNT));
+    const dma = must(pa.kmalloc(100, GFP.KERNEL | GFP.DMA | GFP.RECLAIMABLE));
+    const slabOf = (a: number): string | undefined => pa.slab.slabOf(pa.virtToPfn(a))?.cache.name;
+    expect([slabOf(rcl), slabOf(cg), slabOf(dma)]).toEqual([
+      'kmalloc-rcl-128',
+      'kmalloc-cg-128',
+      'dma-kmalloc-128',
+    ]);
+    expect(pa.procMeminfo()).toMatch(/^SReclaimable:\s+4 kB$/m);
+    expect(pa.procMeminfo()).toMatch(/^SUnreclaim:\s+8 kB$/m);
+    pa.kfree(rcl);
+    expect(pa.procMeminfo()).toMatch(/^SReclaimable:\s+0 kB$/m);
+    pa.checkInvariants();
+  });
+
   it('serves GFP_DMA from dma-kmalloc caches in ZONE_DMA and never returns highmem', () => {
     const pa = bootMachine({ arch: 'x86', memBytes: 1024 * MiB });
     const d = must(pa.kmalloc(64, GFP.KERNEL | GFP.DMA));

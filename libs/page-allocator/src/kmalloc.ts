@@ -34,6 +34,35 @@ function cacheName(prefix: string, index: number): string {
   return `${prefix}${size >= 1024 ? `${size / 1024}k` : size}`;
 }
 
+/**
+ * enum kmalloc_cache_type with CONFIG_ZONE_DMA and CONFIG_MEMCG, no random caches:
+ * KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, KMALLOC_CGROUP, with kmalloc_info[] prefixes.
+ */
+const KMALLOC_TYPES = [
+  { prefix: 'kmalloc-', allocFlags: 0, reclaimable: false },
+  { prefix: 'kmalloc-rcl-', allocFlags: GFP.RECLAIMABLE, reclaimable: true },
+  { prefix: 'dma-kmalloc-', allocFlags: GFP.DMA, reclaimable: false },
+  { prefix: 'kmalloc-cg-', allocFlags: 0, reclaimable: false },
+] as const;
+const KMALLOC_NORMAL = 0;
+const KMALLOC_RECLAIM = 1;
+const KMALLOC_DMA = 2;
+const KMALLOC_CGROUP = 3;
+
+/** kmalloc_type() (include/linux/slab.h): __GFP_DMA, then __GFP_RECLAIMABLE, then __GFP_ACCOUNT. */
+export function kmallocType(gfp: number): number {
+  if ((gfp & (GFP.DMA | GFP.RECLAIMABLE | GFP.ACCOUNT)) === 0) return KMALLOC_NORMAL;
+  if (gfp & GFP.DMA) return KMALLOC_DMA;
+  if (gfp & GFP.RECLAIMABLE) return KMALLOC_RECLAIM;
+  return KMALLOC_CGROUP;
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to; i++) out.push(i);
+  return out;
+}
+
 /** GFP bits passed from kmalloc's caller to the page allocator (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK, roughly). */
 const PASS_TO_PAGES =
   GFP.DIRECT_RECLAIM |
@@ -55,7 +84,8 @@ type Lookup =
 
 /**
  * SLUB-style kmalloc on top of the page allocator: kmalloc-8 .. kmalloc-8k (with 96 and 192),
- * dma-kmalloc-* for GFP_DMA, larger requests straight from the buddy allocator as compound
+ * and the kmalloc-rcl-* (__GFP_RECLAIMABLE, counted as SReclaimable), dma-kmalloc-* (GFP_DMA)
+ * and kmalloc-cg-* (__GFP_ACCOUNT) copies, larger requests straight from the buddy allocator as compound
  * pages of order get_order(size) (___kmalloc_large_node). Objects are lowmem direct-map
  * addresses (va48).
  *
@@ -64,10 +94,10 @@ type Lookup =
  * allocator (SLUB keeps up to min_partial empty slabs).
  */
 export class Kmalloc {
-  /** Caches in creation order: kmalloc-* then dma-kmalloc-*. */
+  /** Caches in creation order (/proc/slabinfo lists them newest first). */
   readonly caches: KmemCache[] = [];
-  private readonly normal: (KmemCache | undefined)[] = [];
-  private readonly dma: (KmemCache | undefined)[] = [];
+  /** kmalloc_caches[type][index] */
+  private readonly tables: KmemCache[][] = [];
   private readonly slabs = new Map<number, Slab>();
   /** Large kmalloc blocks: head PFN → order. */
   private readonly large = new Map<number, number>();
@@ -76,21 +106,23 @@ export class Kmalloc {
 
   constructor(private readonly pa: PageAllocator) {
     const nrCpus = pa.profile.nrCpus;
-    const create = (table: (KmemCache | undefined)[], prefix: string, allocFlags: number): void => {
-      const add = (index: number): void => {
-        const cache = new KmemCache(cacheName(prefix, index), cacheSize(index), allocFlags, nrCpus);
+    // create_kmalloc_caches() (mm/slab_common.c, v6.x): per type in enum kmalloc_cache_type
+    // order, kmalloc-96 and kmalloc-192 first, then the powers of two.
+    for (const type of KMALLOC_TYPES) {
+      const table: KmemCache[] = [];
+      for (const index of [1, 2, ...range(KMALLOC_SHIFT_LOW, KMALLOC_SHIFT_HIGH)]) {
+        const cache = new KmemCache(
+          cacheName(type.prefix, index),
+          cacheSize(index),
+          type.allocFlags,
+          nrCpus,
+          type.reclaimable,
+        );
         table[index] = cache;
         this.caches.push(cache);
-      };
-      // create_kmalloc_caches(): 96 right after 64, 192 right after 128.
-      for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) {
-        add(i);
-        if (i === 6) add(1);
-        if (i === 7) add(2);
       }
-    };
-    create(this.normal, 'kmalloc-', 0);
-    create(this.dma, 'dma-kmalloc-', GFP.DMA);
+      this.tables.push(table);
+    }
   }
 
   /** kmalloc(size, gfp): va48 of the object, ZERO_SIZE_PTR for 0, null when memory is short. */
@@ -108,7 +140,7 @@ export class Kmalloc {
     if (size === 0) return ZERO_SIZE_PTR;
     if (size > KMALLOC_MAX_CACHE_SIZE) return this.kmallocLarge(size, gfp);
     const index = kmallocIndex(size);
-    const cache = (gfp & GFP.DMA ? this.dma : this.normal)[index] as KmemCache;
+    const cache = this.tables[kmallocType(gfp)][index];
     return this.slabAlloc(cache, gfp);
   }
 
@@ -160,7 +192,7 @@ export class Kmalloc {
     const slab = new Slab(pfn, cache, order);
     this.slabs.set(pfn, slab);
     cache.nrSlabs++;
-    this.pa.slabUnreclaimablePages += 1 << order;
+    this.pa.addSlabPages(cache.reclaimable, 1 << order);
     cache.totalObjects += slab.objects;
     return slab;
   }
@@ -281,7 +313,7 @@ export class Kmalloc {
     cache.nrSlabs--;
     const mem = this.pa.mem;
     mem.clearFlag(slab.pfn, PageFlag.Slab);
-    this.pa.slabUnreclaimablePages -= 1 << slab.order;
+    this.pa.addSlabPages(cache.reclaimable, -(1 << slab.order));
     cache.totalObjects -= slab.objects;
     mem.refcount[slab.pfn] = 0;
     this.pa.freeBlock(slab.pfn, slab.order);

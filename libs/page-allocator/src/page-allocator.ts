@@ -111,6 +111,8 @@ export class PageAllocator {
   kernelStackKb = 0;
   /** Slab / large-kmalloc unreclaimable pages (NR_SLAB_UNRECLAIMABLE_B in pages). */
   slabUnreclaimablePages = 0;
+  /** Pages of SLAB_RECLAIM_ACCOUNT slabs, kmalloc-rcl-* (NR_SLAB_RECLAIMABLE_B in pages). */
+  slabReclaimablePages = 0;
 
   /** The kmalloc caches (SLUB-style) built on this allocator. */
   readonly slab: Kmalloc;
@@ -193,13 +195,19 @@ export class PageAllocator {
       freePages: this.nrFreePages,
       allocatedPages: this.allocatedPages,
       reservedPages: this.reservedPages,
-      slabPages: this.slabUnreclaimablePages,
+      slabPages: this.slabUnreclaimablePages + this.slabReclaimablePages,
       vmallocPages: this.vmallocPages,
     };
   }
   /** calculate_totalreserve_pages() */
   get totalReservePages(): number {
     return totalReservePages(this.zones);
+  }
+
+  /** Slab page accounting (mod_node_page_state of NR_SLAB_(UN)RECLAIMABLE_B), used by kmalloc. */
+  addSlabPages(reclaimable: boolean, delta: number): void {
+    if (reclaimable) this.slabReclaimablePages += delta;
+    else this.slabUnreclaimablePages += delta;
   }
 
   /** Let the mmu report vmalloc backing pages (VmallocUsed). */

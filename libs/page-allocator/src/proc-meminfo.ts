@@ -40,7 +40,7 @@ export function procMeminfo(pa: PageAllocator): string {
   const totalram = pa.managedPages;
   const freeram = pa.nrFreePages;
   const pagecache = st.activeFile + st.inactiveFile;
-  const sreclaimable = 0;
+  const sreclaimable = pa.slabReclaimablePages;
   const sunreclaim = pa.slabUnreclaimablePages;
   let out = '';
   out += kb('MemTotal', totalram);

@@ -21,7 +21,7 @@ export function procZoneinfo(pa: PageAllocator): string {
       out += stat('nr_inactive_file', total.inactiveFile);
       out += stat('nr_active_file', total.activeFile);
       out += stat('nr_unevictable', total.unevictable);
-      out += stat('nr_slab_reclaimable', 0);
+      out += stat('nr_slab_reclaimable', pa.slabReclaimablePages);
       out += stat('nr_slab_unreclaimable', pa.slabUnreclaimablePages);
       out += stat('nr_anon_pages', total.anonMapped);
       out += stat('nr_mapped', total.fileMapped);

@@ -94,21 +94,26 @@ describe('/proc/slabinfo', () => {
       '# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>',
     );
     const names = lines.slice(2, -1).map((l) => l.split(' ')[0]);
-    expect(names.slice(13)).toEqual([
+    expect(names).toHaveLength(4 * 13);
+    const normal = [
       'kmalloc-8k',
       'kmalloc-4k',
       'kmalloc-2k',
       'kmalloc-1k',
       'kmalloc-512',
       'kmalloc-256',
-      'kmalloc-192',
       'kmalloc-128',
-      'kmalloc-96',
       'kmalloc-64',
       'kmalloc-32',
       'kmalloc-16',
       'kmalloc-8',
-    ]);
+      'kmalloc-192',
+      'kmalloc-96',
+    ];
+    expect(names.slice(39)).toEqual(normal);
+    expect(names.slice(0, 2)).toEqual(['kmalloc-cg-8k', 'kmalloc-cg-4k']);
+    expect(names[13]).toBe('dma-kmalloc-8k');
+    expect(names[26]).toBe('kmalloc-rcl-8k');
     expect(lines).toContain(
       'kmalloc-8k             0      0   8192    4    8 : tunables    0    0    0 : slabdata      0      0      0',
     );

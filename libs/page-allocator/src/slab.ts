@@ -92,6 +92,8 @@ export class KmemCache {
     /** GFP bits every slab allocation of this cache carries (GFP_DMA for dma-kmalloc-*). */
     readonly allocFlags: number,
     nrCpus: number,
+    /** SLAB_RECLAIM_ACCOUNT: slab pages count as NR_SLAB_RECLAIMABLE_B (kmalloc-rcl-*). */
+    readonly reclaimable = false,
   ) {
     this.order = calculateSlabOrder(size, nrCpus);
     this.objsPerSlab = orderObjects(this.order, size);
