@@ -20,7 +20,12 @@ export class VmaDomainError extends Error {
 /** Thrown when an operation needs page-level state (faults, residency) that is not wired to this mm. */
 export class PageStateUnavailableError extends VmaDomainError {
   constructor(operation: string) {
-    super('failed-precondition', 'operation', operation, 'needs page tables, but no mmu/page-allocator is wired');
+    super(
+      'failed-precondition',
+      'operation',
+      operation,
+      'needs page tables, but no mmu/page-allocator is wired',
+    );
     this.name = 'PageStateUnavailableError';
   }
 }

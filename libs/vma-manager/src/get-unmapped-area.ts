@@ -61,7 +61,12 @@ function legacyBase(mm: MmStruct): number {
  * alignment): MAP_FIXED takes addr as it is; a hint is used when [addr, addr+len) is free and
  * clear of stack guard gaps; otherwise the highest free gap below mmap_base.
  */
-export function getUnmappedArea(mm: MmStruct, addr: number, len: number, fixed: boolean): number | 'ENOMEM' | 'EINVAL' {
+export function getUnmappedArea(
+  mm: MmStruct,
+  addr: number,
+  len: number,
+  fixed: boolean,
+): number | 'ENOMEM' | 'EINVAL' {
   const taskSize = mm.taskSize;
   const minAddr = mm.machine.config.mmapMinAddr;
   if (len > taskSize) return 'ENOMEM';

@@ -49,3 +49,7 @@ export {
   ScriptRefusedError,
 } from './conformance';
 export type { ConformanceCase, ConformanceReport, ConformanceOptions, Difference, Tier } from './conformance';
+
+// Benchmarks
+export { benchmarks } from './benchmarks';
+export type { Benchmark } from './benchmarks';

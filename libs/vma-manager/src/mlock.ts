@@ -4,7 +4,16 @@ import { type U64, isSmall, u64Big, u64Num, pageAlignBig, addBig } from './u64';
 import type { Vma } from './vma';
 import { modifyVmaFlags } from './vma-merge';
 import { mmPopulate } from './populate';
-import { VM_DROPPABLE, VM_HUGETLB, VM_LOCKED, VM_LOCKED_MASK, VM_SPECIAL, clearFlags, hasAny, setFlags } from './vm-flags';
+import {
+  VM_DROPPABLE,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_LOCKED_MASK,
+  VM_SPECIAL,
+  clearFlags,
+  hasAny,
+  setFlags,
+} from './vm-flags';
 
 /** mlock_fixup: set or clear VM_LOCKED on [start, end) ⊆ vma. */
 function mlockFixup(mm: MmStruct, vma: Vma, start: number, end: number, newFlags: number): Vma | 'ENOMEM' {
@@ -19,7 +28,13 @@ function mlockFixup(mm: MmStruct, vma: Vma, start: number, end: number, newFlags
 }
 
 /** apply_vma_lock_flags: the range must be mapped without holes. */
-function applyVmaLockFlags(mm: MmStruct, start: number, end: number, endWrapped: boolean, flags: number): 'EINVAL' | 'ENOMEM' | null {
+function applyVmaLockFlags(
+  mm: MmStruct,
+  start: number,
+  end: number,
+  endWrapped: boolean,
+  flags: number,
+): 'EINVAL' | 'ENOMEM' | null {
   if (endWrapped) return 'EINVAL';
   if (end === start) return null;
   const tree = mm.vmas;
@@ -73,4 +88,3 @@ export function munlock(mm: MmStruct, addr: U64, len: U64): SyscallResult {
   const err = applyVmaLockFlags(mm, r.start, r.end, r.endWrapped, 0);
   return err ? { errno: err } : { ret: 0 };
 }
-

@@ -110,7 +110,11 @@ export function mmap(
   if (flags & MAP_FIXED_NOREPLACE && mm.vmas.findIntersection(start, end)) return { errno: 'EEXIST' };
 
   let vmFlags = calcVmProtBits(prot) | calcVmFlagBits(flags) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-  if (flags & MAP_LOCKED && cfg.memlockLimit < Infinity && (mm.lockedVm + length / 4096) * 4096 > cfg.memlockLimit) {
+  if (
+    flags & MAP_LOCKED &&
+    cfg.memlockLimit < Infinity &&
+    (mm.lockedVm + length / 4096) * 4096 > cfg.memlockLimit
+  ) {
     return { errno: 'EAGAIN' };
   }
   let pgoff: number;
@@ -137,7 +141,15 @@ export function mmap(
   }
   if (flags & MAP_NORESERVE && cfg.overcommitMemory !== 2) vmFlags = setFlags(vmFlags, VM_NORESERVE);
 
-  return mmapRegion(mm, start, end, vmFlags, pgoff, shared, (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE);
+  return mmapRegion(
+    mm,
+    start,
+    end,
+    vmFlags,
+    pgoff,
+    shared,
+    (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE,
+  );
 }
 
 /** mmap_region / __mmap_region for anonymous memory. */

@@ -1,5 +1,13 @@
 import type { MmStruct } from './mm-struct';
-import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, type SyscallResult } from './mman';
+import {
+  PROT_EXEC,
+  PROT_GROWSDOWN,
+  PROT_GROWSUP,
+  PROT_READ,
+  PROT_SEM,
+  PROT_WRITE,
+  type SyscallResult,
+} from './mman';
 import { type U64, decodeRange } from './u64';
 import type { Vma } from './vma';
 import { modifyVmaFlags } from './vma-merge';
@@ -29,7 +37,13 @@ const VALID_PROT = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM;
  * mprotect_fixup: give [start, end) ⊆ vma its new flags. Returns the VMA now holding the range,
  * or an errno. Sealed VMAs refuse even a change to the same protection.
  */
-export function mprotectFixup(mm: MmStruct, vma: Vma, start: number, end: number, newFlags: number): Vma | 'EPERM' | 'ENOMEM' {
+export function mprotectFixup(
+  mm: MmStruct,
+  vma: Vma,
+  start: number,
+  end: number,
+  newFlags: number,
+): Vma | 'EPERM' | 'ENOMEM' {
   if (hasAny(vma.vmFlags, VM_SEALED)) return 'EPERM';
   const oldFlags = vma.vmFlags;
   if (newFlags === oldFlags) return vma;
@@ -54,7 +68,7 @@ export function mprotectFixup(mm: MmStruct, vma: Vma, start: number, end: number
   mm.vmStatAccount(oldFlags, -nrPages);
   mm.vmStatAccount(newFlags, nrPages);
   // A private VM_LOCKED mapping turning writable is populated (COW) right away.
-  if ((maskFlags(oldFlags, VM_WRITE | VM_SHARED | VM_LOCKED) === VM_LOCKED) && hasAny(newFlags, VM_WRITE)) {
+  if (maskFlags(oldFlags, VM_WRITE | VM_SHARED | VM_LOCKED) === VM_LOCKED && hasAny(newFlags, VM_WRITE)) {
     mmPopulate(mm, start, end);
   }
   return res;

@@ -90,7 +90,8 @@ function setNewAddr(mm: MmStruct, r: Remap): Errno | null {
 function moveVma(mm: MmStruct, r: Remap): Ret {
   const cfg = mm.machine.config;
   if (mm.mapCount + 2 > cfg.maxMapCount) return 'ENOMEM';
-  const vma = r.vma!;
+  const vma = r.vma;
+  if (!vma) return 'EFAULT';
   const accounted = hasAny(vma.vmFlags, VM_ACCOUNT);
   let charged = 0;
   if (accounted) {
@@ -147,8 +148,7 @@ function mremapTo(mm: MmStruct, r: Remap): Ret {
 }
 
 /** expand_vma_in_place via vma_merge_extend. */
-function expandInPlace(mm: MmStruct, r: Remap): Ret {
-  const vma = r.vma!;
+function expandInPlace(mm: MmStruct, vma: Vma, r: Remap): Ret {
   const pages = r.delta / 4096;
   if (hasAny(vma.vmFlags, VM_ACCOUNT) && !vmEnoughMemory(mm.machine, pages)) return 'ENOMEM';
   const merged = mergeNewRange(mm, {
@@ -171,12 +171,13 @@ function expandInPlace(mm: MmStruct, r: Remap): Ret {
 }
 
 function expandVma(mm: MmStruct, r: Remap): Ret {
-  const vma = r.vma!;
+  const vma = r.vma;
+  if (!vma) return 'EFAULT';
   if (vma.end - r.addr === r.oldLen) {
     const end = vma.end + r.delta;
     const free = !mm.vmas.findIntersection(vma.end, end);
     const fits = end - vma.start <= mm.taskSize && vma.start <= mm.taskSize - (end - vma.start);
-    if (free && fits) return expandInPlace(mm, r);
+    if (free && fits) return expandInPlace(mm, vma, r);
   }
   if (!(r.flags & MREMAP_MAYMOVE)) return 'ENOMEM';
   const err = setNewAddr(mm, r);
@@ -239,7 +240,14 @@ function remapMove(mm: MmStruct, r: Remap): Ret {
 }
 
 /** mremap(2) (do_mremap, Linux 6.17+ semantics). */
-export function mremap(mm: MmStruct, oldAddr: U64, oldLen: U64, newLen: U64, flags: number, newAddr: U64 = 0): SyscallResult {
+export function mremap(
+  mm: MmStruct,
+  oldAddr: U64,
+  oldLen: U64,
+  newLen: U64,
+  flags: number,
+  newAddr: U64 = 0,
+): SyscallResult {
   const a = decodeAddr(oldAddr, 'oldAddr');
   const na = decodeAddr(newAddr, 'newAddr');
   const r: Remap = {

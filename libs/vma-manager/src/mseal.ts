@@ -17,7 +17,7 @@ export function mseal(mm: MmStruct, addr: U64, len: U64, flags: number | bigint 
   // range_contains_unmapped
   let prevEnd = start;
   for (let i = tree.indexAfter(start); i < tree.size; i++) {
-    const v = tree.at(i)!;
+    const v = tree.get(i);
     if (v.start >= end) break;
     if (v.start > prevEnd) return { errno: 'ENOMEM' };
     prevEnd = v.end;

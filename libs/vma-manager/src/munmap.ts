@@ -56,18 +56,23 @@ export function completeMunmap(mm: MmStruct, g: GatheredRange, unaccount = true)
   if (g.first === g.last) return;
   const tree = mm.vmas;
   for (let k = g.first; k < g.last; k++) {
-    const v = tree.at(k)!;
+    const v = tree.get(k);
     const n = v.pages;
     mm.vmStatAccount(v.vmFlags, -n);
     if (hasAny(v.vmFlags, VM_LOCKED)) mm.lockedVm -= n;
   }
   if (unaccount && g.accountedPages) vmUnacctMemory(mm.machine, g.accountedPages);
-  tree.replace(g.first, g.last - g.first);
+  tree.removeAt(g.first, g.last - g.first);
   mm.pushPageOp({ kind: 'unmap', start: g.start, end: g.end });
 }
 
 /** do_vmi_align_munmap for a page-aligned, non-empty range. */
-export function unmapRange(mm: MmStruct, start: number, end: number, unaccount = true): 'EPERM' | 'ENOMEM' | null {
+export function unmapRange(
+  mm: MmStruct,
+  start: number,
+  end: number,
+  unaccount = true,
+): 'EPERM' | 'ENOMEM' | null {
   const g = gatherMunmap(mm, start, end);
   if (typeof g === 'string') return g;
   completeMunmap(mm, g, unaccount);

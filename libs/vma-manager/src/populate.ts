@@ -38,7 +38,8 @@ export function anonVmaPrepare(mm: MmStruct, vma: Vma): AnonVma {
   const prev = mm.vmas.prevOf(i);
   let reuse: AnonVma | null = null;
   if (next && next.anonVma && !next.anonVmaInherited && anonVmaCompatible(vma, next)) reuse = next.anonVma;
-  else if (prev && prev.anonVma && !prev.anonVmaInherited && anonVmaCompatible(prev, vma)) reuse = prev.anonVma;
+  else if (prev && prev.anonVma && !prev.anonVmaInherited && anonVmaCompatible(prev, vma))
+    reuse = prev.anonVma;
   vma.anonVma = reuse ?? mm.newAnonVma();
   vma.anonVmaInherited = false;
   return vma.anonVma;

@@ -13,11 +13,17 @@ const PAGE = 4096n;
 /** Validates a U64 argument; returns it as bigint. */
 export function u64Big(v: U64, field: string): bigint {
   if (typeof v === 'bigint') {
-    if (v < 0n || v >= TWO64) throw new VmaDomainError('invalid-argument', field, v, 'not an unsigned 64-bit value');
+    if (v < 0n || v >= TWO64)
+      throw new VmaDomainError('invalid-argument', field, v, 'not an unsigned 64-bit value');
     return v;
   }
   if (!Number.isSafeInteger(v) || v < 0) {
-    throw new VmaDomainError('invalid-argument', field, v, 'not a non-negative safe integer (pass a bigint above 2^53)');
+    throw new VmaDomainError(
+      'invalid-argument',
+      field,
+      v,
+      'not a non-negative safe integer (pass a bigint above 2^53)',
+    );
   }
   return BigInt(v);
 }

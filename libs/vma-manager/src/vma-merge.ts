@@ -88,28 +88,24 @@ export function mergeNewRange(mm: MmStruct, p: MergeProposal): Vma | null {
   const i = tree.indexAfter(p.start);
   const prev = tree.prevOf(i);
   const next = tree.at(i);
-  const left = canMergeAfter(prev, p);
-  const right = canMergeBefore(next, p) && (!left || prevNextCompatible(prev, next!));
-  if (left && right) {
-    const pv = prev!;
-    const nx = next!;
+  const pv = canMergeAfter(prev, p) ? prev : undefined;
+  const nx = canMergeBefore(next, p) && (!pv || prevNextCompatible(pv, next)) ? next : undefined;
+  if (pv && nx) {
     pv.end = nx.end;
     adoptAnon(pv, p);
     adoptAnon(pv, nx);
     withSticky(pv, nx.vmFlags);
     withSticky(pv, p.vmFlags);
-    tree.replace(i, 1);
+    tree.removeAt(i, 1);
     return pv;
   }
-  if (left) {
-    const pv = prev!;
+  if (pv) {
     pv.end = p.end;
     adoptAnon(pv, p);
     withSticky(pv, p.vmFlags);
     return pv;
   }
-  if (right) {
-    const nx = next!;
+  if (nx) {
     nx.start = p.start;
     nx.pgoff = p.pgoff;
     adoptAnon(nx, p);
@@ -124,7 +120,13 @@ export function mergeNewRange(mm: MmStruct, p: MergeProposal): Vma | null {
  * else above). Both pieces share the anon_vma. `checkCount`: split_vma's map_count limit
  * (munmap's __split_vma checks it elsewhere).
  */
-export function splitVma(mm: MmStruct, vma: Vma, addr: number, newBelow: boolean, checkCount = true): Vma | 'ENOMEM' {
+export function splitVma(
+  mm: MmStruct,
+  vma: Vma,
+  addr: number,
+  newBelow: boolean,
+  checkCount = true,
+): Vma | 'ENOMEM' {
   if (checkCount && mm.mapCount >= mm.machine.config.maxMapCount) return 'ENOMEM';
   const i = mm.vmas.indexOf(vma);
   const delta = (addr - vma.start) / 4096;
@@ -132,12 +134,12 @@ export function splitVma(mm: MmStruct, vma: Vma, addr: number, newBelow: boolean
     const lower = vma.clone(vma.start, addr, vma.pgoff);
     vma.start = addr;
     vma.pgoff += delta;
-    mm.vmas.replace(i, 1, lower, vma);
+    mm.vmas.insertAt(i, lower);
     return lower;
   }
   const upper = vma.clone(addr, vma.end, vma.pgoff + delta);
   vma.end = addr;
-  mm.vmas.replace(i, 1, vma, upper);
+  mm.vmas.insertAt(i + 1, upper);
   return upper;
 }
 
@@ -146,7 +148,13 @@ export function splitVma(mm: MmStruct, vma: Vma, addr: number, newBelow: boolean
  * and/or next when they are compatible. `prev` is the VMA the caller's walk considers previous
  * (the predecessor in the tree, or middle itself when start lies inside middle).
  */
-function mergeExistingRange(mm: MmStruct, middle: Vma, start: number, end: number, vmFlags: number): Vma | null {
+function mergeExistingRange(
+  mm: MmStruct,
+  middle: Vma,
+  start: number,
+  end: number,
+  vmFlags: number,
+): Vma | null {
   const leftSide = start === middle.start;
   const rightSide = end === middle.end;
   if (hasAny(vmFlags, VM_SPECIAL) || (!leftSide && !rightSide)) return null;
@@ -163,28 +171,25 @@ function mergeExistingRange(mm: MmStruct, middle: Vma, start: number, end: numbe
     anonVma: middle.anonVma,
     anonVmaInherited: middle.anonVmaInherited,
   };
-  const mergeLeft = leftSide && canMergeAfter(prev, p);
-  const mergeRight = rightSide && canMergeBefore(next, p) && (!mergeLeft || prevNextCompatible(prev, next!));
-  if (!mergeLeft && !mergeRight) return null;
+  const pv = leftSide && canMergeAfter(prev, p) ? prev : undefined;
+  const nx = rightSide && canMergeBefore(next, p) && (!pv || prevNextCompatible(pv, next)) ? next : undefined;
+  if (!pv && !nx) return null;
   const removeMiddle = leftSide && rightSide;
   const sticky = setFlags(maskFlags(middle.vmFlags, VM_STICKY), maskFlags(vmFlags, VM_STICKY));
-  if (mergeLeft && mergeRight) {
-    const pv = prev!;
-    const nx = next!;
+  if (pv && nx) {
     pv.end = nx.end;
     adoptAnon(pv, middle);
     adoptAnon(pv, nx);
     withSticky(pv, setFlags(sticky, nx.vmFlags));
-    tree.replace(i, 2);
+    tree.removeAt(i, 2);
     return pv;
   }
-  if (mergeLeft) {
-    const pv = prev!;
+  if (pv) {
     adoptAnon(pv, middle);
     withSticky(pv, sticky);
     if (removeMiddle) {
       pv.end = middle.end;
-      tree.replace(i, 1);
+      tree.removeAt(i, 1);
     } else {
       pv.end = end;
       middle.pgoff = middle.pgoffAt(end);
@@ -192,12 +197,12 @@ function mergeExistingRange(mm: MmStruct, middle: Vma, start: number, end: numbe
     }
     return pv;
   }
-  const nx = next!;
+  if (!nx) return null;
   adoptAnon(nx, middle);
   withSticky(nx, sticky);
   nx.pgoff = p.pgoff;
   nx.start = start;
-  if (removeMiddle) tree.replace(i, 1);
+  if (removeMiddle) tree.removeAt(i, 1);
   else middle.end = start;
   return nx;
 }
@@ -207,7 +212,13 @@ function mergeExistingRange(mm: MmStruct, middle: Vma, start: number, end: numbe
  * neighbour when possible, else splitting vma into two or three. Returns the VMA that now holds
  * the range (possibly larger, when merged), or ENOMEM when a split would pass max_map_count.
  */
-export function modifyVmaFlags(mm: MmStruct, vma: Vma, start: number, end: number, vmFlags: number): Vma | 'ENOMEM' {
+export function modifyVmaFlags(
+  mm: MmStruct,
+  vma: Vma,
+  start: number,
+  end: number,
+  vmFlags: number,
+): Vma | 'ENOMEM' {
   const merged = mergeExistingRange(mm, vma, start, end, vmFlags);
   if (merged) return merged;
   if (vma.start < start) {

@@ -18,11 +18,29 @@ const WINDOW_PAGES = 32;
 const page = fc.integer({ min: 0, max: WINDOW_PAGES - 1 });
 const pages = fc.integer({ min: 1, max: 16 });
 const addr = page.map((p) => BASE + p * 4096);
-const len = fc.oneof({ weight: 9, arbitrary: pages.map((n) => n * 4096) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0x9000 }) });
-const prot = fc.constantFrom(M.PROT_NONE, M.PROT_READ, M.PROT_READ | M.PROT_WRITE, M.PROT_READ | M.PROT_EXEC, 7);
+const len = fc.oneof(
+  { weight: 9, arbitrary: pages.map((n) => n * 4096) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 0x9000 }) },
+);
+const prot = fc.constantFrom(
+  M.PROT_NONE,
+  M.PROT_READ,
+  M.PROT_READ | M.PROT_WRITE,
+  M.PROT_READ | M.PROT_EXEC,
+  7,
+);
 const mapType = fc.constantFrom(M.MAP_PRIVATE, M.MAP_PRIVATE, M.MAP_PRIVATE, M.MAP_SHARED);
 const placement = fc.constantFrom(M.MAP_FIXED, M.MAP_FIXED_NOREPLACE, 0);
-const extra = fc.constantFrom(0, 0, 0, M.MAP_NORESERVE, M.MAP_POPULATE, M.MAP_LOCKED, M.MAP_GROWSDOWN, M.MAP_STACK);
+const extra = fc.constantFrom(
+  0,
+  0,
+  0,
+  M.MAP_NORESERVE,
+  M.MAP_POPULATE,
+  M.MAP_LOCKED,
+  M.MAP_GROWSDOWN,
+  M.MAP_STACK,
+);
 const advice = fc.constantFrom(
   M.MADV_DONTNEED,
   M.MADV_FREE,
@@ -48,30 +66,40 @@ type Step = { name: string; run: (mm: MmStruct) => unknown };
 
 function steps(withDontunmap: boolean): fc.Arbitrary<Step> {
   return fc.oneof(
-  fc.record({ a: addr, l: len, p: prot, t: mapType, f: placement, x: extra }).map(({ a, l, p, t, f, x }) => ({
-    name: `mmap ${a.toString(16)} ${l} ${p} ${t | f | x | M.MAP_ANONYMOUS}`,
-    run: (mm: MmStruct) => mmap(mm, a, l, p, t | f | x | M.MAP_ANONYMOUS),
-  })),
-  fc.record({ a: addr, l: len }).map(({ a, l }) => ({
-    name: `munmap ${a.toString(16)} ${l}`,
-    run: (mm: MmStruct) => munmap(mm, a, l),
-  })),
-  fc.record({ a: addr, l: len, p: prot }).map(({ a, l, p }) => ({
-    name: `mprotect ${a.toString(16)} ${l} ${p}`,
-    run: (mm: MmStruct) => mprotect(mm, a, l, p),
-  })),
-  fc.record({ a: addr, o: len, n: len, f: withDontunmap ? fc.oneof(remapFlags, remapFlagsDontunmap) : remapFlags, t: addr }).map(({ a, o, n, f, t }) => ({
-    name: `mremap ${a.toString(16)} ${o} ${n} ${f} ${t.toString(16)}`,
-    run: (mm: MmStruct) => mremap(mm, a, o, f & M.MREMAP_DONTUNMAP ? o : n, f, t),
-  })),
-  fc.record({ a: addr, l: len, v: advice }).map(({ a, l, v }) => ({
-    name: `madvise ${a.toString(16)} ${l} ${v}`,
-    run: (mm: MmStruct) => madvise(mm, a, l, v),
-  })),
-  fc.record({ a: addr, l: len, on: fc.boolean() }).map(({ a, l, on }) => ({
-    name: `${on ? 'mlock' : 'munlock'} ${a.toString(16)} ${l}`,
-    run: (mm: MmStruct) => (on ? mlock(mm, a, l) : munlock(mm, a, l)),
-  })),
+    fc
+      .record({ a: addr, l: len, p: prot, t: mapType, f: placement, x: extra })
+      .map(({ a, l, p, t, f, x }) => ({
+        name: `mmap ${a.toString(16)} ${l} ${p} ${t | f | x | M.MAP_ANONYMOUS}`,
+        run: (mm: MmStruct) => mmap(mm, a, l, p, t | f | x | M.MAP_ANONYMOUS),
+      })),
+    fc.record({ a: addr, l: len }).map(({ a, l }) => ({
+      name: `munmap ${a.toString(16)} ${l}`,
+      run: (mm: MmStruct) => munmap(mm, a, l),
+    })),
+    fc.record({ a: addr, l: len, p: prot }).map(({ a, l, p }) => ({
+      name: `mprotect ${a.toString(16)} ${l} ${p}`,
+      run: (mm: MmStruct) => mprotect(mm, a, l, p),
+    })),
+    fc
+      .record({
+        a: addr,
+        o: len,
+        n: len,
+        f: withDontunmap ? fc.oneof(remapFlags, remapFlagsDontunmap) : remapFlags,
+        t: addr,
+      })
+      .map(({ a, o, n, f, t }) => ({
+        name: `mremap ${a.toString(16)} ${o} ${n} ${f} ${t.toString(16)}`,
+        run: (mm: MmStruct) => mremap(mm, a, o, f & M.MREMAP_DONTUNMAP ? o : n, f, t),
+      })),
+    fc.record({ a: addr, l: len, v: advice }).map(({ a, l, v }) => ({
+      name: `madvise ${a.toString(16)} ${l} ${v}`,
+      run: (mm: MmStruct) => madvise(mm, a, l, v),
+    })),
+    fc.record({ a: addr, l: len, on: fc.boolean() }).map(({ a, l, on }) => ({
+      name: `${on ? 'mlock' : 'munlock'} ${a.toString(16)} ${l}`,
+      run: (mm: MmStruct) => (on ? mlock(mm, a, l) : munlock(mm, a, l)),
+    })),
   );
 }
 
@@ -82,7 +110,8 @@ function replay(seq: Step[], merged: boolean): void {
     const r = s.run(mm);
     log.push(`${s.name} -> ${JSON.stringify(r)}`);
     const broken = checkMmInvariants(mm, merged);
-    if (broken) throw new Error(`${broken}\nafter:\n${log.join('\n')}\nmaps:\n${procMapsLines(mm).join('\n')}`);
+    if (broken)
+      throw new Error(`${broken}\nafter:\n${log.join('\n')}\nmaps:\n${procMapsLines(mm).join('\n')}`);
   }
 }
 
@@ -102,7 +131,10 @@ describe('VMA invariants under random syscall sequences', () => {
   });
 
   it('returns a value for every input, never throws, for arbitrary 64-bit arguments', () => {
-    const u64 = fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+    const u64 = fc.oneof(
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    );
     fc.assert(
       fc.property(u64, u64, u64, fc.integer({ min: 0, max: 0xffff }), (a, b, c, f) => {
         const mm = new MmStruct(new Machine());

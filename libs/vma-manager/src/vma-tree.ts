@@ -20,6 +20,13 @@ export class VmaTree {
     return this.vmas[i];
   }
 
+  /** The VMA at index i, which must exist. */
+  get(i: number): Vma {
+    const v = this.vmas[i];
+    if (!v) throw new RangeError(`no VMA at index ${i} of ${this.vmas.length}`);
+    return v;
+  }
+
   /** All VMAs in address order (a read-only view; do not mutate). */
   all(): readonly Vma[] {
     return this.vmas;
@@ -73,9 +80,14 @@ export class VmaTree {
     return i;
   }
 
-  /** Replaces `count` VMAs at index i by `items` (already sorted, disjoint from the rest). */
-  replace(i: number, count: number, ...items: Vma[]): void {
-    this.vmas.splice(i, count, ...items);
+  /** Removes `count` VMAs at index i. */
+  removeAt(i: number, count = 1): void {
+    this.vmas.splice(i, count);
+  }
+
+  /** Inserts `vma` at index i (it must sort there and overlap nothing). */
+  insertAt(i: number, vma: Vma): void {
+    this.vmas.splice(i, 0, vma);
   }
 
   remove(vma: Vma): void {

@@ -61,7 +61,8 @@ function project(rec: Obj, tier: Tier, norm: Normaliser): Obj {
   if (tier >= 3) {
     const out: Obj = { ...rec };
     if ('maps' in out) out.maps = norm.lines(out.maps);
-    if (isObj(out.child) && 'maps' in out.child) out.child = { ...out.child, maps: norm.lines(out.child.maps) };
+    if (isObj(out.child) && 'maps' in out.child)
+      out.child = { ...out.child, maps: norm.lines(out.child.maps) };
     return out;
   }
   const out: Obj = {};
@@ -136,7 +137,12 @@ function parseLines(text: string): Obj[] {
  * compare_file: the differences between the kernel's JSONL and the model's at `tier`. By default
  * only the first one, as compare.py prints it; `all` gives every one.
  */
-export function compareJsonl(expectedText: string, actualText: string, tier: Tier = 2, all = false): Difference[] {
+export function compareJsonl(
+  expectedText: string,
+  actualText: string,
+  tier: Tier = 2,
+  all = false,
+): Difference[] {
   const exp = parseLines(expectedText);
   const act = parseLines(actualText);
   const ne = new Normaliser();

@@ -72,7 +72,11 @@ describe('conformance with the Linux 6.18 oracle (fixtures copied from ../shared
     for (const c of report.cases.filter((x) => x.status === 'passed')) {
       const ops = readFileSync(join(FIXTURES, 'cases', `${c.name}.ops`), 'utf8');
       const expected = readFileSync(join(FIXTURES, 'expected', `${c.name}.jsonl`), 'utf8');
-      expect(runScript(ops).lines.map((l) => l + '\n').join('')).toBe(expected);
+      expect(
+        runScript(ops)
+          .lines.map((l) => l + '\n')
+          .join(''),
+      ).toBe(expected);
     }
   });
 });

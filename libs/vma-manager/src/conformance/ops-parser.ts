@@ -54,7 +54,7 @@ function num(tok: string | undefined, line: number): U64 {
 
 function small(tok: string | undefined, line: number): number {
   const v = num(tok, line);
-  if (typeof v === 'bigint') throw new OpsParseError(line, tok!, 'number too large here');
+  if (typeof v === 'bigint') throw new OpsParseError(line, tok ?? '', 'number too large here');
   return v;
 }
 
@@ -152,7 +152,8 @@ function longFlags(tok: string, table: Record<string, number>, line: number): nu
 }
 
 function need(tokens: string[], counts: number[], line: number, usage: string): void {
-  if (!counts.includes(tokens.length)) throw new OpsParseError(line, tokens.join(' '), `usage: ${usage}; got`);
+  if (!counts.includes(tokens.length))
+    throw new OpsParseError(line, tokens.join(' '), `usage: ${usage}; got`);
 }
 
 function parseLine(tok: string[], line: number): Op | null {
@@ -190,7 +191,12 @@ function parseLine(tok: string[], line: number): Op | null {
     }
     case 'madvise':
       need(tok, [4], line, 'madvise ADDR LEN ADVICE');
-      return { kind: 'madvise', addr: num(tok[1], line), len: num(tok[2], line), advice: flags(tok[3], ADVICE, line) };
+      return {
+        kind: 'madvise',
+        addr: num(tok[1], line),
+        len: num(tok[2], line),
+        advice: flags(tok[3], ADVICE, line),
+      };
     case 'mlock':
     case 'munlock':
     case 'mseal':
@@ -201,7 +207,8 @@ function parseLine(tok: string[], line: number): Op | null {
       need(tok, [4, 5], line, `${op} ADDR LEN r|w [VALUE]`);
       const addr = num(tok[1], line);
       const len = num(tok[2], line);
-      if (tok[3] !== 'r' && tok[3] !== 'w') throw new OpsParseError(line, tok[3], 'touch mode must be r or w, got');
+      if (tok[3] !== 'r' && tok[3] !== 'w')
+        throw new OpsParseError(line, tok[3], 'touch mode must be r or w, got');
       const value = tok.length === 5 ? small(tok[4], line) : 1;
       return { kind: op, addr, len, write: tok[3] === 'w', value };
     }

@@ -49,13 +49,15 @@ function runCase(dir: string, name: string, tier: Tier, opts: ConformanceOptions
   try {
     result = runScript(readFileSync(join(dir, 'cases', `${name}.ops`), 'utf8'), opts);
   } catch (e) {
-    const reason = e instanceof OpsParseError ? `parse error: ${e.message}` : `model error: ${(e as Error).message}`;
+    const reason =
+      e instanceof OpsParseError ? `parse error: ${e.message}` : `model error: ${(e as Error).message}`;
     return { name, status: 'failed', diffs: [], reason };
   }
   if (result.unsupported) return { name, status: 'unsupported', diffs: [], reason: result.unsupported };
   const actual = result.lines.map((l) => l + '\n').join('');
   if (opts.outDir) writeFileSync(join(opts.outDir, `${name}.jsonl`), actual);
-  if (!existsSync(expectedPath)) return { name, status: 'failed', diffs: [], reason: `missing ${expectedPath}` };
+  if (!existsSync(expectedPath))
+    return { name, status: 'failed', diffs: [], reason: `missing ${expectedPath}` };
   const diffs = compareJsonl(readFileSync(expectedPath, 'utf8'), actual, tier, opts.allDiffs ?? false);
   return { name, status: diffs.length ? 'failed' : 'passed', diffs };
 }
@@ -69,10 +71,14 @@ export function formatConformanceReport(r: ConformanceReport): string {
     else {
       lines.push(`FAIL        ${c.name}${c.reason ? `: ${c.reason}` : ''}`);
       for (const d of c.diffs) {
-        lines.push(`    ${d.path}\n        expected: ${JSON.stringify(d.expected)}\n        actual:   ${JSON.stringify(d.actual)}`);
+        lines.push(
+          `    ${d.path}\n        expected: ${JSON.stringify(d.expected)}\n        actual:   ${JSON.stringify(d.actual)}`,
+        );
       }
     }
   }
-  lines.push(`${r.passed} passed, ${r.failed} failed${r.unsupported ? `, ${r.unsupported} unsupported` : ''}`);
+  lines.push(
+    `${r.passed} passed, ${r.failed} failed${r.unsupported ? `, ${r.unsupported} unsupported` : ''}`,
+  );
   return lines.join('\n');
 }

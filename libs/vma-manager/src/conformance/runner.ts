@@ -120,7 +120,10 @@ class Replay {
       devs = 'DEV';
       inos = `INO${k}`;
     }
-    const h = (x: string) => BigInt('0x' + x).toString(16).padStart(8, '0');
+    const h = (x: string) =>
+      BigInt('0x' + x)
+        .toString(16)
+        .padStart(8, '0');
     let line = `${h(s)}-${h(e)} ${perms} ${h(off)} ${devs} ${inos} `;
     if (name) line = line.padEnd(72, ' ') + ' ' + name;
     return line;
@@ -130,7 +133,7 @@ class Replay {
     const tree = this.mm.vmas;
     const out: Vma[] = [];
     for (let i = tree.indexAfter(REGION_START); i < tree.size; i++) {
-      const v = tree.at(i)!;
+      const v = tree.get(i);
       if (v.start >= REGION_END) break;
       out.push(v);
     }
@@ -158,7 +161,8 @@ class Replay {
     let o =
       `{"pages":${last - first},"present":${r.present},"swapped":${r.swapped},"file_shared":${r.fileShared},` +
       `"exclusive":${r.exclusive},"guard":${r.guard},`;
-    o += r.present && r.distinctPfn === null ? '"distinct_pfn":null,' : `"distinct_pfn":${r.distinctPfn ?? 0},`;
+    o +=
+      r.present && r.distinctPfn === null ? '"distinct_pfn":null,' : `"distinct_pfn":${r.distinctPfn ?? 0},`;
     let lo = A;
     let hi = (A + L) & MASK64;
     if (L === 0n || hi < lo) {
@@ -167,7 +171,8 @@ class Replay {
     }
     const entries: string[] = [];
     for (const v of this.regionVmas()) {
-      if (!(v.start >= REGION_START && v.end <= REGION_END && BigInt(v.end) > lo && BigInt(v.start) < hi)) continue;
+      if (!(v.start >= REGION_START && v.end <= REGION_END && BigInt(v.end) > lo && BigInt(v.start) < hi))
+        continue;
       const e = smapsEntry(v, (x) => this.pages.smaps(x));
       const s = e.stats;
       entries.push(
@@ -188,13 +193,16 @@ class Replay {
     const alen = (L + PG - 1n) & MASK64 & ~(PG - 1n);
     if (alen < L || A + alen > MASK64) return;
     if (A < BigInt(REGION_START) || A + alen > BigInt(REGION_END)) {
-      throw new ScriptRefusedError(line, `range 0x${A.toString(16)}+0x${L.toString(16)} leaves the reserved region`);
+      throw new ScriptRefusedError(
+        line,
+        `range 0x${A.toString(16)}+0x${L.toString(16)} leaves the reserved region`,
+      );
     }
   }
 
   private flushPages(line: number): void {
-    const ops: PageTableOp[] = this.mm.pageOps!;
-    if (ops.length) {
+    const ops: PageTableOp[] | null = this.mm.pageOps;
+    if (ops && ops.length) {
       this.pages.apply(ops, line);
       ops.length = 0;
     }
