@@ -74,8 +74,20 @@ export interface RemovedPte {
   readonly special: boolean;
   readonly dirty: boolean;
   readonly accessed: boolean;
+  /** RW was set (pte_write). */
+  readonly writable: boolean;
+  /** NX was clear (pte_exec). */
+  readonly executable: boolean;
   /** A PROT_NONE entry (present to Linux, not to the CPU). */
   readonly protNone: boolean;
+}
+
+/** One page of a scattered mapping request. */
+export interface PageMapping {
+  readonly va: number;
+  readonly pfn: number;
+  readonly prot: Pgprot;
+  readonly special?: boolean;
 }
 
 export interface DestroyResult {
@@ -374,6 +386,8 @@ export abstract class MmuCore {
       special: (lo & _PAGE_SPECIAL) !== 0,
       dirty: (lo & _PAGE_DIRTY) !== 0,
       accessed: (lo & _PAGE_ACCESSED) !== 0,
+      writable: (lo & _PAGE_RW) !== 0,
+      executable: (hi & _PAGE_NX_HI) === 0,
       protNone: (lo & _PAGE_PRESENT) === 0,
     };
   }

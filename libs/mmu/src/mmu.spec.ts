@@ -125,6 +125,37 @@ describe('map, walk, unmap', () => {
     expect(mmu.walk(asid, USER_VA).pfn).toBe(pfn + 1);
   });
 
+  it('maps a scattered batch with one plan, all or nothing', async () => {
+    const { mmu, port } = await boot64();
+    const asid = await mmu.createAddressSpace();
+    const calls = port.portCalls;
+    const pages = [
+      { va: 0x400000, pfn: 10, prot: P.PAGE_READONLY_EXEC },
+      { va: USER_VA, pfn: 11, prot: P.PAGE_SHARED },
+      { va: 0x555555554000, pfn: 12, prot: P.PAGE_SHARED, special: true },
+    ];
+    await mmu.mapPageBatch(asid, pages);
+    expect(port.portCalls).toBe(calls + 1); // one page-table allocation for the whole batch
+    expect(pages.map((p) => mmu.walk(asid, p.va).pfn)).toEqual([10, 11, 12]);
+    const tables = mmu.tablePages(asid);
+    await expect(
+      mmu.mapPageBatch(asid, [
+        { va: 0x600000, pfn: 1, prot: P.PAGE_SHARED },
+        { va: USER_VA, pfn: 2, prot: P.PAGE_SHARED },
+      ]),
+    ).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(
+      mmu.mapPageBatch(asid, [
+        { va: 0x600000, pfn: 1, prot: P.PAGE_SHARED },
+        { va: 0x600000, pfn: 2, prot: P.PAGE_SHARED },
+      ]),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(mmu.walk(asid, 0x600000).present).toBe(false);
+    expect(mmu.tablePages(asid)).toBe(tables);
+    const removed = await mmu.unmapPages(asid, 0x400000, 1);
+    expect(removed[0]).toMatchObject({ writable: false, executable: true, special: false });
+  });
+
   it('returns removed entries with their state and frees tables that became empty', async () => {
     const { mmu, port } = await boot64();
     const asid = await mmu.createAddressSpace();

@@ -41,6 +41,8 @@ import { ACC_USER, ACC_WRITE, Tlb, type TlbStats, validateGeometry } from './tlb
 
 import {
   type DestroyResult,
+  type EntryWrite,
+  type PageMapping,
   KERNEL_ASID,
   MAX_CPUS,
   type MapOptions,
@@ -55,7 +57,7 @@ import {
 } from './mmu-core';
 
 export { KERNEL_ASID, MAX_CPUS, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from './mmu-core';
-export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult } from './mmu-core';
+export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult, PageMapping } from './mmu-core';
 
 const PAGE = 4096;
 /** Pages one pagemap query may cover (a reader of /proc/PID/pagemap reads it in chunks too). */
@@ -227,6 +229,35 @@ export class Mmu extends MmuCore {
         list,
         options.special ? pgprot(prot.lo | _PAGE_SPECIAL, false, prot.hi) : prot,
       );
+      return this.writeEntries(space, writes, options.replace ?? false);
+    });
+  }
+
+  /**
+   * set_pte_at for a batch of scattered pages, each with its own PFN and protection (what a
+   * fault handler or fork produces): one plan, one page-table allocation, all or nothing.
+   */
+  mapPageBatch(
+    asid: number,
+    pages: readonly PageMapping[],
+    options: { replace?: boolean } = {},
+  ): Promise<RemovedPte[]> {
+    return this.serialize(async () => {
+      const space = this.space(asid);
+      if (!Array.isArray(pages) || pages.length === 0)
+        throw new InvalidArgumentError('pages', pages?.length, 'nothing to map');
+      const seen = new Set<number>();
+      const writes: EntryWrite[] = [];
+      pages.forEach((pg, i) => {
+        this.checkRange(asid, pg?.va, 1);
+        this.checkPfn(pg.pfn, `pages[${i}].pfn`);
+        this.checkProt(pg.prot, `pages[${i}].prot`, asid);
+        if (seen.has(pg.va))
+          throw new InvalidArgumentError(`pages[${i}].va`, pg.va, 'the same page twice in one batch');
+        seen.add(pg.va);
+        const prot = pg.special ? pgprot(pg.prot.lo | _PAGE_SPECIAL, false, pg.prot.hi) : pg.prot;
+        writes.push(...this.leafWrites(pg.va, [pg.pfn], prot));
+      });
       return this.writeEntries(space, writes, options.replace ?? false);
     });
   }
