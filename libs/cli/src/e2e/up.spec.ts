@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +18,9 @@ interface UpReport {
   services: { name: string; grpcService: string; address: string; pid: number; status: string }[];
 }
 
-function firstLine(child: ChildProcess): Promise<string> {
+function firstLine(child: ChildProcessByStdio<null, Readable, null>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     rl.once('line', (line) => {
       rl.close();
       resolve(line);
@@ -47,11 +48,12 @@ describe('pagemesh up', () => {
 
   it('starts five healthy services and stops them all on SIGINT', async () => {
     const logDir = mkdtempSync(join(tmpdir(), 'pagemesh-up-test-'));
-    up = spawn(process.execPath, [bin, 'up', '--base-port', '0', '--json', '--log-dir', logDir], {
+    const child = spawn(process.execPath, [bin, 'up', '--base-port', '0', '--json', '--log-dir', logDir], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const exited = new Promise<number | null>((resolve) => up!.once('exit', (code) => resolve(code)));
-    const report = JSON.parse(await firstLine(up)) as UpReport;
+    up = child;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const report = JSON.parse(await firstLine(child)) as UpReport;
 
     expect(report.services.map((s) => s.name)).toEqual([
       'page-allocator',
@@ -74,7 +76,7 @@ describe('pagemesh up', () => {
       true,
     );
 
-    up.kill('SIGINT');
+    child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const s of report.services) {
       expect(alive(s.pid)).toBe(false);
