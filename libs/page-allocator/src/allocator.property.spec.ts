@@ -44,7 +44,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('kmalloc' as const),
       size: fc.oneof(fc.integer({ min: 0, max: 256 }), fc.integer({ min: 0, max: 80000 })),
-      gfp: fc.constantFrom(GFP.KERNEL, GFP.ATOMIC, GFP.KERNEL | GFP.DMA, GFP.KERNEL | GFP.ZERO),
+      gfp: fc.constantFrom(
+        GFP.KERNEL,
+        GFP.ATOMIC,
+        GFP.KERNEL | GFP.DMA,
+        GFP.KERNEL | GFP.ZERO,
+        GFP.KERNEL | GFP.RECLAIMABLE,
+        GFP.KERNEL_ACCOUNT,
+      ),
     }),
   },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('kfree' as const), i: fc.nat() }) },
