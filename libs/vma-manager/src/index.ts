@@ -35,8 +35,18 @@ export { procMaps, procMapsLines, formatMapsLine } from './proc-maps';
 export { procSmaps, procStatusMemory, formatSmaps, smapsEntry, NO_PAGES } from './proc-smaps';
 export type { SmapsEntry, SmapsPageStats, SmapsPageSource } from './proc-smaps';
 
-// Ports to the layers below
-export type { MmuPort, PageAllocatorPort, MappedPage, PagemapEntry, VaRange } from './ports';
+// Ports to the layers below, and an address space whose page tables follow its VMAs
+export type {
+  MmuPort,
+  PageAllocatorPort,
+  MappedPage,
+  PagemapEntry,
+  VaRange,
+  ProtectionChange,
+} from './ports';
+export { MmProcess } from './process';
+export type { MmPorts } from './process';
+export { checkMmInvariants, wouldMerge } from './vma-invariants';
 
 // Conformance with the kernel oracle
 export {

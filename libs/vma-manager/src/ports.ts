@@ -31,14 +31,24 @@ export interface PagemapEntry {
   readonly guard: boolean;
 }
 
+/** New permissions for the PTEs of a range (change_protection). */
+export interface ProtectionChange {
+  readonly range: VaRange;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly executable: boolean;
+  /**
+   * Private mapping: write permission may only be set on PTEs of pages mapped exactly once
+   * (exclusive anonymous pages); shared and zero pages stay read-only for copy-on-write.
+   */
+  readonly copyOnWrite: boolean;
+}
+
 export interface MmuPort {
   /** zap_page_range for each range: clear the PTEs, flush the TLB, return what was mapped. */
   unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }>;
   /** change_protection: rewrite the PTEs of the ranges for new permissions (write only where no COW is needed). */
-  changeProtection(
-    asid: number,
-    changes: readonly { range: VaRange; readable: boolean; writable: boolean; executable: boolean }[],
-  ): Promise<void>;
+  changeProtection(asid: number, changes: readonly ProtectionChange[]): Promise<void>;
   /** set_pte_at for a batch of pages. */
   mapPages(
     asid: number,
