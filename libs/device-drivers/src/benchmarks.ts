@@ -58,7 +58,7 @@ async function measureAccesses(mmu: Mmu, batches: number): Promise<number> {
       ? { cpu: 0, va, op: 'read', user: true, length: 8 }
       : { cpu: 0, va, op: 'write', user: true, data: payload };
   });
-  for (let i = 0; i < 20; i++) await mmu.accessBatch(batch); // warm-up
+  for (let i = 0; i < 300; i++) await mmu.accessBatch(batch); // warm-up (JIT, TLB)
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < batches; i++) {
     const r = await mmu.accessBatch(batch);
@@ -75,7 +75,7 @@ export const benchmarks: readonly Benchmark[] = [
     unit: 'accesses/s',
     async run() {
       const { mmu } = await setupDeviceMapping();
-      return measureAccesses(mmu, 400);
+      return measureAccesses(mmu, 2000);
     },
   },
 ];

@@ -1,10 +1,10 @@
 import type { Errno } from '@pagemesh/uapi';
 
-import { CharDevices, type ChrdevRegion, type DeviceNode, mkdev } from './driver-model';
+import { CharDevices, type ChrdevRegion, type DeviceNode, majorOf, minorOf, mkdev } from './driver-model';
 import { kmmapModule } from './drivers/kmmap';
 import { pagesModule } from './drivers/pages';
 import { vmmapModule } from './drivers/vmmap';
-import { InvalidArgumentError, NotFoundError } from './errors';
+import { InvalidArgumentError, InvariantViolationError, NotFoundError } from './errors';
 import { DriverFile, type ReadResult, type WriteResult, vfsRead, vfsWrite } from './file';
 import {
   type DriverMemory,
@@ -280,6 +280,33 @@ export class DeviceDrivers {
       const reserved = await this.kernel.ports.pageAllocator.testPagesReserved(mem.pfns);
       return { ...mem, pfns: [...mem.pfns], module: name, reserved };
     });
+  }
+
+  /**
+   * Checks the layer's own bookkeeping; throws InvariantViolationError. Each loaded module's
+   * refcount is the number of open files it serves, every open file belongs to a loaded module
+   * and has references, and every live cdev belongs to a loaded module.
+   */
+  checkInvariants(): void {
+    const perModule = new Map<string, number>();
+    for (const f of this.files.values()) {
+      if (f.count < 1) throw new InvariantViolationError(`file ${f.id} is open with f_count ${f.count}`);
+      if (!this.modules.isLoaded(f.owner))
+        throw new InvariantViolationError(`file ${f.id} pins module ${f.owner}, which is not loaded`);
+      perModule.set(f.owner, (perModule.get(f.owner) ?? 0) + 1);
+    }
+    for (const m of this.modules.list()) {
+      if (m.refcount !== (perModule.get(m.name) ?? 0))
+        throw new InvariantViolationError(
+          `module ${m.name} has refcount ${m.refcount} but ${perModule.get(m.name) ?? 0} open files`,
+        );
+    }
+    for (const c of this.chrdev.cdevList()) {
+      if (!this.modules.isLoaded(c.owner))
+        throw new InvariantViolationError(
+          `cdev ${majorOf(c.dev)}:${minorOf(c.dev)} belongs to unloaded ${c.owner}`,
+        );
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

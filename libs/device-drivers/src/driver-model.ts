@@ -126,6 +126,10 @@ export class CharDevices {
     return [...this.nodes.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
   }
 
+  cdevList(): readonly Cdev[] {
+    return [...this.cdevs];
+  }
+
   regionList(): ChrdevRegion[] {
     return [...this.regions].sort((a, b) => a.major - b.major || a.baseminor - b.baseminor);
   }

@@ -48,3 +48,11 @@ function formatValue(value: unknown): string {
   if (typeof value === 'object' && value !== null) return JSON.stringify(value);
   return String(value);
 }
+
+/** Thrown by checkInvariants() when the layer's own state is inconsistent (a bug, never a caller's fault). */
+export class InvariantViolationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvariantViolationError';
+  }
+}

@@ -84,6 +84,7 @@ export {
   NotFoundError,
   FailedPreconditionError,
   AlreadyExistsError,
+  InvariantViolationError,
 } from './errors';
 export type { DeviceDriversErrorKind } from './errors';
 

@@ -125,6 +125,22 @@ describe('kmmap', () => {
     expect(m.dd.fileInfo(m.fd).pos).toBe(0); // the lab's read/write never move f_pos
   });
 
+  it('vm_pgoff is ignored, as in the lab: the mapping always starts at the first page', async () => {
+    const m = await loaded();
+    const pfn0 = (await m.dd.driverMemory('kmmap'))?.pfns[0];
+    const vma = deviceVma(m.mmu, {
+      start: START,
+      pages: 2,
+      prot: { read: true },
+      shared: true,
+      fileWritable: true,
+      pgoff: 5,
+    });
+    expect(await m.dd.mmap(m.fd, vma)).toMatchObject({
+      requests: [{ addr: START, pfn: pfn0, size: 2 * PAGE_SIZE }],
+    });
+  });
+
   it('mmap of 17 pages: -EIO before any remap', async () => {
     const m = await loaded();
     const vma = deviceVma(m.mmu, {

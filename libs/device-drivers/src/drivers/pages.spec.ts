@@ -106,4 +106,57 @@ describe('pages', () => {
     expect(await m.dd.write(m.fd, Uint8Array.of(5, 5), 8, 0)).toEqual({ written: 2 }); // faults after two bytes
     expect(await m.dd.read(m.fd, 4, -1)).toEqual({ errno: 'EINVAL' });
   });
+
+  it('stride parameter: every n-th page is mapped with its own PAGE_SIZE call; the holes stay unpopulated', async () => {
+    const m = await loaded({ order: '3', stride: '3' });
+    const mem = await m.dd.driverMemory('pages');
+    const pfns = mem?.pfns ?? [];
+    const asid = await m.mmu.createAddressSpace();
+    const vma = deviceVma(m.mmu, {
+      start: START,
+      pages: 7,
+      prot: { read: true },
+      shared: true,
+      fileWritable: true,
+      pgoff: 1,
+    });
+    const answer = await m.dd.mmap(m.fd, vma);
+    if (!('requests' in answer)) throw new Error(answer.errno);
+    expect(answer.requests.map((r) => [r.addr, r.pfn, r.size])).toEqual([
+      [START, pfns[1], PAGE_SIZE],
+      [START + 3 * PAGE_SIZE, pfns[4], PAGE_SIZE],
+      [START + 6 * PAGE_SIZE, pfns[7], PAGE_SIZE],
+    ]);
+    expect(await applyRemapRequests(m.mmu, asid, vma, answer.requests)).toMatchObject({
+      errno: null,
+      mappedPages: 3,
+    });
+    expect((await m.mmu.pagemap(asid, START, 7)).map((e) => e.present)).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+    ]);
+    // a private mapping of a writable file is COW: per-page calls are refused (EINVAL)
+    const cow = deviceVma(m.mmu, {
+      start: START + 0x100000,
+      pages: 4,
+      prot: { read: true },
+      shared: false,
+      fileWritable: true,
+    });
+    const a2 = await m.dd.mmap(m.fd, cow);
+    if (!('requests' in a2)) throw new Error(a2.errno);
+    expect((await applyRemapRequests(m.mmu, asid, cow, a2.requests)).errno).toBe('EINVAL');
+    expect(await m.dd.loadModule('pages', { stride: '0' })).toEqual({ errno: 'EEXIST' });
+  });
+
+  it('stride 0 or a non-number is EINVAL', async () => {
+    const m = await bootLabMachine('x86_64', 32 * 2 ** 20);
+    expect(await m.dd.loadModule('pages', { stride: '0' })).toEqual({ errno: 'EINVAL' });
+    expect(await m.dd.loadModule('pages', { stride: 'x' })).toEqual({ errno: 'EINVAL' });
+  });
 });

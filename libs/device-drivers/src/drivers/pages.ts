@@ -32,7 +32,11 @@ export class PagesDriver implements ModuleInstance {
   private buffer: PageBuffer | null = null;
   private cdev: Cdev | null = null;
 
-  constructor(readonly order: number) {}
+  constructor(
+    readonly order: number,
+    /** Map every stride-th page of a VMA (1: all of it, in one call). */
+    readonly stride = 1,
+  ) {}
 
   async init(k: KernelServices): Promise<Errno | null> {
     const err = k.chrdev.registerRegion(MY_MAJOR, MY_MINOR, 1, CHRDEV_NAME);
@@ -120,21 +124,37 @@ export class PagesDriver implements ModuleInstance {
     return { written: copied };
   }
 
-  /** EINVAL when [vm_pgoff, vm_pgoff + vma_pages) is not inside the buffer; else one remap_pfn_range. */
+  /**
+   * EINVAL when [vm_pgoff, vm_pgoff + vma_pages) is not inside the buffer. With stride 1, one
+   * remap_pfn_range over the whole VMA; with stride n > 1, one PAGE_SIZE call for every n-th page
+   * (the pages in between stay unpopulated: an access there is the vma-manager's SIGBUS).
+   */
   private mmap(vma: DriverVma): MmapResult {
     const npages = this.area.pfns.length;
     const pages = vmaPages(vma);
     if (vma.vmPgoff >= npages || pages > npages - vma.vmPgoff) return { errno: 'EINVAL' };
-    return {
-      requests: [
-        {
-          addr: vma.vmStart,
-          pfn: this.area.pfns[vma.vmPgoff],
-          size: pages * PAGE_SIZE,
-          pgprot: vma.vmPageProt,
-        },
-      ],
-    };
+    if (this.stride === 1) {
+      return {
+        requests: [
+          {
+            addr: vma.vmStart,
+            pfn: this.area.pfns[vma.vmPgoff],
+            size: pages * PAGE_SIZE,
+            pgprot: vma.vmPageProt,
+          },
+        ],
+      };
+    }
+    const requests = [];
+    for (let i = 0; i < pages; i += this.stride) {
+      requests.push({
+        addr: vma.vmStart + i * PAGE_SIZE,
+        pfn: this.area.pfns[vma.vmPgoff + i],
+        size: PAGE_SIZE,
+        pgprot: vma.vmPageProt,
+      });
+    }
+    return { requests };
   }
 }
 
@@ -147,12 +167,20 @@ export const pagesModule: ModuleDefinition = {
       description: `allocation order, 0..${MAX_PAGE_ORDER} (2^order pages)`,
       defaultValue: String(PAGES_DEFAULT_ORDER),
     },
+    {
+      name: 'stride',
+      description:
+        'map every stride-th page of a VMA, one page per remap_pfn_range (1: the whole VMA in one call)',
+      defaultValue: '1',
+    },
   ],
   instantiate(params) {
     const raw = params.order ?? String(PAGES_DEFAULT_ORDER);
     const order = parseIntParam(raw);
     if (order === null) return { errno: 'EINVAL' };
     if (order < 0 || order > MAX_PAGE_ORDER) return { errno: 'EINVAL' };
-    return new PagesDriver(order);
+    const stride = parseIntParam(params.stride ?? '1');
+    if (stride === null || stride < 1) return { errno: 'EINVAL' };
+    return new PagesDriver(order, stride);
   },
 };
