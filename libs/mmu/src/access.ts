@@ -22,6 +22,8 @@ export interface Access {
   /** Bytes to read or fetch (1..MAX_ACCESS_BYTES); a write's length is its data's. */
   readonly length?: number;
   readonly data?: Uint8Array;
+  /** EFLAGS.AC (stac, as copy_to_user/copy_from_user run): a kernel data access SMAP lets through. */
+  readonly ac?: boolean;
 }
 
 export type AccessResult =
@@ -36,9 +38,12 @@ export type AccessResult =
 /** Largest single access (bytes). */
 export const MAX_ACCESS_BYTES = 1 << 20;
 
+/** translate() flag for EFLAGS.AC: with SMAP, a supervisor data access to a user page is allowed. */
+export const ACC_AC = 0x100;
+
 /** The access-code bits of an operation. */
-export function accessCode(op: AccessOp, user: boolean): number {
-  const u = user ? ACC_USER : 0;
+export function accessCode(op: AccessOp, user: boolean, ac = false): number {
+  const u = (user ? ACC_USER : 0) | (ac ? ACC_AC : 0);
   if (op === 'write') return ACC_WRITE | u;
   if (op === 'fetch') return ACC_FETCH | u;
   return u;

@@ -35,7 +35,15 @@ import {
 } from './paging/pte-bits';
 import { KERNEL_OWNER, TableStore } from './paging/table-store';
 import type { MachineInfo, PageAllocatorPort } from './ports';
-import { ACC_FETCH, ACC_USER, ACC_WRITE, GLOBAL_PCID, Tlb, type TlbConfig } from './tlb/tlb';
+import {
+  ACC_FETCH,
+  ACC_SUPERVISOR_CHECK,
+  ACC_USER,
+  ACC_WRITE,
+  GLOBAL_PCID,
+  Tlb,
+  type TlbConfig,
+} from './tlb/tlb';
 
 /** The address space of init_mm: the kernel page tables. */
 export const KERNEL_ASID = 0;
@@ -55,6 +63,10 @@ export interface MmuOptions {
   readonly tlb?: TlbConfig;
   /** CR4.PCIDE: keep TLB entries of recent address spaces across CR3 switches (default false). */
   readonly pcid?: boolean;
+  /** CR4.SMEP: supervisor instruction fetches from user pages fault (default false). */
+  readonly smep?: boolean;
+  /** CR4.SMAP: supervisor data accesses to user pages fault unless EFLAGS.AC is set (default false). */
+  readonly smap?: boolean;
 }
 
 export interface MapOptions {
@@ -134,6 +146,8 @@ export abstract class MmuCore {
   protected readonly spaces = new Map<number, AddressSpace>();
   protected readonly cpus: Cpu[];
   protected readonly pcid: boolean;
+  protected readonly smep: boolean;
+  protected readonly smap: boolean;
   protected nextAsid = 1;
   protected queue: Promise<unknown> = Promise.resolve();
   protected readonly vmallocAreas: VmallocAreas;
@@ -162,6 +176,8 @@ export abstract class MmuCore {
     this.store = new TableStore(machine.maxPfn, p.entryWords);
     this.tables = new PageTables(p, this.store);
     this.pcid = options.pcid ?? false;
+    this.smep = options.smep ?? false;
+    this.smap = options.smap ?? false;
     this.vaLimit = 2 ** p.vaBits;
     this.spans = Float64Array.from(p.spans);
     this.indexMask = p.entriesPerTable - 1;
@@ -175,7 +191,8 @@ export abstract class MmuCore {
     p.shifts.forEach((s, l) => {
       if (p.hugeAt[l]) this.rsvdHugeLo[l] = ((2 ** s - 1) & ~0x1fff) | 0;
     });
-    this.fetchMask = p.hasNx ? ACC_FETCH : 0; // I/D is reported only with NX enabled
+    // I/D is reported only with NX (EFER.NXE) or SMEP enabled
+    this.fetchMask = p.hasNx || this.smep ? ACC_FETCH : 0;
     this.vmallocAreas = new VmallocAreas(p.vmallocStart, p.vmallocEnd);
     this.pkmap = p.lastPkmap > 0 ? new Pkmap(p.lastPkmap) : null;
 
@@ -638,7 +655,8 @@ export abstract class MmuCore {
         if (
           ((acc & ACC_USER) !== 0 && us === 0) ||
           ((acc & ACC_WRITE) !== 0 && rw === 0) ||
-          ((acc & ACC_FETCH) !== 0 && nx !== 0)
+          ((acc & ACC_FETCH) !== 0 && nx !== 0) ||
+          ((acc & ACC_SUPERVISOR_CHECK) !== 0 && us !== 0)
         ) {
           return this.fault(c, va, acc | X86_PF_PROT);
         }
@@ -661,6 +679,7 @@ export abstract class MmuCore {
 
   /** A #PF: the CPU also drops any TLB entry for the address. */
   protected fault(c: Cpu, va: number, code: number): number {
+    code &= ~ACC_SUPERVISOR_CHECK;
     for (const arr of c.tlb.arrays) {
       const vpn = Math.floor(va / arr.pageBytes);
       arr.invalidate(c.tlb.pcidKey + vpn, vpn);

@@ -446,3 +446,38 @@ describe('kernel page-table operations', () => {
     mmu.checkInvariants();
   });
 });
+
+describe('SMEP and SMAP (CR4)', () => {
+  async function setup(options: { smep?: boolean; smap?: boolean }) {
+    const { mmu, port } = await boot64(64 * MiB, options);
+    const asid = await mmu.createAddressSpace();
+    await mmu.mapPages(asid, USER_VA, [port.takePage()], P.PAGE_SHARED_EXEC);
+    mmu.switchTo(0, asid);
+    return mmu;
+  }
+
+  it('lets the kernel touch user pages when both are off (the default)', async () => {
+    const mmu = await setup({});
+    for (const op of ['read', 'write', 'fetch'] as const)
+      expect(isPageFault(mmu.translate(0, USER_VA, accessCode(op, false)))).toBe(false);
+  });
+
+  it('SMAP: a supervisor data access to a user page faults (P=1, U=0) unless EFLAGS.AC is set', async () => {
+    const mmu = await setup({ smap: true });
+    mmu.translate(0, USER_VA, accessCode('read', true)); // a user access caches the translation
+    expect(pageFaultCode(mmu.translate(0, USER_VA, accessCode('read', false)))).toBe(0x1);
+    expect(pageFaultCode(mmu.translate(0, USER_VA, accessCode('write', false)))).toBe(0x3);
+    expect(isPageFault(mmu.translate(0, USER_VA, accessCode('write', false, true)))).toBe(false);
+    expect(isPageFault(mmu.translate(0, USER_VA, accessCode('fetch', false)))).toBe(false);
+    const [r] = await mmu.accessBatch([
+      { cpu: 0, va: USER_VA, op: 'read', user: false, length: 4, ac: true },
+    ]);
+    expect(r.kind).toBe('ok');
+  });
+
+  it('SMEP: a supervisor fetch from a user page faults (P=1, I/D=1)', async () => {
+    const mmu = await setup({ smep: true });
+    expect(pageFaultCode(mmu.translate(0, USER_VA, accessCode('fetch', false)))).toBe(0x11);
+    expect(isPageFault(mmu.translate(0, USER_VA, accessCode('read', false)))).toBe(false);
+  });
+});

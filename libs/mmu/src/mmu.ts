@@ -1,6 +1,6 @@
 import { pageAlign } from '@pagemesh/uapi';
 
-import { type Access, type AccessResult, TRANSLATE_GP, accessCode, pageFaultCode } from './access';
+import { ACC_AC, type Access, type AccessResult, TRANSLATE_GP, accessCode, pageFaultCode } from './access';
 import {
   FailedPreconditionError,
   InvalidArgumentError,
@@ -37,7 +37,15 @@ import {
 } from './paging/pte-bits';
 import type { PageAllocatorPort, PhysOp } from './ports';
 import { type RemapResult, type RemapVma, remapVmaChecks } from './remap-pfn-range';
-import { ACC_USER, ACC_WRITE, Tlb, type TlbStats, validateGeometry } from './tlb/tlb';
+import {
+  ACC_FETCH,
+  ACC_SUPERVISOR_CHECK,
+  ACC_USER,
+  ACC_WRITE,
+  Tlb,
+  type TlbStats,
+  validateGeometry,
+} from './tlb/tlb';
 
 import {
   type DestroyResult,
@@ -409,7 +417,10 @@ export class Mmu extends MmuCore {
     const c = this.cpus[cpu];
     if (c === undefined)
       throw new InvalidArgumentError('cpu', cpu, `no such cpu (0..${this.cpus.length - 1})`);
-    acc &= ACC_WRITE | ACC_USER | this.fetchMask;
+    // SMEP (supervisor fetch) and SMAP (supervisor data access without EFLAGS.AC) forbid user pages
+    const supervisorCheck =
+      (acc & ACC_USER) === 0 && ((acc & ACC_FETCH) !== 0 ? this.smep : this.smap && (acc & ACC_AC) === 0);
+    acc = (acc & (ACC_WRITE | ACC_USER | this.fetchMask)) | (supervisorCheck ? ACC_SUPERVISOR_CHECK : 0);
     const r = c.tlb.lookup(va, acc);
     if (r >= 0) return r;
     return this.walkAndFill(c, va, acc);
@@ -436,7 +447,7 @@ export class Mmu extends MmuCore {
           continue;
         }
         const length = a.op === 'write' ? (a.data as Uint8Array).length : (a.length as number);
-        const acc = accessCode(a.op, a.user);
+        const acc = accessCode(a.op, a.user, a.ac === true);
         const end = a.va + length;
         // on x86_64 crossing from the lower half into 2^47 leaves canonical space
         const crossesHole = this.profile.vaBits === 48 && a.va < 2 ** 47 && end > 2 ** 47;

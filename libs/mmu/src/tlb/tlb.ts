@@ -15,6 +15,11 @@ export const ACC_USER = 0x4;
 export const ACC_FETCH = 0x10;
 /** The access-code bits a TLB entry can grant. */
 export const ACC_CHECKED = ACC_WRITE | ACC_USER | ACC_FETCH;
+/**
+ * Internal access bit: a supervisor access that SMAP/SMEP forbids on user pages. `>> 5` turns it
+ * into ACC_USER, so a hit checks it against the entry's USER bit without a branch.
+ */
+export const ACC_SUPERVISOR_CHECK = 0x80;
 
 /** PCID tag of global entries. Real PCIDs are 12 bits (0..4095). */
 export const GLOBAL_PCID = 4096;
@@ -210,7 +215,7 @@ export class Tlb {
     const end = start + s.ways;
     for (let i = start; i < end; i++) {
       if (tags[i] === key) {
-        if ((acc & ~s.allow[i] & ACC_CHECKED) === 0) {
+        if (((acc & ~s.allow[i] & ACC_CHECKED) | ((acc >> 5) & s.allow[i] & ACC_USER)) === 0) {
           s.stamp[i] = ++s.clock;
           this.stats.hits++;
           return s.base[i] + (va - vpn * 4096);
@@ -233,7 +238,7 @@ export class Tlb {
       let i = a === 0 ? -1 : arr.find(this.pcidKey + vpn, vpn);
       if (i < 0 && kernel) i = arr.find(GLOBAL_PCID * VPN_SPACE + vpn, vpn);
       if (i >= 0) {
-        if ((acc & ~arr.allow[i] & ACC_CHECKED) === 0) {
+        if (((acc & ~arr.allow[i] & ACC_CHECKED) | ((acc >> 5) & arr.allow[i] & ACC_USER)) === 0) {
           this.stats.hits++;
           return arr.base[i] + (va - vpn * arr.pageBytes);
         }
