@@ -17,6 +17,7 @@ export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult, Page
 
 // accesses and faults
 export {
+  ACC_AC,
   accessCode,
   describePageFault,
   isPageFault,
@@ -81,3 +82,4 @@ export type { MmuErrorKind } from './errors';
 
 // benchmarks (figures for `pagemesh bench`, not tests)
 export { benchmarks } from './benchmarks';
+export type { Benchmark } from './benchmarks';
