@@ -4,6 +4,7 @@ import { MMAP_DEV, MY_MAJOR, MY_MINOR } from './drivers/lab-constants';
 import { CharDevices, mkdev, majorOf, minorOf } from './driver-model';
 import { DeviceDriversError, NotFoundError } from './errors';
 import { O_RDONLY, O_RDWR, O_WRONLY } from './file';
+import { inprocDriverPorts } from './inproc-ports';
 import { parseIntParam } from './module';
 import { bootLabMachine } from './testing/lab-machine';
 
@@ -194,5 +195,25 @@ describe('files', () => {
     ]);
     expect(w).toEqual({ written: PAGE_SIZE });
     expect(r).toEqual({ data: Uint8Array.of(3, 3) });
+  });
+});
+
+describe('in-process ports', () => {
+  it('SetPageReserved over a batch is all or nothing: a free page in it leaves every flag as it was', async () => {
+    const { pa, mmu } = await bootLabMachine();
+    const ports = inprocDriverPorts(pa, mmu);
+    const a = pa.allocPages(0xcc0, 0) as number;
+    const b = pa.allocPages(0xcc0, 0) as number;
+    pa.freePages(b, 0);
+    await expect(ports.pageAllocator.setPagesReserved([a, b])).rejects.toMatchObject({
+      kind: 'failed-precondition',
+    });
+    expect(await ports.pageAllocator.testPagesReserved([a])).toEqual([false]);
+    await ports.pageAllocator.setPagesReserved([a]);
+    expect(await ports.pageAllocator.testPagesReserved([a])).toEqual([true]);
+    await expect(ports.pageAllocator.clearPagesReserved([a, b])).rejects.toMatchObject({
+      kind: 'failed-precondition',
+    });
+    expect(await ports.pageAllocator.testPagesReserved([a])).toEqual([true]);
   });
 });

@@ -149,7 +149,13 @@ export class DeviceDrivers {
         cdev.owner,
       );
       if (cdev.fops.open) {
-        const err = await cdev.fops.open(file);
+        let err: Errno | null;
+        try {
+          err = await cdev.fops.open(file);
+        } catch (e) {
+          this.modules.put(cdev.owner);
+          throw e;
+        }
         if (err !== null) {
           this.modules.put(cdev.owner);
           return { errno: err };
@@ -179,8 +185,11 @@ export class DeviceDrivers {
       const f = this.file(fileId);
       if (--f.count > 0) return { released: false };
       this.files.delete(f.id);
-      if (f.fops.release) await f.fops.release(f);
-      this.modules.put(f.owner);
+      try {
+        if (f.fops.release) await f.fops.release(f);
+      } finally {
+        this.modules.put(f.owner);
+      }
       return { released: true };
     });
   }

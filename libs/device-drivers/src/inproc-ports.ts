@@ -6,13 +6,31 @@ import type { DriverPorts, PhysRange, PhysWrite } from './ports';
 
 /**
  * The driver ports implemented directly over the domain objects, for in-process use and tests.
- * Each batch is validated by the allocator before it changes anything where the allocator offers
- * a batch call; SetPageReserved/ClearPageReserved have no batch form there, so the adapter checks
- * every PFN first (validatePfn) and then applies them one by one.
+ * Batches are all or nothing: where the allocator has no batch form (SetPageReserved and
+ * ClearPageReserved), the adapter applies the PFNs one by one and puts back the flags it already
+ * changed if one is refused.
  */
 export function inprocDriverPorts(pa: PageAllocator, mmu: Mmu): DriverPorts {
   const checkAll = (pfns: readonly number[]): void => {
     for (const pfn of pfns) pa.validatePfn(pfn);
+  };
+  const setReservedAll = (pfns: readonly number[], reserved: boolean): void => {
+    checkAll(pfns);
+    const before = pfns.map((pfn) => pa.testPageFlag(pfn, PageFlag.Reserved));
+    let done = 0;
+    try {
+      for (const pfn of pfns) {
+        if (reserved) pa.setPageReserved(pfn);
+        else pa.clearPageReserved(pfn);
+        done++;
+      }
+    } catch (e) {
+      for (let i = done - 1; i >= 0; i--) {
+        if (before[i]) pa.setPageReserved(pfns[i]);
+        else pa.clearPageReserved(pfns[i]);
+      }
+      throw e;
+    }
   };
   return {
     pageAllocator: {
@@ -32,12 +50,10 @@ export function inprocDriverPorts(pa: PageAllocator, mmu: Mmu): DriverPorts {
         pa.freePages(pfn, order);
       },
       async setPagesReserved(pfns: readonly number[]): Promise<void> {
-        checkAll(pfns);
-        for (const pfn of pfns) pa.setPageReserved(pfn);
+        setReservedAll(pfns, true);
       },
       async clearPagesReserved(pfns: readonly number[]): Promise<void> {
-        checkAll(pfns);
-        for (const pfn of pfns) pa.clearPageReserved(pfn);
+        setReservedAll(pfns, false);
       },
       async testPagesReserved(pfns: readonly number[]): Promise<boolean[]> {
         checkAll(pfns);
