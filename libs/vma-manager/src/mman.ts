@@ -14,6 +14,7 @@ export const MAP_DROPPABLE = 0x08;
 export const MAP_TYPE = 0x0f;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
+export const MAP_32BIT = 0x40;
 export const MAP_GROWSDOWN = 0x0100;
 export const MAP_LOCKED = 0x2000;
 export const MAP_NORESERVE = 0x4000;

@@ -13,7 +13,9 @@ import {
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
+  MAP_SYNC,
   MAP_TYPE,
+  MAP_32BIT,
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
@@ -41,6 +43,7 @@ import {
   VM_READ,
   VM_SHARED,
   VM_SPECIAL,
+  VM_SYNC,
   VM_WIPEONFORK,
   VM_WRITE,
   clearFlags,
@@ -55,11 +58,12 @@ export function calcVmProtBits(prot: number): number {
   );
 }
 
-/** calc_vm_flag_bits: MAP_GROWSDOWN, MAP_LOCKED and MAP_STACK (VM_NOHUGEPAGE with THP). */
+/** calc_vm_flag_bits: MAP_GROWSDOWN, MAP_LOCKED, MAP_SYNC and MAP_STACK (VM_NOHUGEPAGE with THP). */
 function calcVmFlagBits(flags: number): number {
   return (
     (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
     (flags & MAP_LOCKED ? VM_LOCKED : 0) |
+    (flags & MAP_SYNC ? VM_SYNC : 0) |
     (flags & MAP_STACK ? VM_NOHUGEPAGE : 0)
   );
 }
@@ -103,7 +107,10 @@ export function mmap(
   const cfg = mm.machine.config;
   if (mm.mapCount > cfg.maxMapCount) return { errno: 'ENOMEM' };
   // An unaligned MAP_FIXED address is refused by __get_unmapped_area, after its length checks.
-  const area = getUnmappedArea(mm, start, length, fixed);
+  // MAP_32BIT ignores the hint and takes the legacy bottom-up search below 2 GiB on x86-64: here,
+  // anywhere but the hint (it never lands in the range a caller asked for).
+  const hint = !fixed && flags & MAP_32BIT ? 0 : start;
+  const area = getUnmappedArea(mm, hint, length, fixed);
   if (area === 'ENOMEM' || area === 'EINVAL') return { errno: area };
   start = area;
   const end = start + length;
