@@ -74,7 +74,13 @@ export type SegvCode = 'SEGV_MAPERR' | 'SEGV_ACCERR';
 
 /** What the page-fault handler did with one fault (arch/x86/mm/fault.c, mm/memory.c). */
 export type FaultOutcome =
-  /** The PTE now allows the access; `type` says how (`anon`, `zero-page`, `cow`, `reuse`, `file`, ...). */
+  /**
+   * The PTE now allows the access; `type` says how, in this vocabulary (mm/memory.c):
+   * `anon` (do_anonymous_page, a new zeroed page), `zero-page` (a read mapped the zero page),
+   * `cow` (wp_page_copy), `reuse` (wp_page_reuse), `file` (a file/shmem read, fault-around
+   * included), `shared` (a write to a shared page), `pfnmap` (wp_pfn_shared), `growsdown`
+   * (stack expansion), `spurious` (the PTE already allowed it).
+   */
   | { readonly kind: 'handled'; readonly type: string }
   | { readonly kind: 'sigsegv'; readonly code: SegvCode }
   | { readonly kind: 'sigbus'; readonly code: 'BUS_ADRERR' };
@@ -188,6 +194,10 @@ export interface DeviceDriversPort {
   /** insmod: `{ ret: 0 }`, or the errno module_init returned. */
   loadModule(name: string): Promise<SyscallResult>;
   unloadModule(name: string): Promise<SyscallResult>;
+  /** mknod(path, S_IFCHR, makedev(major, minor)): `{ ret: 0 }` or EEXIST. */
+  mknod(path: string, major: number, minor: number): Promise<SyscallResult>;
+  /** unlink of a device node: `{ ret: 0 }` or ENOENT. */
+  unlink(path: string): Promise<SyscallResult>;
 }
 
 /** A boundary's figures, as the report shows them. */

@@ -85,6 +85,7 @@ class Engine {
   private readonly snapshots = new Map<string, ProcSnapshot>();
   private readonly samples: BuddySample[] = [];
   private readonly failures: ExpectationResult[] = [];
+  private readonly finalResults: ExpectationResult[] = [];
   private readonly cpuAsid: number[];
   private rounds = 0;
   private unitsDone = 0;
@@ -155,6 +156,7 @@ class Engine {
 
     for (const module of [...this.workload.modules].reverse()) await this.devices.unloadModule(module);
     await this.sample('end');
+    for (const op of this.workload.final) await this.check(null, op.at, op.what);
     const after = await this.snapshot('end');
     const ptAfter = await this.mmu.pageTablePages();
     const [tlb, counters, endMap, inner] = await Promise.all([
@@ -321,6 +323,22 @@ class Engine {
         await this.sample(op.name);
         this.advanceOp(task);
         return 1;
+      case 'mknod':
+      case 'unlink': {
+        const r =
+          op.op === 'mknod'
+            ? await this.devices.mknod(op.path, op.major, op.minor)
+            : await this.devices.unlink(op.path);
+        this.log(
+          task,
+          op.at,
+          op.op === 'mknod' ? `mknod("${op.path}", ${op.major}, ${op.minor})` : `unlink("${op.path}")`,
+          'errno' in r ? `= -1 ${r.errno}` : '= 0',
+        );
+        this.checkSyscall(task, op.at, op.op, op.expect, r);
+        this.advanceOp(task);
+        return 1;
+      }
       case 'insmod':
       case 'rmmod': {
         const r =
@@ -735,7 +753,7 @@ class Engine {
         task,
         result(
           at,
-          `reads ${expect.bytes}`,
+          `reads ${wantBytes}`,
           bad < 0,
           bad < 0
             ? `${c.reads?.length} reads matched`
@@ -775,10 +793,20 @@ class Engine {
 
   // --- expectations ---------------------------------------------------------------------------
 
-  private async check(task: Task, at: string, e: Expectation): Promise<void> {
+  /** A standalone check, of a process (`task`) or of the machine after the run (null). */
+  private async check(task: Task | null, at: string, e: Expectation): Promise<void> {
     const what = describeExpectation(e);
-    const done = (r: { ok: boolean; detail: string }) =>
-      this.expectation(task, result(at, what, r.ok, r.detail));
+    const done = (r: { ok: boolean; detail: string }) => {
+      const res = result(at, what, r.ok, r.detail);
+      if (task) this.expectation(task, res);
+      else {
+        this.finalResults.push(res);
+        if (!r.ok) this.failures.push({ ...res, what: `final: ${what}` });
+      }
+    };
+    if (e.kind === 'buddyinfo') return done(checkBuddyinfo(e, await this.pages.buddyinfo(), this.snapshots));
+    if (e.kind === 'meminfo') return done(checkMeminfo(e, await this.pages.meminfo(), this.snapshots));
+    if (!task) throw new Error(`a ${e.kind} check needs a process`);
     switch (e.kind) {
       case 'maps':
       case 'proc': {
@@ -844,10 +872,6 @@ class Engine {
             : { ok: true, detail: present ? `pfn ${entry.pfn}` : 'not present' },
         );
       }
-      case 'buddyinfo':
-        return done(checkBuddyinfo(e, await this.pages.buddyinfo(), this.snapshots));
-      case 'meminfo':
-        return done(checkMeminfo(e, await this.pages.meminfo(), this.snapshots));
       case 'bytes':
         throw new Error('bytes expectations run as accesses');
     }
@@ -936,6 +960,7 @@ class Engine {
       transport: this.stack.transport,
       ok: this.failures.length === 0,
       failures: this.failures,
+      final: this.finalResults,
       processes,
       before,
       after,

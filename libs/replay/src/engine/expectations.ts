@@ -22,6 +22,8 @@ export function checkText(text: string, expect: TextExpect): { ok: boolean; deta
       };
     }
   }
+  if (expect.count !== undefined && lines.length !== expect.count)
+    return { ok: false, detail: `${lines.length} lines, expected ${expect.count}: ${JSON.stringify(lines)}` };
   for (const line of expect.contains ?? [])
     if (!lines.includes(line))
       return { ok: false, detail: `no line ${JSON.stringify(line)} in ${JSON.stringify(lines)}` };

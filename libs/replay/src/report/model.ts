@@ -93,6 +93,8 @@ export interface RunReport {
   /** Every expectation held and no process died unexpectedly. */
   readonly ok: boolean;
   readonly failures: readonly ExpectationResult[];
+  /** The workload's checks of the machine after the run. */
+  readonly final: readonly ExpectationResult[];
   readonly processes: readonly ProcessReport[];
   readonly before: ProcSnapshot;
   readonly after: ProcSnapshot;

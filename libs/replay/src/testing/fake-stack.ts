@@ -32,6 +32,8 @@ interface FakeVma {
   prot: number;
   shared: boolean;
   device: boolean;
+  /** Has an anon_vma (a page was written): fork copies its PTEs (vma_needs_copy). */
+  anon?: boolean;
 }
 interface Pte {
   pfn: number;
@@ -71,6 +73,7 @@ export class FakeMachine {
   private readonly cr3: number[];
   private tlbHits = 0;
   private tlbMisses = 0;
+  private module = '';
 
   constructor(private readonly options: FakeOptions = {}) {
     this.zeroPfn = this.alloc();
@@ -146,9 +149,11 @@ export class FakeMachine {
         const vma = { start, end: start + len, prot: c.prot, shared: (c.flags & 3) === MAP_SHARED, device };
         p.vmas.push(vma);
         p.vmas.sort((a, b) => a.start - b.start);
+        // kmmap maps with vm_page_prot (read-only here), vmmap with PAGE_SHARED (writable PTEs)
+        const writable = this.module === 'vmmap';
         if (device)
           for (let i = 0; i < len / PAGE_SIZE; i++)
-            p.ptes.set(start / PAGE_SIZE + i, { pfn: this.devPfns[i], writable: false });
+            p.ptes.set(start / PAGE_SIZE + i, { pfn: this.devPfns[i], writable });
         return { ret: start };
       }
       case 'munmap':
@@ -229,6 +234,7 @@ export class FakeMachine {
       }
       const pfn = this.alloc();
       (this.frames.get(pfn) as Frame).mapcount = 1;
+      v.anon = true;
       p.ptes.set(vpage, { pfn, writable: (v.prot & PROT_WRITE) !== 0 });
       return { kind: 'handled', type: 'anon' };
     }
@@ -239,6 +245,7 @@ export class FakeMachine {
       return { kind: 'handled', type: 'reuse' };
     }
     const pfn = this.alloc();
+    v.anon = true;
     const copy = this.frames.get(pfn) as Frame;
     copy.bytes.set(old.bytes);
     copy.mapcount = 1;
@@ -287,7 +294,8 @@ export class FakeMachine {
           child.nextFd = parent.nextFd;
           for (const [vpage, pte] of parent.ptes) {
             const v = parent.vmas.find((x) => x.start <= vpage * PAGE_SIZE && vpage * PAGE_SIZE < x.end);
-            if (!v?.shared) pte.writable = false;
+            if (!v || !(v.anon || v.device)) continue;
+            if (!v.shared) pte.writable = false;
             child.ptes.set(vpage, { ...pte });
             const f = this.frames.get(pte.pfn) as Frame;
             if (pte.pfn !== this.zeroPfn && !this.devPfns.includes(pte.pfn)) {
@@ -323,7 +331,7 @@ export class FakeMachine {
             let anon = 0;
             for (const pte of p.ptes.values())
               if (pte.pfn !== this.zeroPfn && !this.devPfns.includes(pte.pfn)) anon++;
-            return `Name:\tfake\nVmRSS:\t${anon * 4} kB\nRssAnon:\t${anon * 4} kB\n`;
+            return `Name:\tfake\nVmRSS:\t${anon * 4} kB\nRssAnon:\t${anon * 4} kB\nRssFile:\t0 kB\n`;
           }
           if (file === '/proc/my-proc-entry')
             return `${p.vmas.reduce((s, v) => s + v.end - v.start, 0)} fake\n`;
@@ -388,8 +396,15 @@ export class FakeMachine {
         }),
       },
       devices: {
-        loadModule: async (name: string) => (name === 'kmmap' ? { ret: 0 } : { errno: 'ENOENT' as const }),
+        loadModule: async (name: string) => {
+          if (name !== 'kmmap' && name !== 'vmmap') return { errno: 'ENOENT' as const };
+          this.module = name;
+          for (const pfn of this.devPfns) this.frames.get(pfn)?.bytes.fill(0).set([0xaa, 0xbb, 0xcc, 0xdd]);
+          return { ret: 0 };
+        },
         unloadModule: async () => ({ ret: 0 }),
+        mknod: async () => ({ ret: 0 }),
+        unlink: async () => ({ ret: 0 }),
       },
       close: async () => undefined,
     };

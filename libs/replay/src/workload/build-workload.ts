@@ -116,6 +116,7 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
     equals: o['equals'] as string[] | undefined,
     contains: o['contains'] as string[] | undefined,
     matches: o['matches'] as string[] | undefined,
+    count: o['count'] as number | undefined,
   });
 
   function expectation(kind: string, e: Obj, path: PathSegment[]): Expectation {
@@ -411,6 +412,19 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
             expect: syscallExpect(o, p),
           });
           break;
+        case 'mknod':
+          out.push({
+            op: 'mknod',
+            at: site,
+            path: o['path'] as string,
+            major: o['major'] as number,
+            minor: o['minor'] as number,
+            expect: syscallExpect(o, p),
+          });
+          break;
+        case 'unlink':
+          out.push({ op: 'unlink', at: site, path: o['path'] as string, expect: syscallExpect(o, p) });
+          break;
         case 'insmod':
         case 'rmmod':
           out.push({ op: name, at: site, name: item[name] as string });
@@ -446,6 +460,15 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
     quantum: (m['quantum'] as number | undefined) ?? DEFAULT_MACHINE.quantum,
   };
   const processes = (data['processes'] as Obj[]).map((p, i) => process(p, ['processes', i]));
+  const final: Op[] = [];
+  ((data['final'] as Obj[] | undefined) ?? []).forEach((e, i) => {
+    for (const kind of Object.keys(e)) {
+      const p: PathSegment[] = ['final', i, kind];
+      if (kind !== 'buddyinfo' && kind !== 'meminfo')
+        problem(p, `only buddyinfo and meminfo can be checked after every process has exited`);
+      else final.push({ op: 'expect', at: at(p), what: expectation(kind, e[kind] as Obj, p) });
+    }
+  });
 
   for (const use of names.uses) {
     const known =
@@ -480,6 +503,7 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
     machine,
     modules: (data['modules'] as string[] | undefined) ?? [],
     processes,
+    final: final as Workload['final'],
     source: file,
   };
 }

@@ -253,6 +253,7 @@ export function loadOpsText(text: string, file: string): Workload {
     machine: DEFAULT_MACHINE,
     modules: [],
     processes: [{ name: MAIN, ops: main }],
+    final: [],
     source: file,
   };
 }

@@ -148,7 +148,18 @@ export function loadWorkloadText(text: string, file: string): Workload {
     );
   }
   const data: unknown = doc.toJS();
-  const locate = yamlLocator(doc, lines);
+  return validateAndBuild(data, file, yamlLocator(doc, lines));
+}
+
+/**
+ * A workload given as data (a built-in, or JSON already parsed): the same checks, with problems
+ * located by field path only.
+ */
+export function loadWorkloadData(data: unknown, source: string): Workload {
+  return validateAndBuild(data, source, () => ({ line: 0, column: 0 }));
+}
+
+function validateAndBuild(data: unknown, file: string, locate: Locate): Workload {
   if (!validate(data)) {
     const problems: WorkloadProblem[] = pickErrors(validate.errors ?? []).map((e) => {
       const path = pointerToPath(e.instancePath);

@@ -29,6 +29,8 @@ export interface Workload {
   readonly modules: readonly string[];
   /** Processes started at boot; forked children are declared inside their parent's ops. */
   readonly processes: readonly ProcessSpec[];
+  /** Checks of the machine once every process has exited and the modules are unloaded. */
+  readonly final: readonly ExpectOp[];
   /** Where the workload came from, for messages: a file path or `builtin:NAME`. */
   readonly source: string;
 }
@@ -236,6 +238,18 @@ export interface ModuleOp extends OpSite {
   readonly op: 'insmod' | 'rmmod';
   readonly name: string;
 }
+/** mknod(path, S_IFCHR, makedev(major, minor)), as mmap-test runs `mknod /dev/mymmap c 42 0`. */
+export interface MknodOp extends OpBase {
+  readonly op: 'mknod';
+  readonly path: string;
+  readonly major: number;
+  readonly minor: number;
+}
+/** unlink(path) of a device node (`rm /dev/mymmap`). */
+export interface UnlinkOp extends OpBase {
+  readonly op: 'unlink';
+  readonly path: string;
+}
 export interface ExpectOp extends OpSite {
   readonly op: 'expect';
   readonly what: Expectation;
@@ -266,6 +280,8 @@ export type Op =
   | FileOp
   | TruncateOp
   | ModuleOp
+  | MknodOp
+  | UnlinkOp
   | ExpectOp;
 
 export type OpName = Op['op'];
@@ -275,6 +291,8 @@ export interface TextExpect {
   readonly equals?: readonly string[];
   readonly contains?: readonly string[];
   readonly matches?: readonly string[];
+  /** The number of lines. */
+  readonly count?: number;
 }
 
 /** A standalone check. Exactly one field is set. */
