@@ -43,6 +43,10 @@ export function inprocDriverPorts(pa: PageAllocator, mmu: Mmu): DriverPorts {
       async virtToPfns(addrs: readonly number[]): Promise<number[]> {
         return addrs.map((a) => pa.virtToPfn(a));
       },
+      async pageAddresses(pfns: readonly number[]): Promise<(number | null)[]> {
+        checkAll(pfns);
+        return pfns.map((pfn) => pa.pageAddress(pfn));
+      },
       async allocPages(gfp: number, order: number): Promise<number | null> {
         return pa.allocPages(gfp, order);
       },

@@ -26,7 +26,7 @@ export interface DriverMemory {
   readonly allocation: number;
   /** kmalloc: the size asked for; vmalloc: the size; alloc_pages: the order. */
   readonly allocationArg: number;
-  /** The kernel address of the area the driver uses (kmalloc_area, vmalloc_area, page_address), null for highmem pages. */
+  /** The kernel address of the area the driver uses (kmalloc_area, vmalloc_area, page_address); null for highmem pages. */
   readonly kaddr: number | null;
   /** The pages of the area, in order (what mmap maps). */
   readonly pfns: readonly number[];

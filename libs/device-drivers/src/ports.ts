@@ -26,6 +26,8 @@ export interface DriverPageAllocatorPort {
   kfree(addr: number): Promise<void>;
   /** virt_to_pfn() of direct-map addresses (virt_to_page names the page by its PFN here). */
   virtToPfns(addrs: readonly number[]): Promise<number[]>;
+  /** page_address() of each PFN: its direct-map address, null for highmem. */
+  pageAddresses(pfns: readonly number[]): Promise<(number | null)[]>;
   /** alloc_pages(gfp, order): the first PFN of 2^order contiguous pages, or null. */
   allocPages(gfp: number, order: number): Promise<number | null>;
   /** __free_pages(page, order). */

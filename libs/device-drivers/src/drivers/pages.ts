@@ -29,6 +29,7 @@ export const PAGES_GFP = GFP.KERNEL | GFP.ZERO;
  */
 export class PagesDriver implements ModuleInstance {
   private pfn: number | null = null;
+  private kaddr: number | null = null;
   private buffer: PageBuffer | null = null;
   private cdev: Cdev | null = null;
 
@@ -48,6 +49,7 @@ export class PagesDriver implements ModuleInstance {
       return 'ENOMEM';
     }
     this.pfn = pfn;
+    [this.kaddr] = await pa.pageAddresses([pfn]);
     this.buffer = new PageBuffer(
       Array.from({ length: 2 ** this.order }, (_, i) => pfn + i),
       pa,
@@ -66,6 +68,7 @@ export class PagesDriver implements ModuleInstance {
     if (this.buffer) await pa.clearPagesReserved(this.buffer.pfns);
     if (this.pfn !== null) await pa.freePages(this.pfn, this.order);
     this.pfn = null;
+    this.kaddr = null;
     this.buffer = null;
     k.chrdev.unregisterRegion(MY_MAJOR, MY_MINOR, 1);
   }
@@ -76,7 +79,7 @@ export class PagesDriver implements ModuleInstance {
       source: 'alloc_pages',
       allocation: this.pfn,
       allocationArg: this.order,
-      kaddr: null,
+      kaddr: this.kaddr,
       pfns: this.buffer.pfns,
     };
   }
