@@ -82,6 +82,8 @@ describe('/proc/zoneinfo', () => {
     expect(text).toMatch(/Node 0, zone {2}Movable\n {2}pages free {5}0\n {8}boost {4}0\n {8}min {6}32\n/);
     expect(text.endsWith('        protection: (0, 0, 0, 0)\n')).toBe(true);
     expect(text).toMatch(/\n {2}start_pfn: {11}4096\n/);
+    expect(text).toContain('\n      nr_balloon_pages 0\n  pages free     3840\n');
+    expect(text).toContain('\n      nr_free_pages 3840\n      nr_free_pages_blocks 3584\n');
   });
 });
 
