@@ -95,6 +95,11 @@ class Driver {
     switch (o.op) {
       case 'alloc': {
         const pfn = pa.allocPages(o.gfp | GFP.NOWARN, o.order);
+        if (pfn !== null && pa.zoneIndexOfPfn(pfn) > pa.highestZoneIdx(o.gfp)) {
+          throw new Error(`pfn ${pfn} is above gfp_zone`);
+        }
+        if (pfn !== null && pfn % (1 << o.order) !== 0)
+          throw new Error(`block ${pfn} is not aligned to order ${o.order}`);
         if (pfn !== null)
           this.blocks.push({
             pfn,
