@@ -4,6 +4,7 @@ import { grpcPageAllocatorBenchmarks, stopGrpcPageAllocatorBench } from './grpc-
 import { wireBenchmarks } from './wire';
 import { grpcMmuBenchmarks, stopGrpcMmuBench } from './grpc-mmu';
 import { benchmarks as mmuBenchmarks } from '@pagemesh/mmu';
+import { benchmarks as vmaBenchmarks } from '@pagemesh/vma-manager';
 
 /**
  * Every benchmark `pagemesh bench` knows, in the order it runs them. Domain libraries export
@@ -15,6 +16,7 @@ export function allBenchmarks(): Benchmark[] {
     ...grpcPageAllocatorBenchmarks,
     ...mmuBenchmarks,
     ...grpcMmuBenchmarks,
+    ...vmaBenchmarks,
     ...wireBenchmarks,
   ];
 }
