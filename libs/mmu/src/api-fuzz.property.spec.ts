@@ -106,6 +106,11 @@ const call: fc.Arbitrary<Call> = fc.oneof(
         ]),
   ),
   small.map((a) => (m: Mmu) => m.destroyAddressSpace(a)),
+  fc.tuple(small, small, address, small, fc.boolean()).map(
+    ([a, b, va, n, cow]) =>
+      (m: Mmu, asid: number) =>
+        m.copyPageRange(a === 1 ? asid : a, b, va, n, { cow, shared: !cow }),
+  ),
 );
 
 function fingerprint(mmu: Mmu, port: FakePageAllocatorPort, asid: number): string {

@@ -481,3 +481,39 @@ describe('SMEP and SMAP (CR4)', () => {
     expect(isPageFault(mmu.translate(0, USER_VA, accessCode('read', false)))).toBe(false);
   });
 });
+
+describe('fork: copyPageRange', () => {
+  it('copies present entries, write-protects COW pages in both, leaves the child old', async () => {
+    const { mmu, port } = await boot64(64 * MiB, { cpus: 2 });
+    const parent = await mmu.createAddressSpace();
+    const child = await mmu.createAddressSpace();
+    const [a, b] = [port.takePage(), port.takePage()];
+    await mmu.mapPages(parent, USER_VA, [a, b], pgprot(P.PAGE_SHARED.lo | 0x40, true)); // RW, A, D
+    await mmu.mapPages(parent, USER_VA + 3 * 4096, [port.takePage()], P.PAGE_READONLY);
+    mmu.switchTo(0, parent);
+    mmu.translate(0, USER_VA, accessCode('write', true)); // cached writable
+    const copied = await mmu.copyPageRange(parent, child, USER_VA, 4, { cow: true, shared: false });
+    expect(copied.map((c) => c.pfn)).toEqual([a, b, expect.any(Number)]);
+    expect(pageFaultCode(mmu.translate(0, USER_VA, accessCode('write', true)))).toBe(0x7); // shot down
+    const pe = mmu.walk(parent, USER_VA).steps[3];
+    const ce = mmu.walk(child, USER_VA).steps[3];
+    expect(pe.flags).toEqual(['P', 'US', 'A', 'D', 'NX']);
+    expect(ce.flags).toEqual(['P', 'US', 'D', 'NX']); // old, still dirty (private)
+    expect(mmu.walk(child, USER_VA + 2 * 4096).present).toBe(false);
+    mmu.checkInvariants();
+  });
+
+  it('shared mappings stay writable and the child copy is clean; a refused copy changes nothing', async () => {
+    const { mmu, port } = await boot64();
+    const parent = await mmu.createAddressSpace();
+    const child = await mmu.createAddressSpace();
+    await mmu.mapPages(parent, USER_VA, [port.takePage()], pgprot(P.PAGE_SHARED.lo | 0x40, true));
+    await mmu.copyPageRange(parent, child, USER_VA, 1, { cow: false, shared: true });
+    expect(mmu.walk(child, USER_VA).steps[3].flags).toEqual(['P', 'RW', 'US', 'NX']);
+    const before = mmu.walk(parent, USER_VA).steps[3].entry;
+    await expect(
+      mmu.copyPageRange(parent, child, USER_VA, 1, { cow: true, shared: false }),
+    ).rejects.toBeInstanceOf(FailedPreconditionError);
+    expect(mmu.walk(parent, USER_VA).steps[3].entry).toBe(before);
+  });
+});

@@ -328,6 +328,74 @@ export class Mmu extends MmuCore {
     });
   }
 
+  /**
+   * fork's copy_page_range/copy_present_pte for one VMA range: every present entry of `srcAsid`
+   * is copied into `dstAsid` at the same address. With `cow` (a private writable mapping) a
+   * writable entry is write-protected in both; with `shared` the child's copy is clean; the
+   * child's entries start old (Accessed clear). Special entries are copied as they are. Returns
+   * the copied entries: the caller takes the page references and mapcounts of the normal ones.
+   * The destination range must be empty; nothing changes when this throws.
+   */
+  copyPageRange(
+    srcAsid: number,
+    dstAsid: number,
+    va: number,
+    count: number,
+    options: { cow: boolean; shared: boolean },
+  ): Promise<RemovedPte[]> {
+    return this.serialize(async () => {
+      const src = this.userSpace(srcAsid);
+      const dst = this.userSpace(dstAsid);
+      if (srcAsid === dstAsid) throw new InvalidArgumentError('dstAsid', dstAsid, 'must differ from srcAsid');
+      this.checkRange(srcAsid, va, count);
+      this.checkNoHugeLeaf(src, va, count);
+      const writes: EntryWrite[] = [];
+      const copied: RemovedPte[] = [];
+      const wrprotect: { slot: number; idx: number; va: number }[] = [];
+      this.forEachEntry(src, va, count, (slot, idx, a, lo, hi) => {
+        if ((lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0) return;
+        let child = lo & ~_PAGE_ACCESSED; // pte_mkold
+        if (options.cow && lo & _PAGE_RW) {
+          child &= ~_PAGE_RW; // pte_wrprotect, in the parent too
+          wrprotect.push({ slot, idx, va: a });
+        }
+        if (options.shared) child &= ~_PAGE_DIRTY; // pte_mkclean
+        child &= ~_PAGE_UFFD_WP; // the child has no userfaultfd registration
+        writes.push({ va: a, level: this.leafLevel, lo: child >>> 0, hi });
+        copied.push(this.removedPte(a, lo, hi));
+      });
+      if (writes.length === 0) return copied;
+      // the parent loses write access before the await, so that no write lands in a page the
+      // child already shares; a refused copy gives it back (raising rights needs no flush)
+      for (const w of wrprotect) {
+        this.store.set(
+          w.slot,
+          w.idx,
+          (this.store.lo(w.slot, w.idx) & ~_PAGE_RW) >>> 0,
+          this.store.hi(w.slot, w.idx),
+        );
+      }
+      this.flushRange(
+        src,
+        wrprotect.map((w) => w.va),
+      );
+      try {
+        await this.writeEntries(dst, writes, false);
+      } catch (e) {
+        for (const w of wrprotect) {
+          this.store.set(
+            w.slot,
+            w.idx,
+            (this.store.lo(w.slot, w.idx) | _PAGE_RW) >>> 0,
+            this.store.hi(w.slot, w.idx),
+          );
+        }
+        throw e;
+      }
+      return copied;
+    });
+  }
+
   /** Sets or clears the special (PFN-map) bit of present entries; returns how many changed. */
   markSpecial(asid: number, va: number, count: number, special: boolean): Promise<number> {
     return this.serialize(async () => {
