@@ -300,6 +300,7 @@ class Engine {
         return 1;
       case 'proc': {
         const text = await this.vma.proc(task.pid, op.file);
+        if (text !== null && op.file === 'maps') task.noteMaps(parseMaps(text), op.at);
         if (text === null) throw new TaskFault(`proc: no file ${op.file}`);
         if (op.save) {
           const n = firstInteger(text);
@@ -371,7 +372,7 @@ class Engine {
   private async finish(task: Task, code: number | SignalName): Promise<void> {
     if (task.state === 'done') return;
     const maps = await this.vma.proc(task.pid, 'maps');
-    task.vmas = maps === null ? [] : parseMaps(maps);
+    if (maps !== null) task.noteMaps(parseMaps(maps), 'exit');
     await this.vma.exit(task.pid);
     for (let cpu = 0; cpu < this.cpuAsid.length; cpu++)
       if (this.cpuAsid[cpu] === task.asid) this.cpuAsid[cpu] = -1;
@@ -812,6 +813,7 @@ class Engine {
       case 'proc': {
         const file = e.kind === 'maps' ? 'maps' : e.file;
         const text = await this.vma.proc(task.pid, file);
+        if (text !== null && file === 'maps') task.noteMaps(parseMaps(text), at);
         return done(text === null ? { ok: false, detail: `no file ${file}` } : checkText(text, e.text));
       }
       case 'delta': {
@@ -941,6 +943,7 @@ class Engine {
       signals: t.signals,
       expectations: t.expectations,
       output: t.output,
+      vmasAt: t.vmasAt,
       vmas: t.vmas.map((v) => ({
         start: formatVa48(v.start),
         end: formatVa48(v.end),

@@ -57,7 +57,16 @@ export class Task {
   readonly signals: SignalEvent[] = [];
   readonly expectations: ExpectationResult[] = [];
   readonly output: string[] = [];
+  /** The largest VMA layout seen (each maps read and the one at exit). */
   vmas: MapsLine[] = [];
+  vmasAt = '';
+
+  noteMaps(lines: MapsLine[], at: string): void {
+    if (lines.length > this.vmas.length || this.vmas.length === 0) {
+      this.vmas = lines;
+      this.vmasAt = at;
+    }
+  }
 
   constructor(
     readonly name: string,

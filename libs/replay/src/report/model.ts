@@ -63,8 +63,9 @@ export interface ProcessReport {
   readonly expectations: readonly ExpectationResult[];
   /** Lines the process printed (mmap-test style output of byte checks and deltas). */
   readonly output: readonly string[];
-  /** The VMAs just before the process exited. */
+  /** The largest VMA layout seen: at a maps read (`vmasAt` = its op) or at exit ('exit'). */
   readonly vmas: readonly VmaRow[];
+  readonly vmasAt: string;
 }
 
 export interface ProcSnapshot {
