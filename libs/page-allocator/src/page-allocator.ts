@@ -28,6 +28,7 @@ import { procBuddyinfo } from './proc-buddyinfo';
 import { procMeminfo } from './proc-meminfo';
 import { procSlabinfo } from './proc-slabinfo';
 import { procZoneinfo } from './proc-zoneinfo';
+import { VM_EVENT_NAMES, procVmstat } from './proc-vmstat';
 import { Ram } from './ram';
 import {
   MemMap,
@@ -114,6 +115,13 @@ export class PageAllocator {
   /** Pages of SLAB_RECLAIM_ACCOUNT slabs, kmalloc-rcl-* (NR_SLAB_RECLAIMABLE_B in pages). */
   slabReclaimablePages = 0;
 
+  /** PGALLOC event counter per zone index (pages allocated from that zone). */
+  readonly pgalloc: Float64Array;
+  /** PGFREE event counter (pages freed). */
+  pgfree = 0;
+  /** Other vm_event_item counters reported by the layers above (pgfault, pgmajfault ...). */
+  readonly vmEvents = new Map<string, number>();
+
   /** The kmalloc caches (SLUB-style) built on this allocator. */
   readonly slab: Kmalloc;
 
@@ -131,6 +139,7 @@ export class PageAllocator {
       (s, i) => new ZoneState(i, s.zone, s.name, s.startPfn, s.endPfn, p.zones.length),
     );
     this.buddy = new BuddyAllocator(this.mem, this.zones);
+    this.pgalloc = new Float64Array(this.zones.length);
     this.zoneIdxOfZone = new Int8Array(8).fill(-1);
     this.zones.forEach((z, i) => (this.zoneIdxOfZone[z.zone] = i));
     this.configured = new Set(this.zones.map((z) => z.zone));
@@ -153,6 +162,7 @@ export class PageAllocator {
       ),
     );
     memblockFreeAll(this.mem, this.buddy, this.zones, p, this.zoneIdxOfZone);
+    this.pgfree = this.managedPages; // __free_pages_ok() counts PGFREE for the boot frees too
     const computed = calculateMinFreeKbytes(this.zones);
     this.minFreeKbytes = p.minFreeKbytes ?? computed;
     setupPerZoneWmarks(this.zones, this.minFreeKbytes);
@@ -208,6 +218,19 @@ export class PageAllocator {
   addSlabPages(reclaimable: boolean, delta: number): void {
     if (reclaimable) this.slabReclaimablePages += delta;
     else this.slabUnreclaimablePages += delta;
+  }
+
+  /** count_vm_events(): let the layers above count events shown in /proc/vmstat (e.g. 'pgfault'). */
+  countVmEvent(name: string, delta = 1): void {
+    if (!VM_EVENT_NAMES.has(name))
+      throw new InvalidArgumentError(
+        'name',
+        name,
+        'is not a /proc/vmstat event of the reference configuration',
+      );
+    if (!Number.isSafeInteger(delta) || delta < 0)
+      throw new InvalidArgumentError('delta', delta, 'must be a non-negative integer');
+    this.vmEvents.set(name, (this.vmEvents.get(name) ?? 0) + delta);
   }
 
   /** Let the mmu report vmalloc backing pages (VmallocUsed). */
@@ -319,7 +342,10 @@ export class PageAllocator {
           continue;
       }
       const pfn = this.buddy.rmqueueSmallest(zi, order);
-      if (pfn !== NIL) return pfn;
+      if (pfn !== NIL) {
+        this.pgalloc[zi] += 1 << order; // PGALLOC, per zone
+        return pfn;
+      }
     }
     return NIL;
   }
@@ -367,6 +393,7 @@ export class PageAllocator {
         mem.refcount[pfn] = 0;
         mem.flags[pfn] = f & ZONE_MASK;
         this.buddy.freeOneBlock(this.zoneIdxOfZone[f >>> ZONE_SHIFT], pfn, 0, false);
+        this.pgfree++;
         return;
       }
     }
@@ -411,6 +438,7 @@ export class PageAllocator {
     for (let i = pfn; i < pfn + nr; i++) mem.resetFreePage(i);
     const zi = this.zoneIdxOfZone[mem.zone(pfn)];
     this.buddy.freeOneBlock(zi, pfn, order, false);
+    this.pgfree += nr;
   }
 
   /** free_reserved_page(): hand a page reserved at boot to the allocator (ClearPageReserved, managed++). */
@@ -818,6 +846,10 @@ export class PageAllocator {
 
   procZoneinfo(): string {
     return procZoneinfo(this);
+  }
+
+  procVmstat(): string {
+    return procVmstat(this);
   }
 
   procSlabinfo(): string {

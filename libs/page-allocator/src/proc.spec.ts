@@ -2,6 +2,7 @@ import { bootMachine } from './page-allocator';
 import { GFP } from './gfp';
 import { PageFlag, PageType } from './page-flags';
 import { KPF, kpageflagNames } from './kpageflags';
+import { InvalidArgumentError } from './errors';
 import { must } from './testing';
 
 const MiB = 2 ** 20;
@@ -133,5 +134,24 @@ describe('kpageflags', () => {
     expect(kpageflagNames(pa.kpageflags(0, 1)[0])).toEqual(['reserved']);
     expect(pa.kpageflagsDump(0, 4)).toBe('offset\tlen\tflags\n0\t4\treserved\n');
     expect(kpageflagNames(pa.kpageflags(pa.zeroPagePfn, 1)[0])).toEqual(['zero_page', 'reserved']);
+  });
+});
+
+describe('/proc/vmstat', () => {
+  it('prints "name value" lines: zone, node, system-wide counters, then events, then nr_unstable', () => {
+    const pa = bootMachine({ memBytes: 64 * MiB });
+    const pfn = must(pa.allocPages(GFP.KERNEL, 2));
+    pa.countVmEvent('pgfault', 3);
+    pa.freePages(pfn, 2);
+    const text = pa.procVmstat();
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe(`nr_free_pages ${pa.nrFreePages}`);
+    expect(lines.at(-1)).toBe('nr_unstable 0');
+    for (const l of lines) expect(l).toMatch(/^[a-z0-9_]+ \d+$/);
+    expect(text).toContain('\npgalloc_dma32 4\n');
+    expect(text).toContain(`\npgfree ${pa.managedPages + 4}\n`);
+    expect(text).toContain('\npgfault 3\n');
+    expect(text).toContain('\nnr_memmap_boot_pages 256\n');
+    expect(() => pa.countVmEvent('pgalloc_normal')).toThrow(InvalidArgumentError);
   });
 });
