@@ -14,6 +14,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from './
 import { KERNEL_ASID, Mmu } from './mmu';
 import { PROT_X86_64, _PAGE_ACCESSED, _PAGE_DIRTY, pgprot } from './paging/pte-bits';
 import { NON_CANONICAL, accessAddress } from './paging/va48';
+import type { TableStore } from './paging/table-store';
 import { FakePageAllocatorPort } from './testing/fake-page-allocator-port';
 
 const MiB = 2 ** 20;
@@ -25,6 +26,18 @@ async function boot64(memBytes = 64 * MiB, options = {}) {
   const port = new FakePageAllocatorPort('x86_64', memBytes);
   const mmu = await Mmu.boot(port, options);
   return { port, mmu };
+}
+
+/**
+ * Fault injection for the RSVD tests: only a corrupted table can hold reserved bits, and the mmu
+ * never writes one, so the test sets them in the table store directly.
+ */
+function pokeEntry(mmu: Mmu, asid: number, va: number, level: number, orLo: number, orHi: number): void {
+  const step = mmu.walk(asid, va).steps[level];
+  const store = (mmu as unknown as { store: TableStore }).store;
+  const off = store.offset(store.pfnToSlot[step.tablePfn], step.index);
+  store.words[off] |= orLo;
+  store.words[off + 1] |= orHi;
 }
 
 describe('boot: init_mm and the direct map', () => {
@@ -256,28 +269,19 @@ describe('page faults (arch/x86/include/asm/trap_pf.h)', () => {
     expect(isPageFault(mmu.translate(0, USER_VA, accessCode('read', true)))).toBe(false);
   });
 
-  it('reports reserved bits (RSVD) from the walk', async () => {
+  it('reports reserved bits (RSVD) from the walk: PFN bits above MAXPHYADDR, PS in a PGD entry', async () => {
     const { mmu, port } = await boot64();
     const asid = await mmu.createAddressSpace();
     await mmu.mapPages(asid, USER_VA, [port.takePage()], P.PAGE_SHARED);
-    // only a raw table write can put a reserved bit there; build one through a second mmu-owned path
-    (
-      mmu as unknown as {
-        store: { words: Uint32Array; offset(s: number, i: number): number; pfnToSlot: Int32Array };
-      }
-    ).store.words[
-      (
-        mmu as unknown as { store: { offset(s: number, i: number): number; pfnToSlot: Int32Array } }
-      ).store.offset(
-        (mmu as unknown as { store: { pfnToSlot: Int32Array } }).store.pfnToSlot[
-          mmu.walk(asid, USER_VA).steps[3].tablePfn
-        ],
-        mmu.walk(asid, USER_VA).steps[3].index,
-      ) + 1
-    ] |= 1 << 18; // PFN bit 50: above MAXPHYADDR (46)
+    await mmu.mapPages(asid, 0x400000, [port.takePage()], P.PAGE_SHARED);
     mmu.switchTo(0, asid);
+    pokeEntry(mmu, asid, USER_VA, 3, 0, 1 << 18); // PFN bit 50: above MAXPHYADDR (46)
     expect(code(mmu.translate(0, USER_VA, accessCode('read', true)))).toBe(
       X86_PF_USER | X86_PF_PROT | X86_PF_RSVD,
+    );
+    pokeEntry(mmu, asid, 0x400000, 0, 0x80, 0); // PS is reserved in a PML4 entry
+    expect(code(mmu.translate(0, 0x400000, accessCode('write', false)))).toBe(
+      X86_PF_WRITE | X86_PF_PROT | X86_PF_RSVD,
     );
   });
 
