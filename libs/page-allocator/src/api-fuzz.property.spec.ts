@@ -60,6 +60,9 @@ const calls = [
   'changePageRefs',
   'addVmallocPages',
   'freeReservedPage',
+  'countVmEvent',
+  'setPageFlags',
+  'virtToPfns',
 ] as const;
 
 describe('API misuse', () => {
