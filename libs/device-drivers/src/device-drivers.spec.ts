@@ -5,7 +5,8 @@ import { CharDevices, mkdev, majorOf, minorOf } from './driver-model';
 import { DeviceDriversError, NotFoundError } from './errors';
 import { O_RDONLY, O_RDWR, O_WRONLY } from './file';
 import { inprocDriverPorts } from './inproc-ports';
-import { parseIntParam } from './module';
+import { type ModuleDefinition, parseIntParam } from './module';
+import { DeviceDrivers } from './device-drivers';
 import { bootLabMachine } from './testing/lab-machine';
 
 function kindOf(e: unknown): string {
@@ -215,5 +216,58 @@ describe('in-process ports', () => {
       kind: 'failed-precondition',
     });
     expect(await ports.pageAllocator.testPagesReserved([a])).toEqual([true]);
+  });
+});
+
+describe('custom module catalogs', () => {
+  const noMmap: ModuleDefinition = {
+    name: 'plain',
+    description: 'a character device with read only',
+    params: [],
+    instantiate: () => {
+      const fops = { read: async () => ({ data: Uint8Array.of(1) }) };
+      const cdev = { dev: mkdev(60, 0), count: 1, fops, owner: 'plain' };
+      return {
+        async init(k) {
+          k.chrdev.cdevAdd(cdev);
+          return null;
+        },
+        async exit(k) {
+          k.chrdev.cdevDel(cdev);
+        },
+        memory: () => null,
+      };
+    },
+  };
+
+  it('a driver without mmap makes mmap fail with ENODEV, without write EINVAL', async () => {
+    const { pa, mmu } = await bootLabMachine();
+    const dd = await DeviceDrivers.create(inprocDriverPorts(pa, mmu), { modules: [noMmap] });
+    await dd.loadModule('plain');
+    await dd.mknod('/dev/plain', 60, 0);
+    const o = await dd.open('/dev/plain', O_RDWR);
+    if (!('file' in o)) throw new Error(o.errno);
+    const vma = {
+      vmStart: 0x1000,
+      vmEnd: 0x2000,
+      vmFlags: 0x8,
+      vmPgoff: 0,
+      vmPageProt: mmu.profile.prot.PAGE_SHARED,
+    };
+    expect(await dd.mmap(o.file.id, vma)).toEqual({ errno: 'ENODEV' });
+    expect(await dd.write(o.file.id, Uint8Array.of(1))).toEqual({ errno: 'EINVAL' });
+    expect(await dd.read(o.file.id, 1)).toEqual({ data: Uint8Array.of(1) });
+    dd.checkInvariants();
+  });
+
+  it('a name twice in the catalog is a typed already-exists error', async () => {
+    const { pa, mmu } = await bootLabMachine();
+    await expect(
+      DeviceDrivers.create(inprocDriverPorts(pa, mmu), { modules: [noMmap, noMmap] }),
+    ).rejects.toMatchObject({
+      kind: 'already-exists',
+      field: 'name',
+      value: 'plain',
+    });
   });
 });

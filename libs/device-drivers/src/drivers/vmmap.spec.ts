@@ -1,4 +1,4 @@
-import { PROT_X86_64, VM_DONTDUMP, VM_DONTEXPAND, VM_IO, VM_PFNMAP } from '@pagemesh/mmu';
+import { PROT_X86, PROT_X86_64, VM_DONTDUMP, VM_DONTEXPAND, VM_IO, VM_PFNMAP } from '@pagemesh/mmu';
 import { PAGE_SIZE } from '@pagemesh/uapi';
 
 import { O_RDWR } from '../file';
@@ -152,6 +152,7 @@ describe('vmmap', () => {
     });
     const answer = await m.dd.mmap(opened.file.id, vma);
     if (!('requests' in answer)) throw new Error(answer.errno);
+    expect(answer.requests.map((r) => r.pgprot)).toEqual([PROT_X86.PAGE_SHARED, PROT_X86.PAGE_SHARED]); // no NX bit
     expect((await applyRemapRequests(m.mmu, asid, vma, answer.requests)).errno).toBeNull();
     m.mmu.switchTo(1, asid);
     const r = await m.mmu.accessBatch([
