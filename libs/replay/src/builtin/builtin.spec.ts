@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runWorkload } from '../engine/engine';
 import { FakeMachine } from '../testing/fake-stack';
+import { loadWorkloadText } from '../workload/load-workload';
 import { BUILTIN_WORKLOADS, builtinWorkload, listBuiltinWorkloads } from './index';
 
 describe('built-in workloads', () => {
@@ -37,4 +40,16 @@ describe('built-in workloads', () => {
       expect(report.processes.every((p) => p.exit === 'exited 0')).toBe(true);
     },
   );
+});
+
+describe('the README example', () => {
+  it('loads and runs as documented', async () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    if (!yaml) throw new Error('no yaml block in README.md');
+    const report = await runWorkload(loadWorkloadText(yaml, 'README.md'), new FakeMachine().stack(), {
+      now: () => 0,
+    });
+    expect(report.failures).toEqual([]);
+  });
 });

@@ -93,7 +93,7 @@ describe('report', () => {
       for (const r of rows) expect(width(r)).toBe(width(rows[0]));
     }
     expect(md).toContain('# fork-cow: every expectation held');
-    expect(md).toMatch(/\| parent \| \d+ \|  \| exited 0 \|/);
+    expect(md).toMatch(/\| parent \| \d+ \| {2}\| exited 0 \|/);
     expect(md).toContain('| orchestrator→vma-manager | handleFaults |');
   });
 

@@ -161,9 +161,21 @@ export class FakeMachine {
         return { ret: 0 };
       case 'mprotect': {
         const end = c.addr + Math.ceil(c.length / PAGE_SIZE) * PAGE_SIZE;
-        const v = p.vmas.find((x) => x.start === c.addr && x.end === end);
-        if (!v) return err('ENOMEM');
-        v.prot = c.prot;
+        let covered = 0;
+        const out: FakeVma[] = [];
+        for (const v of p.vmas) {
+          if (v.end <= c.addr || v.start >= end) {
+            out.push(v);
+            continue;
+          }
+          if (v.start < c.addr) out.push({ ...v, end: c.addr });
+          const mid = { ...v, start: Math.max(v.start, c.addr), end: Math.min(v.end, end), prot: c.prot };
+          covered += mid.end - mid.start;
+          out.push(mid);
+          if (v.end > end) out.push({ ...v, start: end });
+        }
+        if (covered !== end - c.addr) return err('ENOMEM');
+        p.vmas = out;
         for (let a = c.addr; a < end; a += PAGE_SIZE) {
           const pte = p.ptes.get(a / PAGE_SIZE);
           if (pte && !(c.prot & PROT_WRITE)) pte.writable = false;
@@ -366,7 +378,7 @@ export class FakeMachine {
       },
       pages: {
         buddyinfo: async () =>
-          `Node 0, zone   Normal ${String(this.freePfns.length).padStart(6)}      0      0\n`,
+          `Node 0, zone   Normal ${String(16384 - this.frames.size).padStart(6)}      0      0\n`,
         meminfo: async () => `MemTotal:  65536 kB\nMemFree:  ${65536 - this.frames.size * 4} kB\n`,
         counters: async () => ({
           totalPages: 16384,
