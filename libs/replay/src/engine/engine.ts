@@ -47,8 +47,14 @@ export interface RunOptions {
 /** Thrown inside a process's step when the workload cannot go on (an unset variable). */
 class TaskFault extends Error {}
 
+/** mmap-test opens the device O_RDWR | O_SYNC (include/uapi/asm-generic/fcntl.h: 02, __O_SYNC | O_DSYNC = 04010000). */
 const O_RDWR = 0o2;
 const O_SYNC = 0o4010000;
+/**
+ * Faults one access may take in a row at one address: a fetch from a not-present page of a
+ * non-exec VMA takes two (not-present, then PROT|INSTR; kernel-semantics.md §9.1). More means
+ * the handler and the mmu disagree; the process gets SIGSEGV instead of a livelock.
+ */
 const MAX_FAULTS_PER_ACCESS = 4;
 
 /**
@@ -466,7 +472,7 @@ class Engine {
     let op: Op | null = task.current();
     while (op && isSyscallOp(op) && ops.length < budget) {
       ops.push(op);
-      if (savesValue(op) || (op.op === 'close' && ops.length > 0)) break;
+      if (savesValue(op)) break;
       op = task.peekAfter(ops.length);
     }
     const calls = ops.map((o) => this.toSyscall(task, o));
@@ -647,7 +653,7 @@ class Engine {
           // The handler said it fixed this fault, yet the retried access takes the same one: on
           // a real machine the CPU would loop; here the process gets SIGSEGV and the report says why.
           c.signal = { name: 'SIGSEGV', code: 'unresolved fault', address, index: c.next };
-        } else if (again && c.faults >= MAX_FAULTS_PER_ACCESS) {
+        } else if (again && (c.lastFault as { count: number }).count >= MAX_FAULTS_PER_ACCESS) {
           c.signal = { name: 'SIGSEGV', code: 'unresolved fault', address, index: c.next };
         } else {
           const [outcome] = await this.vma.handleFaults(task.pid, [{ address, errorCode, cpu }]);
@@ -668,7 +674,8 @@ class Engine {
   ): void {
     if (outcome.kind === 'handled') {
       c.faults++;
-      c.lastFault = { index: c.next, address, errorCode };
+      const count = c.lastFault && c.lastFault.index === c.next ? c.lastFault.count + 1 : 1;
+      c.lastFault = { index: c.next, address, errorCode, count };
       task.faults++;
       task.faultTypes.set(outcome.type, (task.faultTypes.get(outcome.type) ?? 0) + 1);
       return;

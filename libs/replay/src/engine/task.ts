@@ -25,7 +25,7 @@ export interface AccessCursor {
   /** Faults handled while this op ran. */
   faults: number;
   /** The last fault handled, to see the same access fault again for the same reason. */
-  lastFault: { index: number; address: number; errorCode: number } | null;
+  lastFault: { index: number; address: number; errorCode: number; count: number } | null;
   /** Data of each read, kept only when a check needs it. */
   readonly reads: (Uint8Array | undefined)[] | null;
   signal: { name: SignalName; code: string; address: number | null; index: number } | null;
