@@ -403,6 +403,19 @@ export interface GetPageCountsResponse {
   mapcounts: number[];
 }
 
+export interface StreamTransferPhysRequest {
+  batchId: bigint;
+  ops: PhysOp[];
+}
+
+export interface StreamTransferPhysResponse {
+  batchId: bigint;
+  /** The data of each read of the batch, in order. */
+  data: Buffer[];
+  /** Set when the batch was refused (a range outside RAM): none of it was done. */
+  failure: string;
+}
+
 function createBaseGetMachineRequest(): GetMachineRequest {
   return {};
 }
@@ -3669,6 +3682,198 @@ export const GetPageCountsResponse: MessageFns<GetPageCountsResponse> = {
   },
 };
 
+function createBaseStreamTransferPhysRequest(): StreamTransferPhysRequest {
+  return { batchId: 0n, ops: [] };
+}
+
+export const StreamTransferPhysRequest: MessageFns<StreamTransferPhysRequest> = {
+  encode(message: StreamTransferPhysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchId !== 0n) {
+      if (BigInt.asUintN(64, message.batchId) !== message.batchId) {
+        throw new globalThis.Error("value provided for field message.batchId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.batchId);
+    }
+    for (const v of message.ops) {
+      PhysOp.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamTransferPhysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamTransferPhysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.batchId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ops.push(PhysOp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamTransferPhysRequest {
+    return {
+      batchId: isSet(object.batchId) ? BigInt(object.batchId) : isSet(object.batch_id) ? BigInt(object.batch_id) : 0n,
+      ops: globalThis.Array.isArray(object?.ops) ? object.ops.map((e: any) => PhysOp.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: StreamTransferPhysRequest): unknown {
+    const obj: any = {};
+    if (message.batchId !== 0n) {
+      obj.batchId = message.batchId.toString();
+    }
+    if (message.ops?.length) {
+      obj.ops = message.ops.map((e) => PhysOp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamTransferPhysRequest>): StreamTransferPhysRequest {
+    return StreamTransferPhysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamTransferPhysRequest>): StreamTransferPhysRequest {
+    const message = createBaseStreamTransferPhysRequest();
+    message.batchId = (object.batchId !== undefined && object.batchId !== null) ? BigInt(object.batchId) : 0n;
+    message.ops = object.ops?.map((e) => PhysOp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamTransferPhysResponse(): StreamTransferPhysResponse {
+  return { batchId: 0n, data: [], failure: "" };
+}
+
+export const StreamTransferPhysResponse: MessageFns<StreamTransferPhysResponse> = {
+  encode(message: StreamTransferPhysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchId !== 0n) {
+      if (BigInt.asUintN(64, message.batchId) !== message.batchId) {
+        throw new globalThis.Error("value provided for field message.batchId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.batchId);
+    }
+    for (const v of message.data) {
+      writer.uint32(18).bytes(v!);
+    }
+    if (message.failure !== "") {
+      writer.uint32(26).string(message.failure);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamTransferPhysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamTransferPhysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.batchId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamTransferPhysResponse {
+    return {
+      batchId: isSet(object.batchId) ? BigInt(object.batchId) : isSet(object.batch_id) ? BigInt(object.batch_id) : 0n,
+      data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+      failure: isSet(object.failure) ? globalThis.String(object.failure) : "",
+    };
+  },
+
+  toJSON(message: StreamTransferPhysResponse): unknown {
+    const obj: any = {};
+    if (message.batchId !== 0n) {
+      obj.batchId = message.batchId.toString();
+    }
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => base64FromBytes(e));
+    }
+    if (message.failure !== "") {
+      obj.failure = message.failure;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamTransferPhysResponse>): StreamTransferPhysResponse {
+    return StreamTransferPhysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamTransferPhysResponse>): StreamTransferPhysResponse {
+    const message = createBaseStreamTransferPhysResponse();
+    message.batchId = (object.batchId !== undefined && object.batchId !== null) ? BigInt(object.batchId) : 0n;
+    message.data = object.data?.map((e) => e) || [];
+    message.failure = object.failure ?? "";
+    return message;
+  },
+};
+
 /**
  * Physical memory: struct page for every PFN, the zones, the buddy
  * allocator, kmalloc and the bytes of RAM. Every call that touches many
@@ -3824,6 +4029,21 @@ export const PageAllocatorServiceService = {
       Buffer.from(GetPageCountsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPageCountsResponse => GetPageCountsResponse.decode(value),
   },
+  /**
+   * TransferPhys as a stream of batches, answered in order: the mmu's data
+   * path for access batches, pipelined on one stream.
+   */
+  streamTransferPhys: {
+    path: "/pagemesh.v1.PageAllocatorService/StreamTransferPhys" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamTransferPhysRequest): Buffer =>
+      Buffer.from(StreamTransferPhysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamTransferPhysRequest => StreamTransferPhysRequest.decode(value),
+    responseSerialize: (value: StreamTransferPhysResponse): Buffer =>
+      Buffer.from(StreamTransferPhysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamTransferPhysResponse => StreamTransferPhysResponse.decode(value),
+  },
 } as const;
 
 export interface PageAllocatorServiceServer extends UntypedServiceImplementation {
@@ -3855,6 +4075,11 @@ export interface PageAllocatorServiceServer extends UntypedServiceImplementation
   transferPhys: handleUnaryCall<TransferPhysRequest, TransferPhysResponse>;
   /** page_count() and page_mapcount() of each pfn. */
   getPageCounts: handleUnaryCall<GetPageCountsRequest, GetPageCountsResponse>;
+  /**
+   * TransferPhys as a stream of batches, answered in order: the mmu's data
+   * path for access batches, pipelined on one stream.
+   */
+  streamTransferPhys: handleBidiStreamingCall<StreamTransferPhysRequest, StreamTransferPhysResponse>;
 }
 
 export interface PageAllocatorServiceClient extends Client {
@@ -4073,6 +4298,18 @@ export interface PageAllocatorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPageCountsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * TransferPhys as a stream of batches, answered in order: the mmu's data
+   * path for access batches, pipelined on one stream.
+   */
+  streamTransferPhys(): ClientDuplexStream<StreamTransferPhysRequest, StreamTransferPhysResponse>;
+  streamTransferPhys(
+    options: Partial<CallOptions>,
+  ): ClientDuplexStream<StreamTransferPhysRequest, StreamTransferPhysResponse>;
+  streamTransferPhys(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<StreamTransferPhysRequest, StreamTransferPhysResponse>;
 }
 
 export const PageAllocatorServiceClient = makeGenericClientConstructor(
