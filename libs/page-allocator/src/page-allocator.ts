@@ -864,6 +864,14 @@ export class PageAllocator {
     return out;
   }
 
+  /** /proc/kpagecount (fs/proc/page.c): the mapcount of each of count PFNs from pfn (0 when unmapped or free). */
+  kpagecount(pfn: number, count: number): number[] {
+    this.validatePfnRange(pfn, count);
+    const out = new Array<number>(count);
+    for (let i = 0; i < count; i++) out[i] = this.mem.mapcount(pfn + i);
+    return out;
+  }
+
   /** page-types -l style text dump of count PFNs from pfn. */
   kpageflagsDump(pfn: number, count: number): string {
     return kpageflagsDump(pfn, this.kpageflags(pfn, count));

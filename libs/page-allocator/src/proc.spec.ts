@@ -137,6 +137,17 @@ describe('kpageflags', () => {
   });
 });
 
+describe('kpagecount', () => {
+  it('reports the mapcount per PFN', () => {
+    const pa = bootMachine({ memBytes: 16 * MiB });
+    const pfn = must(pa.allocPages(GFP.HIGHUSER_MOVABLE, 0));
+    pa.pageMapcountInc(pfn);
+    pa.pageMapcountInc(pfn);
+    expect(pa.kpagecount(pfn, 2)).toEqual([2, 0]);
+    expect(() => pa.kpagecount(pfn, 1e9)).toThrow(/count=/);
+  });
+});
+
 describe('/proc/vmstat', () => {
   it('prints "name value" lines: zone, node, system-wide counters, then events, then nr_unstable', () => {
     const pa = bootMachine({ memBytes: 64 * MiB });
