@@ -37,7 +37,8 @@ type Cmd =
   | { t: 'protect'; s: number; page: number; count: number; prot: number }
   | { t: 'switch'; cpu: number; s: number }
   | { t: 'access'; cpu: number; page: number; op: number; user: boolean }
-  | { t: 'invlpg'; cpu: number; page: number };
+  | { t: 'invlpg'; cpu: number; page: number }
+  | { t: 'fork'; s: number; cow: boolean };
 
 const page = fc.integer({ min: 0, max: PAGES - 1 });
 const count = fc.integer({ min: 1, max: 4 });
@@ -74,6 +75,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('invlpg' as const), cpu, page }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('fork' as const), s: space, cow: fc.boolean() }) },
 );
 
 /** What the page tables allow, from the model: physical address or page-fault error code. */
@@ -143,6 +145,26 @@ describe('TLB coherence (property)', () => {
             } else if (c.t === 'switch') {
               mmu.switchTo(c.cpu, asids[c.s]);
               current[c.cpu] = c.s;
+            } else if (c.t === 'fork') {
+              // copy the whole window of space s into the other one, as fork copies a VMA
+              const [from, to] = [model[c.s], model[1 - c.s]];
+              const clash = [...from.keys()].some((p) => to.has(p));
+              const run = mmu.copyPageRange(asids[c.s], asids[1 - c.s], BASE, PAGES, {
+                cow: c.cow,
+                shared: !c.cow,
+              });
+              if (clash) {
+                await expect(run).rejects.toBeInstanceOf(FailedPreconditionError);
+              } else {
+                const copied = await run;
+                expect(copied.map((e) => e.pfn)).toEqual(
+                  [...from.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e.pfn),
+                );
+                for (const [p, e] of from) {
+                  if (c.cow) e.prot = pgprot(e.prot.lo & ~0x2, false, e.prot.hi);
+                  to.set(p, { pfn: e.pfn, prot: e.prot });
+                }
+              }
             } else if (c.t === 'invlpg') {
               mmu.invlpg(c.cpu, BASE + c.page * 4096);
             } else {
