@@ -246,3 +246,39 @@ processes:
     expect(out[out.length - 1]).toBe('mmaped :10 MB');
   });
 });
+
+describe('runWorkload fault rules', () => {
+  it('delivers a second fault of the same access when its error code differs (fetch: not-present, then PROT|INSTR)', async () => {
+    const m = new FakeMachine();
+    const base = m.stack();
+    const codes = [0x14, 0x15];
+    const delivered: number[] = [];
+    const stack = {
+      ...base,
+      mmu: {
+        ...base.mmu,
+        accessBatch: async () => ({
+          done: [],
+          fault: { kind: 'page-fault' as const, address: 0x7e0000000000, errorCode: codes.shift() ?? 0x15 },
+        }),
+      },
+      vma: {
+        ...base.vma,
+        handleFaults: async (_pid: number, faults: readonly { errorCode: number }[]) =>
+          faults.map((f) => {
+            delivered.push(f.errorCode);
+            return f.errorCode === 0x14
+              ? { kind: 'handled' as const, type: 'zero-page' }
+              : { kind: 'sigsegv' as const, code: 'SEGV_ACCERR' as const };
+          }),
+      },
+    };
+    const w = workload(`  - name: p
+    ops:
+      - access: { addr: "0x7e0000000000", kind: fetch, expect: { signal: SIGSEGV, code: SEGV_ACCERR, faults: 1 } }
+`);
+    const report = await runWorkload(w, stack, { now: clock() });
+    expect(delivered).toEqual([0x14, 0x15]);
+    expect(report.failures).toEqual([]);
+  });
+});

@@ -100,6 +100,7 @@ class Engine {
   private cr3Switches = 0;
   private peakPageTables = 0;
   private peak: { free: number; label: string; map: PhysMemoryMap } | null = null;
+  private bootFree: number | null = null;
 
   constructor(
     private readonly workload: Workload,
@@ -915,7 +916,12 @@ class Engine {
       zones: zones.map((z) => ({ zone: z.zone, free: z.free })),
     });
     const free = buddyFreePages(zones);
-    if (!this.peak || free < this.peak.free) this.peak = { free, label, map: await this.pages.memoryMap() };
+    // The map of every PFN is a big answer: fetch it again only when free memory has dropped by
+    // at least 1% of the boot figure below the last map taken.
+    const step = Math.max(1, Math.floor((this.bootFree ?? free) / 100));
+    if (this.bootFree === null) this.bootFree = free;
+    if (!this.peak || free <= this.peak.free - step)
+      this.peak = { free, label, map: await this.pages.memoryMap() };
     const pt = await this.mmu.pageTablePages();
     if (pt > this.peakPageTables) this.peakPageTables = pt;
   }
