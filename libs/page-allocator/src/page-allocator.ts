@@ -695,8 +695,10 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- RAM contents
 
+  /** Read bytes of RAM (at most MAX_PHYS_READ per call: the copy is materialised). */
   readPhys(paddr: number, length: number): Uint8Array {
     this.validatePhysRange(paddr, length);
+    checkReadSize(length);
     return this.ram.read(paddr, length);
   }
 
@@ -715,6 +717,7 @@ export class PageAllocator {
         throw new InvalidArgumentError('ranges', typeof r, 'each element must be { paddr, length }');
       this.validatePhysRange(r.paddr, r.length);
     }
+    checkReadSize(ranges.reduce((n, r) => n + r.length, 0));
     return ranges.map((r) => this.ram.read(r.paddr, r.length));
   }
 
@@ -914,6 +917,15 @@ export class PageAllocator {
   zoneIndexOfPfn(pfn: number): number {
     this.validatePfn(pfn);
     return this.zoneIdxOfZone[this.mem.zone(pfn)];
+  }
+}
+
+/** Largest read served in one call (64 MiB): a bigger copy is a request the service refuses. */
+export const MAX_PHYS_READ = 64 * 2 ** 20;
+
+function checkReadSize(total: number): void {
+  if (total > MAX_PHYS_READ) {
+    throw new InvalidArgumentError('length', total, `reads at most ${MAX_PHYS_READ} bytes (64 MiB) per call`);
   }
 }
 

@@ -48,6 +48,8 @@ describe('Ram', () => {
     ]);
     expect(Array.from(pa.readPhysBatch([{ paddr: 8192, length: 2 }])[0])).toEqual([1, 2]);
     pa.clearPages(8192, 4096);
+    const big = bootMachine({ memBytes: 128 * 2 ** 20 });
+    expect(() => big.readPhys(0, 65 * 2 ** 20)).toThrow(/at most/);
     expect(pa.readPhys(8192, 1)[0]).toBe(0);
   });
 });
