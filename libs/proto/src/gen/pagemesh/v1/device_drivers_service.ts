@@ -19,14 +19,71 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Errno, errnoFromJSON, errnoToJSON } from "./errno";
+import { RemapPfnRangeRequest } from "./paging";
+import { Vma } from "./vma";
+
+/** Where a driver's memory comes from. */
+export enum DriverMemorySource {
+  DRIVER_MEMORY_SOURCE_UNSPECIFIED = 0,
+  DRIVER_MEMORY_SOURCE_KMALLOC = 1,
+  DRIVER_MEMORY_SOURCE_VMALLOC = 2,
+  DRIVER_MEMORY_SOURCE_ALLOC_PAGES = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function driverMemorySourceFromJSON(object: any): DriverMemorySource {
+  switch (object) {
+    case 0:
+    case "DRIVER_MEMORY_SOURCE_UNSPECIFIED":
+      return DriverMemorySource.DRIVER_MEMORY_SOURCE_UNSPECIFIED;
+    case 1:
+    case "DRIVER_MEMORY_SOURCE_KMALLOC":
+      return DriverMemorySource.DRIVER_MEMORY_SOURCE_KMALLOC;
+    case 2:
+    case "DRIVER_MEMORY_SOURCE_VMALLOC":
+      return DriverMemorySource.DRIVER_MEMORY_SOURCE_VMALLOC;
+    case 3:
+    case "DRIVER_MEMORY_SOURCE_ALLOC_PAGES":
+      return DriverMemorySource.DRIVER_MEMORY_SOURCE_ALLOC_PAGES;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DriverMemorySource.UNRECOGNIZED;
+  }
+}
+
+export function driverMemorySourceToJSON(object: DriverMemorySource): string {
+  switch (object) {
+    case DriverMemorySource.DRIVER_MEMORY_SOURCE_UNSPECIFIED:
+      return "DRIVER_MEMORY_SOURCE_UNSPECIFIED";
+    case DriverMemorySource.DRIVER_MEMORY_SOURCE_KMALLOC:
+      return "DRIVER_MEMORY_SOURCE_KMALLOC";
+    case DriverMemorySource.DRIVER_MEMORY_SOURCE_VMALLOC:
+      return "DRIVER_MEMORY_SOURCE_VMALLOC";
+    case DriverMemorySource.DRIVER_MEMORY_SOURCE_ALLOC_PAGES:
+      return "DRIVER_MEMORY_SOURCE_ALLOC_PAGES";
+    case DriverMemorySource.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 export interface ListModulesRequest {
+}
+
+export interface ModuleParam {
+  name: string;
+  description: string;
+  defaultValue: string;
 }
 
 export interface ModuleInfo {
   name: string;
   description: string;
   loaded: boolean;
+  /** module_refcount(): open files of its devices (0 when not loaded). */
+  refcount: number;
+  params: ModuleParam[];
 }
 
 export interface ListModulesResponse {
@@ -35,6 +92,16 @@ export interface ListModulesResponse {
 
 export interface LoadModuleRequest {
   name: string;
+  /**
+   * insmod name param=value ...: EINVAL for a value that does not parse;
+   * unknown parameters are ignored with a kernel log line.
+   */
+  params: { [key: string]: string };
+}
+
+export interface LoadModuleRequest_ParamsEntry {
+  key: string;
+  value: string;
 }
 
 export interface LoadModuleResponse {
@@ -47,6 +114,211 @@ export interface UnloadModuleRequest {
 
 export interface UnloadModuleResponse {
   errno: Errno;
+}
+
+export interface MknodRequest {
+  /** An absolute path, such as "/dev/mymmap". */
+  path: string;
+  major: number;
+  minor: number;
+}
+
+export interface MknodResponse {
+  errno: Errno;
+}
+
+export interface UnlinkRequest {
+  path: string;
+}
+
+export interface UnlinkResponse {
+  errno: Errno;
+}
+
+export interface ListDevicesRequest {
+}
+
+/** A character device node (mknod path c major minor). */
+export interface DeviceNode {
+  path: string;
+  major: number;
+  minor: number;
+}
+
+/** A range of device numbers given to register_chrdev_region. */
+export interface ChrdevRegion {
+  major: number;
+  baseminor: number;
+  minorct: number;
+  name: string;
+}
+
+export interface ListDevicesResponse {
+  nodes: DeviceNode[];
+  regions: ChrdevRegion[];
+  /** The "Character devices:" section of /proc/devices. */
+  procDevices: string;
+}
+
+/** struct file of an open device, as the caller sees it. */
+export interface DeviceFile {
+  id: bigint;
+  path: string;
+  major: number;
+  minor: number;
+  /** open(2) flags as given (O_ACCMODE bits and the rest). */
+  flags: number;
+  /** FMODE_READ (0x1) | FMODE_WRITE (0x2). */
+  fMode: number;
+  /** f_pos. */
+  pos: bigint;
+  /** f_count: the references (fd, VMAs) holding the file open. */
+  count: number;
+  /** The module the file pins. */
+  module: string;
+}
+
+export interface OpenRequest {
+  path: string;
+  flags: number;
+}
+
+export interface OpenResponse {
+  /** Set when errno is ERRNO_UNSPECIFIED. */
+  file: DeviceFile | undefined;
+  errno: Errno;
+}
+
+export interface GetFileRequest {
+  fileIds: bigint[];
+}
+
+export interface GetFileResponse {
+  /** Each file after its new reference, in request order. */
+  files: DeviceFile[];
+}
+
+export interface PutFileRequest {
+  fileIds: bigint[];
+}
+
+export interface PutFileResponse {
+  /** For each id in request order: whether this put released the file. */
+  released: boolean[];
+}
+
+export interface ReadRequest {
+  fileId: bigint;
+  count: bigint;
+  /** pread's offset; unset reads at f_pos and advances it. Negative: EINVAL. */
+  offset?: bigint | undefined;
+}
+
+export interface ReadResponse {
+  data: Buffer;
+  errno: Errno;
+}
+
+export interface WriteRequest {
+  fileId: bigint;
+  /** What the caller could copy from user memory. */
+  data: Buffer;
+  /**
+   * The count the user asked for; unset means the length of data. A count
+   * larger than data means copy_from_user faulted after data.
+   */
+  count?:
+    | bigint
+    | undefined;
+  /** pwrite's offset; unset writes at f_pos and advances it. Negative: EINVAL. */
+  offset?: bigint | undefined;
+}
+
+export interface WriteResponse {
+  written: bigint;
+  errno: Errno;
+}
+
+export interface MmapRequest {
+  fileId: bigint;
+  /** The VMA do_mmap set up (user addresses, page aligned, non-empty). */
+  vma:
+    | Vma
+    | undefined;
+  /**
+   * vm_page_prot = vm_get_page_prot(vm_flags): x86 PTE protection bits as a
+   * 64-bit value (NX at bit 63).
+   */
+  vmPageProt: bigint;
+}
+
+export interface MmapResponse {
+  /**
+   * The driver's remap_pfn_range calls, in call order, each carrying the
+   * request's VMA and with address_space_id 0 (the caller fills it). When
+   * applying several, carry the vm_flags and vm_pgoff each RemapPfnRange
+   * answers into the next; at the first errno, unmap what the earlier ones
+   * mapped and fail the mmap with it.
+   */
+  requests: RemapPfnRangeRequest[];
+  /** The driver's mmap refused the VMA (then requests is empty). */
+  errno: Errno;
+}
+
+export interface ReadProcRequest {
+  /** The entry's name under /proc, such as "my-proc-entry". */
+  name: string;
+  /**
+   * The calling process: its pid, comm (truncated to TASK_COMM_LEN - 1) and
+   * VMAs in address order (only vm_start and vm_end are read).
+   */
+  pid: number;
+  comm: string;
+  vmas: Vma[];
+  /** At most this many bytes (unset: all of it), from byte pos. */
+  count?: bigint | undefined;
+  pos: bigint;
+}
+
+export interface ReadProcResponse {
+  text: string;
+  errno: Errno;
+}
+
+export interface GetDriverMemoryRequest {
+  module: string;
+}
+
+export interface GetDriverMemoryResponse {
+  /** False when the module is not loaded (every other field is then unset). */
+  loaded: boolean;
+  source: DriverMemorySource;
+  /**
+   * What the allocator returned: kmalloc_ptr or vmalloc_area as a kernel
+   * virtual address, the first PFN for alloc_pages.
+   */
+  allocation: bigint;
+  /** kmalloc: the size asked for; vmalloc: the size; alloc_pages: the order. */
+  allocationArg: bigint;
+  /**
+   * The kernel address of the area the driver uses (kmalloc_area,
+   * vmalloc_area, page_address); unset for highmem pages.
+   */
+  kaddr?:
+    | bigint
+    | undefined;
+  /** The pages of the area, in order (what mmap maps). */
+  pfns: bigint[];
+  /** PageReserved() of each of those pages. */
+  reserved: boolean[];
+}
+
+export interface GetKernelLogRequest {
+}
+
+export interface GetKernelLogResponse {
+  /** Oldest first; the oldest go once the ring holds 1024 lines. */
+  lines: string[];
 }
 
 function createBaseListModulesRequest(): ListModulesRequest {
@@ -101,8 +373,113 @@ export const ListModulesRequest: MessageFns<ListModulesRequest> = {
   },
 };
 
+function createBaseModuleParam(): ModuleParam {
+  return { name: "", description: "", defaultValue: "" };
+}
+
+export const ModuleParam: MessageFns<ModuleParam> = {
+  encode(message: ModuleParam, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.defaultValue !== "") {
+      writer.uint32(26).string(message.defaultValue);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModuleParam {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModuleParam();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.defaultValue = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModuleParam {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      defaultValue: isSet(object.defaultValue)
+        ? globalThis.String(object.defaultValue)
+        : isSet(object.default_value)
+        ? globalThis.String(object.default_value)
+        : "",
+    };
+  },
+
+  toJSON(message: ModuleParam): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.defaultValue !== "") {
+      obj.defaultValue = message.defaultValue;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModuleParam>): ModuleParam {
+    return ModuleParam.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModuleParam>): ModuleParam {
+    const message = createBaseModuleParam();
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.defaultValue = object.defaultValue ?? "";
+    return message;
+  },
+};
+
 function createBaseModuleInfo(): ModuleInfo {
-  return { name: "", description: "", loaded: false };
+  return { name: "", description: "", loaded: false, refcount: 0, params: [] };
 }
 
 export const ModuleInfo: MessageFns<ModuleInfo> = {
@@ -115,6 +492,12 @@ export const ModuleInfo: MessageFns<ModuleInfo> = {
     }
     if (message.loaded !== false) {
       writer.uint32(24).bool(message.loaded);
+    }
+    if (message.refcount !== 0) {
+      writer.uint32(32).uint32(message.refcount);
+    }
+    for (const v of message.params) {
+      ModuleParam.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -156,6 +539,22 @@ export const ModuleInfo: MessageFns<ModuleInfo> = {
             message.loaded = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.refcount = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.params.push(ModuleParam.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -173,6 +572,8 @@ export const ModuleInfo: MessageFns<ModuleInfo> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
       loaded: isSet(object.loaded) ? globalThis.Boolean(object.loaded) : false,
+      refcount: isSet(object.refcount) ? globalThis.Number(object.refcount) : 0,
+      params: globalThis.Array.isArray(object?.params) ? object.params.map((e: any) => ModuleParam.fromJSON(e)) : [],
     };
   },
 
@@ -187,6 +588,12 @@ export const ModuleInfo: MessageFns<ModuleInfo> = {
     if (message.loaded !== false) {
       obj.loaded = message.loaded;
     }
+    if (message.refcount !== 0) {
+      obj.refcount = Math.round(message.refcount);
+    }
+    if (message.params?.length) {
+      obj.params = message.params.map((e) => ModuleParam.toJSON(e));
+    }
     return obj;
   },
 
@@ -198,6 +605,8 @@ export const ModuleInfo: MessageFns<ModuleInfo> = {
     message.name = object.name ?? "";
     message.description = object.description ?? "";
     message.loaded = object.loaded ?? false;
+    message.refcount = object.refcount ?? 0;
+    message.params = object.params?.map((e) => ModuleParam.fromPartial(e)) || [];
     return message;
   },
 };
@@ -272,7 +681,7 @@ export const ListModulesResponse: MessageFns<ListModulesResponse> = {
 };
 
 function createBaseLoadModuleRequest(): LoadModuleRequest {
-  return { name: "" };
+  return { name: "", params: {} };
 }
 
 export const LoadModuleRequest: MessageFns<LoadModuleRequest> = {
@@ -280,6 +689,9 @@ export const LoadModuleRequest: MessageFns<LoadModuleRequest> = {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
+    globalThis.Object.entries(message.params).forEach(([key, value]: [string, string]) => {
+      LoadModuleRequest_ParamsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
     return writer;
   },
 
@@ -304,6 +716,17 @@ export const LoadModuleRequest: MessageFns<LoadModuleRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = LoadModuleRequest_ParamsEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.params[entry2.key] = entry2.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -317,13 +740,38 @@ export const LoadModuleRequest: MessageFns<LoadModuleRequest> = {
   },
 
   fromJSON(object: any): LoadModuleRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      params: isObject(object.params)
+        ? (globalThis.Object.entries(object.params) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
   },
 
   toJSON(message: LoadModuleRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.params) {
+      const entries = globalThis.Object.entries(message.params) as [string, string][];
+      if (entries.length > 0) {
+        obj.params = {};
+        entries.forEach(([k, v]) => {
+          obj.params[k] = v;
+        });
+      }
     }
     return obj;
   },
@@ -334,6 +782,100 @@ export const LoadModuleRequest: MessageFns<LoadModuleRequest> = {
   fromPartial(object: DeepPartial<LoadModuleRequest>): LoadModuleRequest {
     const message = createBaseLoadModuleRequest();
     message.name = object.name ?? "";
+    message.params = (globalThis.Object.entries(object.params ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseLoadModuleRequest_ParamsEntry(): LoadModuleRequest_ParamsEntry {
+  return { key: "", value: "" };
+}
+
+export const LoadModuleRequest_ParamsEntry: MessageFns<LoadModuleRequest_ParamsEntry> = {
+  encode(message: LoadModuleRequest_ParamsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoadModuleRequest_ParamsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoadModuleRequest_ParamsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoadModuleRequest_ParamsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: LoadModuleRequest_ParamsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LoadModuleRequest_ParamsEntry>): LoadModuleRequest_ParamsEntry {
+    return LoadModuleRequest_ParamsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LoadModuleRequest_ParamsEntry>): LoadModuleRequest_ParamsEntry {
+    const message = createBaseLoadModuleRequest_ParamsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -539,9 +1081,2656 @@ export const UnloadModuleResponse: MessageFns<UnloadModuleResponse> = {
   },
 };
 
+function createBaseMknodRequest(): MknodRequest {
+  return { path: "", major: 0, minor: 0 };
+}
+
+export const MknodRequest: MessageFns<MknodRequest> = {
+  encode(message: MknodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.major !== 0) {
+      writer.uint32(16).uint32(message.major);
+    }
+    if (message.minor !== 0) {
+      writer.uint32(24).uint32(message.minor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MknodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMknodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.major = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.minor = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MknodRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      major: isSet(object.major) ? globalThis.Number(object.major) : 0,
+      minor: isSet(object.minor) ? globalThis.Number(object.minor) : 0,
+    };
+  },
+
+  toJSON(message: MknodRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.major !== 0) {
+      obj.major = Math.round(message.major);
+    }
+    if (message.minor !== 0) {
+      obj.minor = Math.round(message.minor);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MknodRequest>): MknodRequest {
+    return MknodRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MknodRequest>): MknodRequest {
+    const message = createBaseMknodRequest();
+    message.path = object.path ?? "";
+    message.major = object.major ?? 0;
+    message.minor = object.minor ?? 0;
+    return message;
+  },
+};
+
+function createBaseMknodResponse(): MknodResponse {
+  return { errno: 0 };
+}
+
+export const MknodResponse: MessageFns<MknodResponse> = {
+  encode(message: MknodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errno !== 0) {
+      writer.uint32(8).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MknodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMknodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MknodResponse {
+    return { errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0 };
+  },
+
+  toJSON(message: MknodResponse): unknown {
+    const obj: any = {};
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MknodResponse>): MknodResponse {
+    return MknodResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MknodResponse>): MknodResponse {
+    const message = createBaseMknodResponse();
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseUnlinkRequest(): UnlinkRequest {
+  return { path: "" };
+}
+
+export const UnlinkRequest: MessageFns<UnlinkRequest> = {
+  encode(message: UnlinkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlinkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlinkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnlinkRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
+  },
+
+  toJSON(message: UnlinkRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnlinkRequest>): UnlinkRequest {
+    return UnlinkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnlinkRequest>): UnlinkRequest {
+    const message = createBaseUnlinkRequest();
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseUnlinkResponse(): UnlinkResponse {
+  return { errno: 0 };
+}
+
+export const UnlinkResponse: MessageFns<UnlinkResponse> = {
+  encode(message: UnlinkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errno !== 0) {
+      writer.uint32(8).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlinkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlinkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnlinkResponse {
+    return { errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0 };
+  },
+
+  toJSON(message: UnlinkResponse): unknown {
+    const obj: any = {};
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnlinkResponse>): UnlinkResponse {
+    return UnlinkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnlinkResponse>): UnlinkResponse {
+    const message = createBaseUnlinkResponse();
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseListDevicesRequest(): ListDevicesRequest {
+  return {};
+}
+
+export const ListDevicesRequest: MessageFns<ListDevicesRequest> = {
+  encode(_: ListDevicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDevicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDevicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListDevicesRequest {
+    return {};
+  },
+
+  toJSON(_: ListDevicesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDevicesRequest>): ListDevicesRequest {
+    return ListDevicesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListDevicesRequest>): ListDevicesRequest {
+    const message = createBaseListDevicesRequest();
+    return message;
+  },
+};
+
+function createBaseDeviceNode(): DeviceNode {
+  return { path: "", major: 0, minor: 0 };
+}
+
+export const DeviceNode: MessageFns<DeviceNode> = {
+  encode(message: DeviceNode, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.major !== 0) {
+      writer.uint32(16).uint32(message.major);
+    }
+    if (message.minor !== 0) {
+      writer.uint32(24).uint32(message.minor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceNode {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceNode();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.major = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.minor = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceNode {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      major: isSet(object.major) ? globalThis.Number(object.major) : 0,
+      minor: isSet(object.minor) ? globalThis.Number(object.minor) : 0,
+    };
+  },
+
+  toJSON(message: DeviceNode): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.major !== 0) {
+      obj.major = Math.round(message.major);
+    }
+    if (message.minor !== 0) {
+      obj.minor = Math.round(message.minor);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceNode>): DeviceNode {
+    return DeviceNode.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceNode>): DeviceNode {
+    const message = createBaseDeviceNode();
+    message.path = object.path ?? "";
+    message.major = object.major ?? 0;
+    message.minor = object.minor ?? 0;
+    return message;
+  },
+};
+
+function createBaseChrdevRegion(): ChrdevRegion {
+  return { major: 0, baseminor: 0, minorct: 0, name: "" };
+}
+
+export const ChrdevRegion: MessageFns<ChrdevRegion> = {
+  encode(message: ChrdevRegion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.major !== 0) {
+      writer.uint32(8).uint32(message.major);
+    }
+    if (message.baseminor !== 0) {
+      writer.uint32(16).uint32(message.baseminor);
+    }
+    if (message.minorct !== 0) {
+      writer.uint32(24).uint32(message.minorct);
+    }
+    if (message.name !== "") {
+      writer.uint32(34).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChrdevRegion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChrdevRegion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.major = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.baseminor = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.minorct = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChrdevRegion {
+    return {
+      major: isSet(object.major) ? globalThis.Number(object.major) : 0,
+      baseminor: isSet(object.baseminor) ? globalThis.Number(object.baseminor) : 0,
+      minorct: isSet(object.minorct) ? globalThis.Number(object.minorct) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: ChrdevRegion): unknown {
+    const obj: any = {};
+    if (message.major !== 0) {
+      obj.major = Math.round(message.major);
+    }
+    if (message.baseminor !== 0) {
+      obj.baseminor = Math.round(message.baseminor);
+    }
+    if (message.minorct !== 0) {
+      obj.minorct = Math.round(message.minorct);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChrdevRegion>): ChrdevRegion {
+    return ChrdevRegion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChrdevRegion>): ChrdevRegion {
+    const message = createBaseChrdevRegion();
+    message.major = object.major ?? 0;
+    message.baseminor = object.baseminor ?? 0;
+    message.minorct = object.minorct ?? 0;
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseListDevicesResponse(): ListDevicesResponse {
+  return { nodes: [], regions: [], procDevices: "" };
+}
+
+export const ListDevicesResponse: MessageFns<ListDevicesResponse> = {
+  encode(message: ListDevicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodes) {
+      DeviceNode.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.regions) {
+      ChrdevRegion.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.procDevices !== "") {
+      writer.uint32(26).string(message.procDevices);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDevicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDevicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodes.push(DeviceNode.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.regions.push(ChrdevRegion.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.procDevices = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDevicesResponse {
+    return {
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => DeviceNode.fromJSON(e)) : [],
+      regions: globalThis.Array.isArray(object?.regions)
+        ? object.regions.map((e: any) => ChrdevRegion.fromJSON(e))
+        : [],
+      procDevices: isSet(object.procDevices)
+        ? globalThis.String(object.procDevices)
+        : isSet(object.proc_devices)
+        ? globalThis.String(object.proc_devices)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDevicesResponse): unknown {
+    const obj: any = {};
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => DeviceNode.toJSON(e));
+    }
+    if (message.regions?.length) {
+      obj.regions = message.regions.map((e) => ChrdevRegion.toJSON(e));
+    }
+    if (message.procDevices !== "") {
+      obj.procDevices = message.procDevices;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDevicesResponse>): ListDevicesResponse {
+    return ListDevicesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDevicesResponse>): ListDevicesResponse {
+    const message = createBaseListDevicesResponse();
+    message.nodes = object.nodes?.map((e) => DeviceNode.fromPartial(e)) || [];
+    message.regions = object.regions?.map((e) => ChrdevRegion.fromPartial(e)) || [];
+    message.procDevices = object.procDevices ?? "";
+    return message;
+  },
+};
+
+function createBaseDeviceFile(): DeviceFile {
+  return { id: 0n, path: "", major: 0, minor: 0, flags: 0, fMode: 0, pos: 0n, count: 0, module: "" };
+}
+
+export const DeviceFile: MessageFns<DeviceFile> = {
+  encode(message: DeviceFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.major !== 0) {
+      writer.uint32(24).uint32(message.major);
+    }
+    if (message.minor !== 0) {
+      writer.uint32(32).uint32(message.minor);
+    }
+    if (message.flags !== 0) {
+      writer.uint32(40).uint32(message.flags);
+    }
+    if (message.fMode !== 0) {
+      writer.uint32(48).uint32(message.fMode);
+    }
+    if (message.pos !== 0n) {
+      if (BigInt.asIntN(64, message.pos) !== message.pos) {
+        throw new globalThis.Error("value provided for field message.pos of type int64 too large");
+      }
+      writer.uint32(56).int64(message.pos);
+    }
+    if (message.count !== 0) {
+      writer.uint32(64).uint32(message.count);
+    }
+    if (message.module !== "") {
+      writer.uint32(74).string(message.module);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.major = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.minor = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.flags = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fMode = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pos = reader.int64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.module = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceFile {
+    return {
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      major: isSet(object.major) ? globalThis.Number(object.major) : 0,
+      minor: isSet(object.minor) ? globalThis.Number(object.minor) : 0,
+      flags: isSet(object.flags) ? globalThis.Number(object.flags) : 0,
+      fMode: isSet(object.fMode)
+        ? globalThis.Number(object.fMode)
+        : isSet(object.f_mode)
+        ? globalThis.Number(object.f_mode)
+        : 0,
+      pos: isSet(object.pos) ? BigInt(object.pos) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      module: isSet(object.module) ? globalThis.String(object.module) : "",
+    };
+  },
+
+  toJSON(message: DeviceFile): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.major !== 0) {
+      obj.major = Math.round(message.major);
+    }
+    if (message.minor !== 0) {
+      obj.minor = Math.round(message.minor);
+    }
+    if (message.flags !== 0) {
+      obj.flags = Math.round(message.flags);
+    }
+    if (message.fMode !== 0) {
+      obj.fMode = Math.round(message.fMode);
+    }
+    if (message.pos !== 0n) {
+      obj.pos = message.pos.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.module !== "") {
+      obj.module = message.module;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceFile>): DeviceFile {
+    return DeviceFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceFile>): DeviceFile {
+    const message = createBaseDeviceFile();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.path = object.path ?? "";
+    message.major = object.major ?? 0;
+    message.minor = object.minor ?? 0;
+    message.flags = object.flags ?? 0;
+    message.fMode = object.fMode ?? 0;
+    message.pos = (object.pos !== undefined && object.pos !== null) ? BigInt(object.pos) : 0n;
+    message.count = object.count ?? 0;
+    message.module = object.module ?? "";
+    return message;
+  },
+};
+
+function createBaseOpenRequest(): OpenRequest {
+  return { path: "", flags: 0 };
+}
+
+export const OpenRequest: MessageFns<OpenRequest> = {
+  encode(message: OpenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.flags !== 0) {
+      writer.uint32(16).uint32(message.flags);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.flags = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      flags: isSet(object.flags) ? globalThis.Number(object.flags) : 0,
+    };
+  },
+
+  toJSON(message: OpenRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.flags !== 0) {
+      obj.flags = Math.round(message.flags);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenRequest>): OpenRequest {
+    return OpenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenRequest>): OpenRequest {
+    const message = createBaseOpenRequest();
+    message.path = object.path ?? "";
+    message.flags = object.flags ?? 0;
+    return message;
+  },
+};
+
+function createBaseOpenResponse(): OpenResponse {
+  return { file: undefined, errno: 0 };
+}
+
+export const OpenResponse: MessageFns<OpenResponse> = {
+  encode(message: OpenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.file !== undefined) {
+      DeviceFile.encode(message.file, writer.uint32(10).fork()).join();
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.file = DeviceFile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenResponse {
+    return {
+      file: isSet(object.file) ? DeviceFile.fromJSON(object.file) : undefined,
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
+  },
+
+  toJSON(message: OpenResponse): unknown {
+    const obj: any = {};
+    if (message.file !== undefined) {
+      obj.file = DeviceFile.toJSON(message.file);
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenResponse>): OpenResponse {
+    return OpenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenResponse>): OpenResponse {
+    const message = createBaseOpenResponse();
+    message.file = (object.file !== undefined && object.file !== null)
+      ? DeviceFile.fromPartial(object.file)
+      : undefined;
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetFileRequest(): GetFileRequest {
+  return { fileIds: [] };
+}
+
+export const GetFileRequest: MessageFns<GetFileRequest> = {
+  encode(message: GetFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fileIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.fileIds) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field fileIds of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.fileIds.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.fileIds.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFileRequest {
+    return {
+      fileIds: globalThis.Array.isArray(object?.fileIds)
+        ? object.fileIds.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.file_ids)
+        ? object.file_ids.map((e: any) => BigInt(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetFileRequest): unknown {
+    const obj: any = {};
+    if (message.fileIds?.length) {
+      obj.fileIds = message.fileIds.map((e) => e.toString());
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetFileRequest>): GetFileRequest {
+    return GetFileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetFileRequest>): GetFileRequest {
+    const message = createBaseGetFileRequest();
+    message.fileIds = object.fileIds?.map((e) => BigInt(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetFileResponse(): GetFileResponse {
+  return { files: [] };
+}
+
+export const GetFileResponse: MessageFns<GetFileResponse> = {
+  encode(message: GetFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      DeviceFile.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(DeviceFile.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFileResponse {
+    return {
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => DeviceFile.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetFileResponse): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => DeviceFile.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetFileResponse>): GetFileResponse {
+    return GetFileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetFileResponse>): GetFileResponse {
+    const message = createBaseGetFileResponse();
+    message.files = object.files?.map((e) => DeviceFile.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePutFileRequest(): PutFileRequest {
+  return { fileIds: [] };
+}
+
+export const PutFileRequest: MessageFns<PutFileRequest> = {
+  encode(message: PutFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fileIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.fileIds) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field fileIds of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.fileIds.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.fileIds.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutFileRequest {
+    return {
+      fileIds: globalThis.Array.isArray(object?.fileIds)
+        ? object.fileIds.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.file_ids)
+        ? object.file_ids.map((e: any) => BigInt(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PutFileRequest): unknown {
+    const obj: any = {};
+    if (message.fileIds?.length) {
+      obj.fileIds = message.fileIds.map((e) => e.toString());
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PutFileRequest>): PutFileRequest {
+    return PutFileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PutFileRequest>): PutFileRequest {
+    const message = createBasePutFileRequest();
+    message.fileIds = object.fileIds?.map((e) => BigInt(e)) || [];
+    return message;
+  },
+};
+
+function createBasePutFileResponse(): PutFileResponse {
+  return { released: [] };
+}
+
+export const PutFileResponse: MessageFns<PutFileResponse> = {
+  encode(message: PutFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.released.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.released) {
+        writer.bool(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.released.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.released.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutFileResponse {
+    return {
+      released: globalThis.Array.isArray(object?.released)
+        ? object.released.map((e: any) => globalThis.Boolean(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PutFileResponse): unknown {
+    const obj: any = {};
+    if (message.released?.length) {
+      obj.released = message.released;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PutFileResponse>): PutFileResponse {
+    return PutFileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PutFileResponse>): PutFileResponse {
+    const message = createBasePutFileResponse();
+    message.released = object.released?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReadRequest(): ReadRequest {
+  return { fileId: 0n, count: 0n, offset: undefined };
+}
+
+export const ReadRequest: MessageFns<ReadRequest> = {
+  encode(message: ReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fileId !== 0n) {
+      if (BigInt.asUintN(64, message.fileId) !== message.fileId) {
+        throw new globalThis.Error("value provided for field message.fileId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.fileId);
+    }
+    if (message.count !== 0n) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.count);
+    }
+    if (message.offset !== undefined) {
+      if (BigInt.asIntN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type int64 too large");
+      }
+      writer.uint32(24).int64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fileId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadRequest {
+    return {
+      fileId: isSet(object.fileId) ? BigInt(object.fileId) : isSet(object.file_id) ? BigInt(object.file_id) : 0n,
+      count: isSet(object.count) ? BigInt(object.count) : 0n,
+      offset: isSet(object.offset) ? BigInt(object.offset) : undefined,
+    };
+  },
+
+  toJSON(message: ReadRequest): unknown {
+    const obj: any = {};
+    if (message.fileId !== 0n) {
+      obj.fileId = message.fileId.toString();
+    }
+    if (message.count !== 0n) {
+      obj.count = message.count.toString();
+    }
+    if (message.offset !== undefined) {
+      obj.offset = message.offset.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadRequest>): ReadRequest {
+    return ReadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadRequest>): ReadRequest {
+    const message = createBaseReadRequest();
+    message.fileId = (object.fileId !== undefined && object.fileId !== null) ? BigInt(object.fileId) : 0n;
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : 0n;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : undefined;
+    return message;
+  },
+};
+
+function createBaseReadResponse(): ReadResponse {
+  return { data: Buffer.alloc(0), errno: 0 };
+}
+
+export const ReadResponse: MessageFns<ReadResponse> = {
+  encode(message: ReadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadResponse {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
+  },
+
+  toJSON(message: ReadResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadResponse>): ReadResponse {
+    return ReadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadResponse>): ReadResponse {
+    const message = createBaseReadResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseWriteRequest(): WriteRequest {
+  return { fileId: 0n, data: Buffer.alloc(0), count: undefined, offset: undefined };
+}
+
+export const WriteRequest: MessageFns<WriteRequest> = {
+  encode(message: WriteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fileId !== 0n) {
+      if (BigInt.asUintN(64, message.fileId) !== message.fileId) {
+        throw new globalThis.Error("value provided for field message.fileId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.fileId);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.count !== undefined) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.count);
+    }
+    if (message.offset !== undefined) {
+      if (BigInt.asIntN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type int64 too large");
+      }
+      writer.uint32(32).int64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fileId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.offset = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteRequest {
+    return {
+      fileId: isSet(object.fileId) ? BigInt(object.fileId) : isSet(object.file_id) ? BigInt(object.file_id) : 0n,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      count: isSet(object.count) ? BigInt(object.count) : undefined,
+      offset: isSet(object.offset) ? BigInt(object.offset) : undefined,
+    };
+  },
+
+  toJSON(message: WriteRequest): unknown {
+    const obj: any = {};
+    if (message.fileId !== 0n) {
+      obj.fileId = message.fileId.toString();
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.count !== undefined) {
+      obj.count = message.count.toString();
+    }
+    if (message.offset !== undefined) {
+      obj.offset = message.offset.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteRequest>): WriteRequest {
+    return WriteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteRequest>): WriteRequest {
+    const message = createBaseWriteRequest();
+    message.fileId = (object.fileId !== undefined && object.fileId !== null) ? BigInt(object.fileId) : 0n;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : undefined;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : undefined;
+    return message;
+  },
+};
+
+function createBaseWriteResponse(): WriteResponse {
+  return { written: 0n, errno: 0 };
+}
+
+export const WriteResponse: MessageFns<WriteResponse> = {
+  encode(message: WriteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.written !== 0n) {
+      if (BigInt.asUintN(64, message.written) !== message.written) {
+        throw new globalThis.Error("value provided for field message.written of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.written);
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.written = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteResponse {
+    return {
+      written: isSet(object.written) ? BigInt(object.written) : 0n,
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
+  },
+
+  toJSON(message: WriteResponse): unknown {
+    const obj: any = {};
+    if (message.written !== 0n) {
+      obj.written = message.written.toString();
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteResponse>): WriteResponse {
+    return WriteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteResponse>): WriteResponse {
+    const message = createBaseWriteResponse();
+    message.written = (object.written !== undefined && object.written !== null) ? BigInt(object.written) : 0n;
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseMmapRequest(): MmapRequest {
+  return { fileId: 0n, vma: undefined, vmPageProt: 0n };
+}
+
+export const MmapRequest: MessageFns<MmapRequest> = {
+  encode(message: MmapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fileId !== 0n) {
+      if (BigInt.asUintN(64, message.fileId) !== message.fileId) {
+        throw new globalThis.Error("value provided for field message.fileId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.fileId);
+    }
+    if (message.vma !== undefined) {
+      Vma.encode(message.vma, writer.uint32(18).fork()).join();
+    }
+    if (message.vmPageProt !== 0n) {
+      if (BigInt.asUintN(64, message.vmPageProt) !== message.vmPageProt) {
+        throw new globalThis.Error("value provided for field message.vmPageProt of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.vmPageProt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MmapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMmapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fileId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vma = Vma.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.vmPageProt = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MmapRequest {
+    return {
+      fileId: isSet(object.fileId) ? BigInt(object.fileId) : isSet(object.file_id) ? BigInt(object.file_id) : 0n,
+      vma: isSet(object.vma) ? Vma.fromJSON(object.vma) : undefined,
+      vmPageProt: isSet(object.vmPageProt)
+        ? BigInt(object.vmPageProt)
+        : isSet(object.vm_page_prot)
+        ? BigInt(object.vm_page_prot)
+        : 0n,
+    };
+  },
+
+  toJSON(message: MmapRequest): unknown {
+    const obj: any = {};
+    if (message.fileId !== 0n) {
+      obj.fileId = message.fileId.toString();
+    }
+    if (message.vma !== undefined) {
+      obj.vma = Vma.toJSON(message.vma);
+    }
+    if (message.vmPageProt !== 0n) {
+      obj.vmPageProt = message.vmPageProt.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MmapRequest>): MmapRequest {
+    return MmapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MmapRequest>): MmapRequest {
+    const message = createBaseMmapRequest();
+    message.fileId = (object.fileId !== undefined && object.fileId !== null) ? BigInt(object.fileId) : 0n;
+    message.vma = (object.vma !== undefined && object.vma !== null) ? Vma.fromPartial(object.vma) : undefined;
+    message.vmPageProt = (object.vmPageProt !== undefined && object.vmPageProt !== null)
+      ? BigInt(object.vmPageProt)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseMmapResponse(): MmapResponse {
+  return { requests: [], errno: 0 };
+}
+
+export const MmapResponse: MessageFns<MmapResponse> = {
+  encode(message: MmapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      RemapPfnRangeRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MmapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMmapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(RemapPfnRangeRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MmapResponse {
+    return {
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => RemapPfnRangeRequest.fromJSON(e))
+        : [],
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
+  },
+
+  toJSON(message: MmapResponse): unknown {
+    const obj: any = {};
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => RemapPfnRangeRequest.toJSON(e));
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MmapResponse>): MmapResponse {
+    return MmapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MmapResponse>): MmapResponse {
+    const message = createBaseMmapResponse();
+    message.requests = object.requests?.map((e) => RemapPfnRangeRequest.fromPartial(e)) || [];
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseReadProcRequest(): ReadProcRequest {
+  return { name: "", pid: 0, comm: "", vmas: [], count: undefined, pos: 0n };
+}
+
+export const ReadProcRequest: MessageFns<ReadProcRequest> = {
+  encode(message: ReadProcRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).uint32(message.pid);
+    }
+    if (message.comm !== "") {
+      writer.uint32(26).string(message.comm);
+    }
+    for (const v of message.vmas) {
+      Vma.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.count !== undefined) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.count);
+    }
+    if (message.pos !== 0n) {
+      if (BigInt.asUintN(64, message.pos) !== message.pos) {
+        throw new globalThis.Error("value provided for field message.pos of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.pos);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadProcRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadProcRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.comm = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vmas.push(Vma.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.count = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pos = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadProcRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      comm: isSet(object.comm) ? globalThis.String(object.comm) : "",
+      vmas: globalThis.Array.isArray(object?.vmas) ? object.vmas.map((e: any) => Vma.fromJSON(e)) : [],
+      count: isSet(object.count) ? BigInt(object.count) : undefined,
+      pos: isSet(object.pos) ? BigInt(object.pos) : 0n,
+    };
+  },
+
+  toJSON(message: ReadProcRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.comm !== "") {
+      obj.comm = message.comm;
+    }
+    if (message.vmas?.length) {
+      obj.vmas = message.vmas.map((e) => Vma.toJSON(e));
+    }
+    if (message.count !== undefined) {
+      obj.count = message.count.toString();
+    }
+    if (message.pos !== 0n) {
+      obj.pos = message.pos.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadProcRequest>): ReadProcRequest {
+    return ReadProcRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadProcRequest>): ReadProcRequest {
+    const message = createBaseReadProcRequest();
+    message.name = object.name ?? "";
+    message.pid = object.pid ?? 0;
+    message.comm = object.comm ?? "";
+    message.vmas = object.vmas?.map((e) => Vma.fromPartial(e)) || [];
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : undefined;
+    message.pos = (object.pos !== undefined && object.pos !== null) ? BigInt(object.pos) : 0n;
+    return message;
+  },
+};
+
+function createBaseReadProcResponse(): ReadProcResponse {
+  return { text: "", errno: 0 };
+}
+
+export const ReadProcResponse: MessageFns<ReadProcResponse> = {
+  encode(message: ReadProcResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadProcResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadProcResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadProcResponse {
+    return {
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
+  },
+
+  toJSON(message: ReadProcResponse): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadProcResponse>): ReadProcResponse {
+    return ReadProcResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadProcResponse>): ReadProcResponse {
+    const message = createBaseReadProcResponse();
+    message.text = object.text ?? "";
+    message.errno = object.errno ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetDriverMemoryRequest(): GetDriverMemoryRequest {
+  return { module: "" };
+}
+
+export const GetDriverMemoryRequest: MessageFns<GetDriverMemoryRequest> = {
+  encode(message: GetDriverMemoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.module !== "") {
+      writer.uint32(10).string(message.module);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDriverMemoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDriverMemoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.module = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDriverMemoryRequest {
+    return { module: isSet(object.module) ? globalThis.String(object.module) : "" };
+  },
+
+  toJSON(message: GetDriverMemoryRequest): unknown {
+    const obj: any = {};
+    if (message.module !== "") {
+      obj.module = message.module;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDriverMemoryRequest>): GetDriverMemoryRequest {
+    return GetDriverMemoryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDriverMemoryRequest>): GetDriverMemoryRequest {
+    const message = createBaseGetDriverMemoryRequest();
+    message.module = object.module ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDriverMemoryResponse(): GetDriverMemoryResponse {
+  return { loaded: false, source: 0, allocation: 0n, allocationArg: 0n, kaddr: undefined, pfns: [], reserved: [] };
+}
+
+export const GetDriverMemoryResponse: MessageFns<GetDriverMemoryResponse> = {
+  encode(message: GetDriverMemoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.loaded !== false) {
+      writer.uint32(8).bool(message.loaded);
+    }
+    if (message.source !== 0) {
+      writer.uint32(16).int32(message.source);
+    }
+    if (message.allocation !== 0n) {
+      if (BigInt.asUintN(64, message.allocation) !== message.allocation) {
+        throw new globalThis.Error("value provided for field message.allocation of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.allocation);
+    }
+    if (message.allocationArg !== 0n) {
+      if (BigInt.asUintN(64, message.allocationArg) !== message.allocationArg) {
+        throw new globalThis.Error("value provided for field message.allocationArg of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.allocationArg);
+    }
+    if (message.kaddr !== undefined) {
+      if (BigInt.asUintN(64, message.kaddr) !== message.kaddr) {
+        throw new globalThis.Error("value provided for field message.kaddr of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.kaddr);
+    }
+    if (message.pfns.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.pfns) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field pfns of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.reserved.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.reserved) {
+        writer.bool(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDriverMemoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDriverMemoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.loaded = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.source = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allocation = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.allocationArg = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.kaddr = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.pfns.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pfns.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.reserved.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.reserved.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDriverMemoryResponse {
+    return {
+      loaded: isSet(object.loaded) ? globalThis.Boolean(object.loaded) : false,
+      source: isSet(object.source) ? driverMemorySourceFromJSON(object.source) : 0,
+      allocation: isSet(object.allocation) ? BigInt(object.allocation) : 0n,
+      allocationArg: isSet(object.allocationArg)
+        ? BigInt(object.allocationArg)
+        : isSet(object.allocation_arg)
+        ? BigInt(object.allocation_arg)
+        : 0n,
+      kaddr: isSet(object.kaddr) ? BigInt(object.kaddr) : undefined,
+      pfns: globalThis.Array.isArray(object?.pfns) ? object.pfns.map((e: any) => BigInt(e)) : [],
+      reserved: globalThis.Array.isArray(object?.reserved)
+        ? object.reserved.map((e: any) => globalThis.Boolean(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetDriverMemoryResponse): unknown {
+    const obj: any = {};
+    if (message.loaded !== false) {
+      obj.loaded = message.loaded;
+    }
+    if (message.source !== 0) {
+      obj.source = driverMemorySourceToJSON(message.source);
+    }
+    if (message.allocation !== 0n) {
+      obj.allocation = message.allocation.toString();
+    }
+    if (message.allocationArg !== 0n) {
+      obj.allocationArg = message.allocationArg.toString();
+    }
+    if (message.kaddr !== undefined) {
+      obj.kaddr = message.kaddr.toString();
+    }
+    if (message.pfns?.length) {
+      obj.pfns = message.pfns.map((e) => e.toString());
+    }
+    if (message.reserved?.length) {
+      obj.reserved = message.reserved;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDriverMemoryResponse>): GetDriverMemoryResponse {
+    return GetDriverMemoryResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDriverMemoryResponse>): GetDriverMemoryResponse {
+    const message = createBaseGetDriverMemoryResponse();
+    message.loaded = object.loaded ?? false;
+    message.source = object.source ?? 0;
+    message.allocation = (object.allocation !== undefined && object.allocation !== null)
+      ? BigInt(object.allocation)
+      : 0n;
+    message.allocationArg = (object.allocationArg !== undefined && object.allocationArg !== null)
+      ? BigInt(object.allocationArg)
+      : 0n;
+    message.kaddr = (object.kaddr !== undefined && object.kaddr !== null) ? BigInt(object.kaddr) : undefined;
+    message.pfns = object.pfns?.map((e) => BigInt(e)) || [];
+    message.reserved = object.reserved?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetKernelLogRequest(): GetKernelLogRequest {
+  return {};
+}
+
+export const GetKernelLogRequest: MessageFns<GetKernelLogRequest> = {
+  encode(_: GetKernelLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetKernelLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetKernelLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetKernelLogRequest {
+    return {};
+  },
+
+  toJSON(_: GetKernelLogRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetKernelLogRequest>): GetKernelLogRequest {
+    return GetKernelLogRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetKernelLogRequest>): GetKernelLogRequest {
+    const message = createBaseGetKernelLogRequest();
+    return message;
+  },
+};
+
+function createBaseGetKernelLogResponse(): GetKernelLogResponse {
+  return { lines: [] };
+}
+
+export const GetKernelLogResponse: MessageFns<GetKernelLogResponse> = {
+  encode(message: GetKernelLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetKernelLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetKernelLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetKernelLogResponse {
+    return { lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: GetKernelLogResponse): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetKernelLogResponse>): GetKernelLogResponse {
+    return GetKernelLogResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetKernelLogResponse>): GetKernelLogResponse {
+    const message = createBaseGetKernelLogResponse();
+    message.lines = object.lines?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * Modules and character devices whose file_operations.mmap remaps kernel
  * memory (kmalloc, vmalloc, alloc_pages) into user space.
+ *
+ * A refusal Linux itself returns (ENOENT, ENXIO, EEXIST, EIO ...) is an Errno
+ * value in the response. A gRPC error means a request the service could not
+ * take: an unknown module or file id (NOT_FOUND), a malformed argument
+ * (INVALID_ARGUMENT, naming the field); nothing changed then.
  */
 export type DeviceDriversServiceService = typeof DeviceDriversServiceService;
 export const DeviceDriversServiceService = {
@@ -565,7 +3754,10 @@ export const DeviceDriversServiceService = {
     responseSerialize: (value: LoadModuleResponse): Buffer => Buffer.from(LoadModuleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LoadModuleResponse => LoadModuleResponse.decode(value),
   },
-  /** rmmod: runs the module's exit; EBUSY while one of its files is open. */
+  /**
+   * rmmod: runs the module's exit; ENOENT when not loaded, EAGAIN while one of
+   * its files is open (delete_module's -EWOULDBLOCK), never EBUSY.
+   */
   unloadModule: {
     path: "/pagemesh.v1.DeviceDriversService/UnloadModule" as const,
     requestStream: false as const,
@@ -576,6 +3768,155 @@ export const DeviceDriversServiceService = {
       Buffer.from(UnloadModuleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UnloadModuleResponse => UnloadModuleResponse.decode(value),
   },
+  /** mknod(path, S_IFCHR, makedev(major, minor)): EEXIST when the path exists. */
+  mknod: {
+    path: "/pagemesh.v1.DeviceDriversService/Mknod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MknodRequest): Buffer => Buffer.from(MknodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MknodRequest => MknodRequest.decode(value),
+    responseSerialize: (value: MknodResponse): Buffer => Buffer.from(MknodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MknodResponse => MknodResponse.decode(value),
+  },
+  /** unlink(path): ENOENT when absent. Files already open stay usable. */
+  unlink: {
+    path: "/pagemesh.v1.DeviceDriversService/Unlink" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnlinkRequest): Buffer => Buffer.from(UnlinkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnlinkRequest => UnlinkRequest.decode(value),
+    responseSerialize: (value: UnlinkResponse): Buffer => Buffer.from(UnlinkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlinkResponse => UnlinkResponse.decode(value),
+  },
+  /** The device nodes, the registered chrdev regions and /proc/devices. */
+  listDevices: {
+    path: "/pagemesh.v1.DeviceDriversService/ListDevices" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDevicesRequest): Buffer => Buffer.from(ListDevicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDevicesRequest => ListDevicesRequest.decode(value),
+    responseSerialize: (value: ListDevicesResponse): Buffer => Buffer.from(ListDevicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDevicesResponse => ListDevicesResponse.decode(value),
+  },
+  /**
+   * open(path, flags) of a character device node (chrdev_open): ENOENT
+   * without the node, ENXIO when no driver serves its number, else the
+   * driver's open. The new file holds one reference (the fd's).
+   */
+  open: {
+    path: "/pagemesh.v1.DeviceDriversService/Open" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OpenRequest): Buffer => Buffer.from(OpenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenRequest => OpenRequest.decode(value),
+    responseSerialize: (value: OpenResponse): Buffer => Buffer.from(OpenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OpenResponse => OpenResponse.decode(value),
+  },
+  /**
+   * get_file() on each file id: one more reference each (a dup'd fd, a VMA
+   * mapping the file). All ids are checked before any reference is taken.
+   */
+  getFile: {
+    path: "/pagemesh.v1.DeviceDriversService/GetFile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetFileRequest): Buffer => Buffer.from(GetFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFileRequest => GetFileRequest.decode(value),
+    responseSerialize: (value: GetFileResponse): Buffer => Buffer.from(GetFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetFileResponse => GetFileResponse.decode(value),
+  },
+  /**
+   * fput() on each file id: the last reference runs the driver's release and
+   * unpins the module. All ids are checked before any reference is dropped.
+   */
+  putFile: {
+    path: "/pagemesh.v1.DeviceDriversService/PutFile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutFileRequest): Buffer => Buffer.from(PutFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutFileRequest => PutFileRequest.decode(value),
+    responseSerialize: (value: PutFileResponse): Buffer => Buffer.from(PutFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutFileResponse => PutFileResponse.decode(value),
+  },
+  /**
+   * read(fd, buf, count), or pread with an offset: the bytes the driver
+   * copied to the user; the caller writes them to user memory.
+   */
+  read: {
+    path: "/pagemesh.v1.DeviceDriversService/Read" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReadRequest): Buffer => Buffer.from(ReadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadRequest => ReadRequest.decode(value),
+    responseSerialize: (value: ReadResponse): Buffer => Buffer.from(ReadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadResponse => ReadResponse.decode(value),
+  },
+  /** write(fd, buf, count), or pwrite with an offset. */
+  write: {
+    path: "/pagemesh.v1.DeviceDriversService/Write" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WriteRequest): Buffer => Buffer.from(WriteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WriteRequest => WriteRequest.decode(value),
+    responseSerialize: (value: WriteResponse): Buffer => Buffer.from(WriteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WriteResponse => WriteResponse.decode(value),
+  },
+  /**
+   * The driver's mmap for a VMA the caller has set up: the remap_pfn_range
+   * calls it makes, in call order, or the errno its mmap returned (ENODEV
+   * when the driver has no mmap). Nothing is mapped here: the caller applies
+   * the requests through MmuService.RemapPfnRange and keeps a file reference
+   * (GetFile) while the VMA exists.
+   */
+  mmap: {
+    path: "/pagemesh.v1.DeviceDriversService/Mmap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MmapRequest): Buffer => Buffer.from(MmapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MmapRequest => MmapRequest.decode(value),
+    responseSerialize: (value: MmapResponse): Buffer => Buffer.from(MmapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MmapResponse => MmapResponse.decode(value),
+  },
+  /**
+   * Reads /proc/<name> (an entry a module created) for the process the
+   * request describes: ENOENT when there is none. This service never calls
+   * the vma-manager: the caller sends the process's state.
+   */
+  readProc: {
+    path: "/pagemesh.v1.DeviceDriversService/ReadProc" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReadProcRequest): Buffer => Buffer.from(ReadProcRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadProcRequest => ReadProcRequest.decode(value),
+    responseSerialize: (value: ReadProcResponse): Buffer => Buffer.from(ReadProcResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadProcResponse => ReadProcResponse.decode(value),
+  },
+  /**
+   * A loaded driver's memory as the driver sees it, with PG_reserved of each
+   * page.
+   */
+  getDriverMemory: {
+    path: "/pagemesh.v1.DeviceDriversService/GetDriverMemory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDriverMemoryRequest): Buffer =>
+      Buffer.from(GetDriverMemoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDriverMemoryRequest => GetDriverMemoryRequest.decode(value),
+    responseSerialize: (value: GetDriverMemoryResponse): Buffer =>
+      Buffer.from(GetDriverMemoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDriverMemoryResponse => GetDriverMemoryResponse.decode(value),
+  },
+  /** The kernel log lines drivers printed (pr_info, pr_err): dmesg. */
+  getKernelLog: {
+    path: "/pagemesh.v1.DeviceDriversService/GetKernelLog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetKernelLogRequest): Buffer => Buffer.from(GetKernelLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetKernelLogRequest => GetKernelLogRequest.decode(value),
+    responseSerialize: (value: GetKernelLogResponse): Buffer =>
+      Buffer.from(GetKernelLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetKernelLogResponse => GetKernelLogResponse.decode(value),
+  },
 } as const;
 
 export interface DeviceDriversServiceServer extends UntypedServiceImplementation {
@@ -583,8 +3924,61 @@ export interface DeviceDriversServiceServer extends UntypedServiceImplementation
   listModules: handleUnaryCall<ListModulesRequest, ListModulesResponse>;
   /** insmod: runs the module's init. */
   loadModule: handleUnaryCall<LoadModuleRequest, LoadModuleResponse>;
-  /** rmmod: runs the module's exit; EBUSY while one of its files is open. */
+  /**
+   * rmmod: runs the module's exit; ENOENT when not loaded, EAGAIN while one of
+   * its files is open (delete_module's -EWOULDBLOCK), never EBUSY.
+   */
   unloadModule: handleUnaryCall<UnloadModuleRequest, UnloadModuleResponse>;
+  /** mknod(path, S_IFCHR, makedev(major, minor)): EEXIST when the path exists. */
+  mknod: handleUnaryCall<MknodRequest, MknodResponse>;
+  /** unlink(path): ENOENT when absent. Files already open stay usable. */
+  unlink: handleUnaryCall<UnlinkRequest, UnlinkResponse>;
+  /** The device nodes, the registered chrdev regions and /proc/devices. */
+  listDevices: handleUnaryCall<ListDevicesRequest, ListDevicesResponse>;
+  /**
+   * open(path, flags) of a character device node (chrdev_open): ENOENT
+   * without the node, ENXIO when no driver serves its number, else the
+   * driver's open. The new file holds one reference (the fd's).
+   */
+  open: handleUnaryCall<OpenRequest, OpenResponse>;
+  /**
+   * get_file() on each file id: one more reference each (a dup'd fd, a VMA
+   * mapping the file). All ids are checked before any reference is taken.
+   */
+  getFile: handleUnaryCall<GetFileRequest, GetFileResponse>;
+  /**
+   * fput() on each file id: the last reference runs the driver's release and
+   * unpins the module. All ids are checked before any reference is dropped.
+   */
+  putFile: handleUnaryCall<PutFileRequest, PutFileResponse>;
+  /**
+   * read(fd, buf, count), or pread with an offset: the bytes the driver
+   * copied to the user; the caller writes them to user memory.
+   */
+  read: handleUnaryCall<ReadRequest, ReadResponse>;
+  /** write(fd, buf, count), or pwrite with an offset. */
+  write: handleUnaryCall<WriteRequest, WriteResponse>;
+  /**
+   * The driver's mmap for a VMA the caller has set up: the remap_pfn_range
+   * calls it makes, in call order, or the errno its mmap returned (ENODEV
+   * when the driver has no mmap). Nothing is mapped here: the caller applies
+   * the requests through MmuService.RemapPfnRange and keeps a file reference
+   * (GetFile) while the VMA exists.
+   */
+  mmap: handleUnaryCall<MmapRequest, MmapResponse>;
+  /**
+   * Reads /proc/<name> (an entry a module created) for the process the
+   * request describes: ENOENT when there is none. This service never calls
+   * the vma-manager: the caller sends the process's state.
+   */
+  readProc: handleUnaryCall<ReadProcRequest, ReadProcResponse>;
+  /**
+   * A loaded driver's memory as the driver sees it, with PG_reserved of each
+   * page.
+   */
+  getDriverMemory: handleUnaryCall<GetDriverMemoryRequest, GetDriverMemoryResponse>;
+  /** The kernel log lines drivers printed (pr_info, pr_err): dmesg. */
+  getKernelLog: handleUnaryCall<GetKernelLogRequest, GetKernelLogResponse>;
 }
 
 export interface DeviceDriversServiceClient extends Client {
@@ -620,7 +4014,10 @@ export interface DeviceDriversServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LoadModuleResponse) => void,
   ): ClientUnaryCall;
-  /** rmmod: runs the module's exit; EBUSY while one of its files is open. */
+  /**
+   * rmmod: runs the module's exit; ENOENT when not loaded, EAGAIN while one of
+   * its files is open (delete_module's -EWOULDBLOCK), never EBUSY.
+   */
   unloadModule(
     request: UnloadModuleRequest,
     callback: (error: ServiceError | null, response: UnloadModuleResponse) => void,
@@ -636,6 +4033,215 @@ export interface DeviceDriversServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UnloadModuleResponse) => void,
   ): ClientUnaryCall;
+  /** mknod(path, S_IFCHR, makedev(major, minor)): EEXIST when the path exists. */
+  mknod(
+    request: MknodRequest,
+    callback: (error: ServiceError | null, response: MknodResponse) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MknodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MknodResponse) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MknodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MknodResponse) => void,
+  ): ClientUnaryCall;
+  /** unlink(path): ENOENT when absent. Files already open stay usable. */
+  unlink(
+    request: UnlinkRequest,
+    callback: (error: ServiceError | null, response: UnlinkResponse) => void,
+  ): ClientUnaryCall;
+  unlink(
+    request: UnlinkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlinkResponse) => void,
+  ): ClientUnaryCall;
+  unlink(
+    request: UnlinkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlinkResponse) => void,
+  ): ClientUnaryCall;
+  /** The device nodes, the registered chrdev regions and /proc/devices. */
+  listDevices(
+    request: ListDevicesRequest,
+    callback: (error: ServiceError | null, response: ListDevicesResponse) => void,
+  ): ClientUnaryCall;
+  listDevices(
+    request: ListDevicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDevicesResponse) => void,
+  ): ClientUnaryCall;
+  listDevices(
+    request: ListDevicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDevicesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * open(path, flags) of a character device node (chrdev_open): ENOENT
+   * without the node, ENXIO when no driver serves its number, else the
+   * driver's open. The new file holds one reference (the fd's).
+   */
+  open(request: OpenRequest, callback: (error: ServiceError | null, response: OpenResponse) => void): ClientUnaryCall;
+  open(
+    request: OpenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: OpenResponse) => void,
+  ): ClientUnaryCall;
+  open(
+    request: OpenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: OpenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * get_file() on each file id: one more reference each (a dup'd fd, a VMA
+   * mapping the file). All ids are checked before any reference is taken.
+   */
+  getFile(
+    request: GetFileRequest,
+    callback: (error: ServiceError | null, response: GetFileResponse) => void,
+  ): ClientUnaryCall;
+  getFile(
+    request: GetFileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetFileResponse) => void,
+  ): ClientUnaryCall;
+  getFile(
+    request: GetFileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetFileResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * fput() on each file id: the last reference runs the driver's release and
+   * unpins the module. All ids are checked before any reference is dropped.
+   */
+  putFile(
+    request: PutFileRequest,
+    callback: (error: ServiceError | null, response: PutFileResponse) => void,
+  ): ClientUnaryCall;
+  putFile(
+    request: PutFileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutFileResponse) => void,
+  ): ClientUnaryCall;
+  putFile(
+    request: PutFileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutFileResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * read(fd, buf, count), or pread with an offset: the bytes the driver
+   * copied to the user; the caller writes them to user memory.
+   */
+  read(request: ReadRequest, callback: (error: ServiceError | null, response: ReadResponse) => void): ClientUnaryCall;
+  read(
+    request: ReadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReadResponse) => void,
+  ): ClientUnaryCall;
+  read(
+    request: ReadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReadResponse) => void,
+  ): ClientUnaryCall;
+  /** write(fd, buf, count), or pwrite with an offset. */
+  write(
+    request: WriteRequest,
+    callback: (error: ServiceError | null, response: WriteResponse) => void,
+  ): ClientUnaryCall;
+  write(
+    request: WriteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WriteResponse) => void,
+  ): ClientUnaryCall;
+  write(
+    request: WriteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WriteResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The driver's mmap for a VMA the caller has set up: the remap_pfn_range
+   * calls it makes, in call order, or the errno its mmap returned (ENODEV
+   * when the driver has no mmap). Nothing is mapped here: the caller applies
+   * the requests through MmuService.RemapPfnRange and keeps a file reference
+   * (GetFile) while the VMA exists.
+   */
+  mmap(request: MmapRequest, callback: (error: ServiceError | null, response: MmapResponse) => void): ClientUnaryCall;
+  mmap(
+    request: MmapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MmapResponse) => void,
+  ): ClientUnaryCall;
+  mmap(
+    request: MmapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MmapResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Reads /proc/<name> (an entry a module created) for the process the
+   * request describes: ENOENT when there is none. This service never calls
+   * the vma-manager: the caller sends the process's state.
+   */
+  readProc(
+    request: ReadProcRequest,
+    callback: (error: ServiceError | null, response: ReadProcResponse) => void,
+  ): ClientUnaryCall;
+  readProc(
+    request: ReadProcRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReadProcResponse) => void,
+  ): ClientUnaryCall;
+  readProc(
+    request: ReadProcRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReadProcResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A loaded driver's memory as the driver sees it, with PG_reserved of each
+   * page.
+   */
+  getDriverMemory(
+    request: GetDriverMemoryRequest,
+    callback: (error: ServiceError | null, response: GetDriverMemoryResponse) => void,
+  ): ClientUnaryCall;
+  getDriverMemory(
+    request: GetDriverMemoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDriverMemoryResponse) => void,
+  ): ClientUnaryCall;
+  getDriverMemory(
+    request: GetDriverMemoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDriverMemoryResponse) => void,
+  ): ClientUnaryCall;
+  /** The kernel log lines drivers printed (pr_info, pr_err): dmesg. */
+  getKernelLog(
+    request: GetKernelLogRequest,
+    callback: (error: ServiceError | null, response: GetKernelLogResponse) => void,
+  ): ClientUnaryCall;
+  getKernelLog(
+    request: GetKernelLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetKernelLogResponse) => void,
+  ): ClientUnaryCall;
+  getKernelLog(
+    request: GetKernelLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetKernelLogResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const DeviceDriversServiceClient = makeGenericClientConstructor(
@@ -647,6 +4253,14 @@ export const DeviceDriversServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
 type DeepPartial<T> = T extends bigint ? string | number | bigint
@@ -655,6 +4269,10 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
