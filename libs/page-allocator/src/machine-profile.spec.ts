@@ -49,5 +49,9 @@ describe('machine profiles', () => {
     expect(() => validateMachineConfig({ minFreeKbytes: -1 })).toThrow(/^minFreeKbytes=-1/);
     expect(() => validateMachineConfig({ nrCpus: 0 })).toThrow(/^nrCpus=0/);
     expect(validateMachineConfig(undefined)).toEqual({ arch: 'x86_64', memBytes: 4 * GiB });
+    expect(validateMachineConfig({ arch: 'x86', memBytes: undefined })).toEqual({
+      arch: 'x86',
+      memBytes: 4 * GiB,
+    });
   });
 });

@@ -103,7 +103,9 @@ export interface MachineProfile {
 }
 
 export function validateMachineConfig(config: Partial<MachineConfig> | undefined): MachineConfig {
-  const merged: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, ...(config ?? {}) };
+  // Fields left undefined (an optional rpc field, say) take their default.
+  const given = Object.fromEntries(Object.entries(config ?? {}).filter(([, v]) => v !== undefined));
+  const merged: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, ...given };
   if (merged.arch !== 'x86_64' && merged.arch !== 'x86') {
     throw new InvalidArgumentError('arch', merged.arch, "must be 'x86_64' or 'x86'");
   }
