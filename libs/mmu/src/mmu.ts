@@ -68,6 +68,9 @@ export { KERNEL_ASID, MAX_CPUS, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING 
 export type { MmuOptions, MapOptions, PfnSource, RemovedPte, DestroyResult, PageMapping } from './mmu-core';
 
 const PAGE = 4096;
+const OK: AccessResult = Object.freeze({ kind: 'ok' });
+const SKIPPED: AccessResult = Object.freeze({ kind: 'skipped' });
+const GENERAL_PROTECTION: AccessResult = Object.freeze({ kind: 'general-protection' });
 /** Pages one pagemap query may cover (a reader of /proc/PID/pagemap reads it in chunks too). */
 export const MAX_PAGEMAP_PAGES = 1 << 16;
 
@@ -503,15 +506,18 @@ export class Mmu extends MmuCore {
   accessBatch(accesses: readonly Access[]): Promise<AccessResult[]> {
     return this.serialize(async () => {
       for (let i = 0; i < accesses.length; i++) this.checkAccess(accesses[i], i);
-      const results: (AccessResult | null)[] = new Array(accesses.length).fill(null);
+      const n = accesses.length;
+      const results: AccessResult[] = new Array(n);
       const stopped = new Uint8Array(this.cpus.length);
       const ops: PhysOp[] = [];
-      /** For each read access: the indices of its ops. */
-      const readParts = new Map<number, number[]>();
-      for (let i = 0; i < accesses.length; i++) {
+      // for each read: the index of its first piece among the read results, and how many pieces
+      const readFirst = new Int32Array(n).fill(-1);
+      const readPieces = new Int32Array(n);
+      let reads = 0;
+      for (let i = 0; i < n; i++) {
         const a = accesses[i];
         if (stopped[a.cpu]) {
-          results[i] = { kind: 'skipped' };
+          results[i] = SKIPPED;
           continue;
         }
         const length = a.op === 'write' ? (a.data as Uint8Array).length : (a.length as number);
@@ -520,29 +526,36 @@ export class Mmu extends MmuCore {
         // on x86_64 crossing from the lower half into 2^47 leaves canonical space
         const crossesHole = this.profile.vaBits === 48 && a.va < 2 ** 47 && end > 2 ** 47;
         if (a.va < 0 || end > this.vaLimit || crossesHole) {
-          results[i] = { kind: 'general-protection' };
+          results[i] = GENERAL_PROTECTION;
           stopped[a.cpu] = 1;
           continue;
         }
         // translate every page first: an access that faults moves no data
-        const pieces: { paddr: number; length: number }[] = [];
+        const firstOp = ops.length;
         let fault: AccessResult | null = null;
+        let prevEnd = -1;
         for (let cur = a.va; cur < end;) {
-          const n = Math.min(end - cur, PAGE - (cur % PAGE));
+          const len = Math.min(end - cur, PAGE - (cur % PAGE));
           const r = this.translate(a.cpu, cur, acc);
           if (r < 0) {
             fault =
               r === TRANSLATE_GP
-                ? { kind: 'general-protection' }
+                ? GENERAL_PROTECTION
                 : { kind: 'page-fault', address: cur, errorCode: pageFaultCode(r) };
             break;
           }
-          const prev = pieces[pieces.length - 1];
-          if (prev && prev.paddr + prev.length === r) prev.length += n;
-          else pieces.push({ paddr: r, length: n });
-          cur += n;
+          if (r === prevEnd) {
+            // physically contiguous with the previous page: extend the piece
+            const last = ops[ops.length - 1] as { paddr: number; length: number };
+            ops[ops.length - 1] = { op: 'read', paddr: last.paddr, length: last.length + len };
+          } else {
+            ops.push({ op: 'read', paddr: r, length: len });
+          }
+          prevEnd = r + len;
+          cur += len;
         }
         if (fault) {
+          ops.length = firstOp;
           results[i] = fault;
           stopped[a.cpu] = 1;
           continue;
@@ -550,34 +563,32 @@ export class Mmu extends MmuCore {
         if (a.op === 'write') {
           const data = a.data as Uint8Array;
           let off = 0;
-          for (const p of pieces) {
-            ops.push({ op: 'write', paddr: p.paddr, bytes: data.subarray(off, off + p.length) });
-            off += p.length;
+          for (let k = firstOp; k < ops.length; k++) {
+            const piece = ops[k] as { paddr: number; length: number };
+            ops[k] = { op: 'write', paddr: piece.paddr, bytes: data.subarray(off, off + piece.length) };
+            off += piece.length;
           }
-          results[i] = { kind: 'ok' };
+          results[i] = OK;
         } else {
-          const idx: number[] = [];
-          for (const p of pieces) {
-            idx.push(ops.length);
-            ops.push({ op: 'read', paddr: p.paddr, length: p.length });
-          }
-          readParts.set(i, idx);
+          readFirst[i] = reads;
+          readPieces[i] = ops.length - firstOp;
+          reads += ops.length - firstOp;
         }
       }
       const data = ops.length > 0 ? await this.port.transferPhys(ops) : [];
-      // reads come back in op order: map op index -> read result index
-      const readIndexOfOp = new Map<number, number>();
-      let k = 0;
-      ops.forEach((op, i) => {
-        if (op.op === 'read') readIndexOfOp.set(i, k++);
-      });
-      for (const [i, parts] of readParts) {
-        const chunks = parts.map((p) =>
-          this.overlayTables(ops[p] as { paddr: number }, data[readIndexOfOp.get(p) as number]),
-        );
-        results[i] = { kind: 'ok', data: chunks.length === 1 ? chunks[0] : concat(chunks) };
+      // read results come back in op order; map each to its op for the page-table overlay
+      const readOps: PhysOp[] = [];
+      for (const op of ops) if (op.op === 'read') readOps.push(op);
+      for (let i = 0; i < n; i++) {
+        const first = readFirst[i];
+        if (first < 0) continue;
+        const count = readPieces[i];
+        const chunks: Uint8Array[] = [];
+        for (let k = first; k < first + count; k++)
+          chunks.push(this.overlayTables(readOps[k] as { paddr: number }, data[k]));
+        results[i] = { kind: 'ok', data: count === 1 ? chunks[0] : concat(chunks) };
       }
-      return results as AccessResult[];
+      return results;
     });
   }
 
