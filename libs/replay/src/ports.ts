@@ -176,10 +176,10 @@ export interface FrameInfo {
 export interface AllocatorCounters {
   readonly totalPages: number;
   readonly freePages: number;
-  /** Successful allocations since boot, by order (index = order). */
+  /** Successful allocations since boot, by order (index = order); empty when the allocator does not count them. */
   readonly allocationsByOrder: readonly number[];
-  /** Successful allocations since boot, by zone name. */
-  readonly allocationsByZone: Readonly<Record<string, number>>;
+  /** Pages allocated since boot, by zone name (/proc/vmstat pgalloc_<zone>). */
+  readonly pagesAllocatedByZone: Readonly<Record<string, number>>;
 }
 
 export interface PageAllocatorPort {

@@ -982,7 +982,7 @@ class Engine {
       after,
       pageTablePages: { before: ptBefore, after: ptAfter, peak: Math.max(this.peakPageTables, ptAfter) },
       tlb: tlb.map((x) => ({ ...x, hitRate: x.hits + x.misses === 0 ? 0 : x.hits / (x.hits + x.misses) })),
-      allocations: { byOrder: counters.allocationsByOrder, byZone: counters.allocationsByZone },
+      allocations: { byOrder: counters.allocationsByOrder, pagesByZone: counters.pagesAllocatedByZone },
       buddySeries: this.samples,
       memoryMap: { peak: { ...peak.map, label: peak.label }, end: endMap },
       boundaries: [...this.recorder.figures(), ...inner],

@@ -167,15 +167,17 @@ export function renderMarkdown(r: RunReport, pictures: PictureLinks = {}): strin
     ),
     '',
   );
-  out.push(
-    table(
-      ['allocations', ...r.allocations.byOrder.map((_, o) => `order ${o}`)],
-      [['count', ...r.allocations.byOrder]],
-    ),
-    '',
-  );
-  const zones = Object.entries(r.allocations.byZone);
-  if (zones.length > 0) out.push(table(['zone', 'allocations'], zones), '');
+  if (r.allocations.byOrder.length > 0) {
+    out.push(
+      table(
+        ['allocations', ...r.allocations.byOrder.map((_, o) => `order ${o}`)],
+        [['count', ...r.allocations.byOrder]],
+      ),
+      '',
+    );
+  }
+  const zones = Object.entries(r.allocations.pagesByZone);
+  if (zones.length > 0) out.push(table(['zone', 'pages allocated'], zones), '');
   if (pictures.memoryMapPeak)
     out.push(`![physical memory at ${r.memoryMap.peak.label}](${pictures.memoryMapPeak})`, '');
   if (pictures.memoryMap) out.push(`![physical memory at the end](${pictures.memoryMap})`, '');

@@ -102,8 +102,10 @@ export interface RunReport {
   readonly pageTablePages: { readonly before: number; readonly after: number; readonly peak: number };
   readonly tlb: readonly (TlbCounters & { readonly hitRate: number })[];
   readonly allocations: {
+    /** Allocations by order (empty when the allocator does not count them). */
     readonly byOrder: readonly number[];
-    readonly byZone: Readonly<Record<string, number>>;
+    /** Pages allocated by zone (pgalloc_*). */
+    readonly pagesByZone: Readonly<Record<string, number>>;
   };
   readonly buddySeries: readonly BuddySample[];
   /** The physical memory at the sample with the fewest free pages, and at the end. */

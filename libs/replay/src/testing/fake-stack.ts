@@ -384,7 +384,7 @@ export class FakeMachine {
           totalPages: 16384,
           freePages: 16384 - this.frames.size,
           allocationsByOrder: [this.nextPfn - 1000],
-          allocationsByZone: { Normal: this.nextPfn - 1000 },
+          pagesAllocatedByZone: { Normal: this.nextPfn - 1000 },
         }),
         frames: async (pfns: readonly number[]) =>
           pfns.map((pfn) => {
