@@ -184,6 +184,34 @@ describe('page-allocator service over gRPC', () => {
     expect(counts).toEqual({ refcounts: [1], mapcounts: [0] });
   });
 
+  it('streams transfer batches in order, and a refused batch writes nothing', async () => {
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 1 }));
+    const paddr = pfns[0] * 4096n;
+    const stream = client.streamTransferPhys();
+    const answers: { batchId: bigint; data: Buffer[]; failure: string }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (a) => answers.push(a));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    const write = (at: bigint, byte: number) => ({
+      op: { $case: 'write' as const, value: { paddr: at, data: Buffer.from([byte]) } },
+    });
+    const read = { op: { $case: 'read' as const, value: { paddr, length: 1 } } };
+    stream.write({ batchId: 1n, ops: [write(paddr, 5), read] });
+    stream.write({ batchId: 2n, ops: [write(paddr, 6), write(64n * 2n ** 20n, 1)] });
+    stream.write({ batchId: 3n, ops: [read] });
+    stream.end();
+    await done;
+    expect(answers.map((a) => a.batchId)).toEqual([1n, 2n, 3n]);
+    expect([...answers[0].data[0]]).toEqual([5]);
+    expect(answers[1].failure).toMatch(/beyond RAM/);
+    expect([...answers[2].data[0]]).toEqual([5]);
+  });
+
   it('refuses a malformed request with INVALID_ARGUMENT naming the field', async () => {
     const err = (await call(
       client,

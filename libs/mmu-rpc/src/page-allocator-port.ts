@@ -9,6 +9,7 @@ import {
   type PageAllocatorServiceClient,
 } from '@pagemesh/proto';
 import { promisifyUnary } from '@pagemesh/service-kit';
+import { TransferStream } from './transfer-stream';
 
 /** GFP_PGTABLE_KERNEL = GFP_KERNEL | __GFP_ZERO; the USER variant adds __GFP_ACCOUNT (include/asm-generic/pgalloc.h). */
 const GFP_PGTABLE_KERNEL = 0xcc0 | 0x100;
@@ -24,8 +25,8 @@ export function grpcPageAllocatorPort(client: PageAllocatorServiceClient): PageA
   const getMachine = promisifyUnary(client, 'getMachine');
   const allocPages = promisifyUnary(client, 'allocPages');
   const freePages = promisifyUnary(client, 'freePages');
-  const transferPhys = promisifyUnary(client, 'transferPhys');
   const getPageCounts = promisifyUnary(client, 'getPageCounts');
+  const transfers = new TransferStream(client);
 
   const allocAll = async (gfpMask: number, count: number, use: PageUse): Promise<number[] | null> => {
     const res = await allocPages(
@@ -61,23 +62,7 @@ export function grpcPageAllocatorPort(client: PageAllocatorServiceClient): PageA
         );
     },
     async transferPhys(ops: readonly PhysOp[]): Promise<Uint8Array[]> {
-      if (ops.length === 0) return [];
-      const res = await transferPhys({
-        ops: ops.map((o) =>
-          o.op === 'read'
-            ? { op: { $case: 'read' as const, value: { paddr: BigInt(o.paddr), length: o.length } } }
-            : {
-                op: {
-                  $case: 'write' as const,
-                  value: {
-                    paddr: BigInt(o.paddr),
-                    data: Buffer.from(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength),
-                  },
-                },
-              },
-        ),
-      });
-      return res.data;
+      return ops.length === 0 ? [] : transfers.transfer(ops);
     },
     async mapcounts(pfns) {
       if (pfns.length === 0) return [];

@@ -18,6 +18,9 @@ import {
   type GetPageCountsRequest,
   type GetPageCountsResponse,
   type TransferPhysRequest,
+  type PhysOp,
+  type StreamTransferPhysRequest,
+  type StreamTransferPhysResponse,
   type TransferPhysResponse,
   PageUse,
   type KfreeRequest,
@@ -100,25 +103,44 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     return {};
   };
 
-  const transferPhys = (req: TransferPhysRequest): TransferPhysResponse => {
-    checkBatch('ops', req.ops.length, MAX_BATCH);
-    type Step =
-      { paddr: number; length: number; bytes: null } | { paddr: number; length: 0; bytes: Uint8Array };
-    const steps: Step[] = req.ops.map((o, i): Step => {
+  /**
+   * Reads and writes in order. Every range is checked against RAM before the first one runs, so
+   * a refused batch changes nothing.
+   */
+  const transferOps = (ops: readonly PhysOp[]): Buffer[] => {
+    checkBatch('ops', ops.length, MAX_BATCH);
+    const memBytes = pa.profile.memBytes;
+    type Step = { paddr: number; length: number; bytes: Uint8Array | null };
+    const steps = ops.map((o, i): Step => {
       const op = o.op;
-      if (op?.$case === 'read') {
-        return {
+      let step: Step;
+      if (op?.$case === 'read')
+        step = {
           paddr: toNumber(`ops[${i}].read.paddr`, op.value.paddr),
           length: op.value.length,
           bytes: null,
         };
+      else if (op?.$case === 'write')
+        step = {
+          paddr: toNumber(`ops[${i}].write.paddr`, op.value.paddr),
+          length: op.value.data.length,
+          bytes: op.value.data,
+        };
+      else
+        throw new DomainError('invalid-argument', `ops[${i}] is neither a read nor a write`, {
+          field: `ops[${i}]`,
+        });
+      if (step.paddr + step.length > memBytes) {
+        throw new DomainError(
+          'invalid-argument',
+          `ops[${i}]: ${step.length} bytes at paddr 0x${step.paddr.toString(16)} end beyond RAM (0x${memBytes.toString(16)})`,
+          {
+            field: `ops[${i}].paddr`,
+            value: step.paddr,
+          },
+        );
       }
-      if (op?.$case === 'write') {
-        return { paddr: toNumber(`ops[${i}].write.paddr`, op.value.paddr), length: 0, bytes: op.value.data };
-      }
-      throw new DomainError('invalid-argument', `ops[${i}] is neither a read nor a write`, {
-        field: `ops[${i}]`,
-      });
+      return step;
     });
     const data: Buffer[] = [];
     for (const step of steps) {
@@ -129,8 +151,10 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
         pa.writePhys(step.paddr, step.bytes);
       }
     }
-    return { data };
+    return data;
   };
+
+  const transferPhys = (req: TransferPhysRequest): TransferPhysResponse => ({ data: transferOps(req.ops) });
 
   const getPageCounts = (req: GetPageCountsRequest): GetPageCountsResponse => {
     checkBatch('pfns', req.pfns.length, MAX_BATCH);
@@ -330,6 +354,23 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     transferPhys: unary(transferPhys),
     getPageCounts: unary(getPageCounts),
     kfree: unary(kfree),
+    streamTransferPhys: (call: ServerDuplexStream<StreamTransferPhysRequest, StreamTransferPhysResponse>) =>
+      new Promise<void>((resolve, reject) => {
+        call.on('data', (req: StreamTransferPhysRequest) => {
+          try {
+            call.write({ batchId: req.batchId, data: transferOps(req.ops), failure: '' });
+          } catch (err) {
+            if (err instanceof Error && 'kind' in err)
+              call.write({ batchId: req.batchId, data: [], failure: err.message });
+            else reject(err);
+          }
+        });
+        call.on('end', () => {
+          call.end();
+          resolve();
+        });
+        call.on('error', reject);
+      }),
     streamPageOps: (call: ServerDuplexStream<StreamPageOpsRequest, StreamPageOpsResponse>) =>
       new Promise<void>((resolve, reject) => {
         call.on('data', (req: StreamPageOpsRequest) => {
