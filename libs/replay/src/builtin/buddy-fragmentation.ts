@@ -60,6 +60,7 @@ export const buddyFragmentation: BuiltinWorkload = {
             touch: { addr: '0x7e0000000000', length: `${PAGES}p`, kind: 'write', expect: { faults: PAGES } },
           },
           { await: 'odd-filled' },
+          { expect: { maps: { count: 1 } } },
           { snapshot: 'filled' },
           { expect: { buddyinfo: { differentFrom: 'boot' } } },
           { post: 'even-looked' },

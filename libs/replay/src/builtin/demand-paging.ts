@@ -90,6 +90,7 @@ export const demandPaging: BuiltinWorkload = {
               save: 'hot',
             },
           },
+          { proc: { file: 'maps' } },
           {
             pattern: {
               addr: '$hot',

@@ -84,6 +84,7 @@ export const forkCow: BuiltinWorkload = {
           // zero-page mappings are not copied at fork (no anon_vma): the child refaults
           { mmap: { addr: '0x7e0000100000', length: '2p', prot: 'rw-', flags: PRIVATE, save: 'zero' } },
           { touch: { addr: '$zero', length: '2p', kind: 'read', expect: { faults: 2 } } },
+          { expect: { maps: { count: 2 } } },
           {
             fork: {
               name: 'child3',

@@ -56,6 +56,7 @@ function churner(name: string, round: number): unknown {
       // realloc of a large block: mremap(MAYMOVE) keeps the data
       { mmap: { length: '64K', prot: 'rw-', flags: ANON, save: `${name}_blk` } },
       { touch: { addr: `$${name}_blk`, length: '64K', kind: 'write', value: 0x5a, expect: { faults: 16 } } },
+      { proc: { file: 'maps' } },
       {
         mremap: {
           addr: `$${name}_blk`,

@@ -77,6 +77,7 @@ function worker(i: number): unknown {
           save: `${name}_s`,
         },
       },
+      { proc: { file: 'maps' } },
       {
         repeat: {
           times: 4,

@@ -1,4 +1,5 @@
 import { FakeMachine } from '../testing/fake-stack';
+import { loadOpsText } from '../workload/load-ops';
 import { loadWorkloadText } from '../workload/load-workload';
 import { runWorkload } from './engine';
 
@@ -280,5 +281,35 @@ describe('runWorkload fault rules', () => {
     const report = await runWorkload(w, stack, { now: clock() });
     expect(delivered).toEqual([0x14, 0x15]);
     expect(report.failures).toEqual([]);
+  });
+});
+
+describe('runWorkload on an oracle script', () => {
+  it('runs fork-touch with the parent looking while the child lives, and records signals without failing', async () => {
+    const w = loadOpsText(
+      `mmap 0x7e0000000000 0x4000 rw- private|anonymous|fixed_noreplace
+touch 0x7e0000000000 0x4000 w 3
+fork-touch 0x7e0000000000 0x2000 w 4
+touch 0x7e0000010000 0x1000 r
+probe
+`,
+      'fork_cow.ops',
+    );
+    const m = new FakeMachine();
+    const report = await runWorkload(w, m.stack(), { now: clock() });
+    expect(report.failures).toEqual([]);
+    expect(report.processes.map((p) => [p.name, p.exit, p.faults.total])).toEqual([
+      ['vmtrace', 'exited 0', 4],
+      ['child1', 'exited 0', 2],
+    ]);
+    expect(report.processes[0].signals).toEqual([
+      {
+        signal: 'SIGSEGV',
+        code: 'SEGV_MAPERR',
+        address: '0x7e0000010000',
+        at: 'fork_cow.ops:4:1',
+        expected: true,
+      },
+    ]);
   });
 });

@@ -345,6 +345,7 @@ export class FakeMachine {
               if (pte.pfn !== this.zeroPfn && !this.devPfns.includes(pte.pfn)) anon++;
             return `Name:\tfake\nVmRSS:\t${anon * 4} kB\nRssAnon:\t${anon * 4} kB\nRssFile:\t0 kB\n`;
           }
+          if (file === 'smaps') return '';
           if (file === '/proc/my-proc-entry')
             return `${p.vmas.reduce((s, v) => s + v.end - v.start, 0)} fake\n`;
           return null;
