@@ -1,5 +1,5 @@
 import { formatVa48 } from '@pagemesh/uapi';
-import type { Expectation, TextExpect } from '../workload/model';
+import type { Addr, Expectation, TextExpect } from '../workload/model';
 import type { ExpectationResult } from '../report/model';
 import { parseBuddyinfo, parseFields, textLines } from './proc-text';
 
@@ -33,6 +33,12 @@ export function checkText(text: string, expect: TextExpect): { ok: boolean; deta
   return { ok: true, detail: `${lines.length} lines` };
 }
 
+/** `0x7e0000000000`, `$buf`, `$buf+0x3000` */
+export function formatAddr(a: Addr): string {
+  if (typeof a === 'number') return formatVa48(a);
+  return a.offset === 0 ? `$${a.var}` : `$${a.var}+0x${a.offset.toString(16)}`;
+}
+
 /** A short description of an expectation for the report. */
 export function describeExpectation(e: Expectation): string {
   switch (e.kind) {
@@ -41,7 +47,7 @@ export function describeExpectation(e: Expectation): string {
     case 'proc':
       return `proc ${e.file}`;
     case 'bytes':
-      return `bytes ${e.hex} at ${typeof e.addr === 'number' ? formatVa48(e.addr) : `$${e.addr.var}+${e.addr.offset}`}${e.pages > 1 ? ` on ${e.pages} pages` : ''}`;
+      return `bytes ${e.hex} at ${formatAddr(e.addr)}${e.pages > 1 ? ` on ${e.pages} pages` : ''}`;
     case 'delta':
       return `($${e.to} - $${e.from}) >> ${e.shift} == ${e.equals}`;
     case 'counters':
@@ -49,7 +55,7 @@ export function describeExpectation(e: Expectation): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`;
     case 'page':
-      return `page at ${typeof e.addr === 'number' ? formatVa48(e.addr) : `$${e.addr.var}+${e.addr.offset}`}`;
+      return `page at ${formatAddr(e.addr)}`;
     case 'buddyinfo':
       return e.sameAs
         ? `buddyinfo same as ${e.sameAs}`
