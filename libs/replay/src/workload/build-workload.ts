@@ -35,6 +35,9 @@ export const DEFAULT_MACHINE: MachineSpec = {
   quantum: 16,
 };
 export const DEFAULT_SEED = 1;
+/** The page allocator boots 16 MiB .. 64 GiB of RAM (libs/page-allocator machine-profile.ts). */
+const MIN_MEMORY = 16 * 2 ** 20;
+const MAX_MEMORY = 64 * 2 ** 30;
 
 type Obj = Record<string, unknown>;
 
@@ -459,6 +462,11 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
     tlbEntries: (m['tlbEntries'] as number | undefined) ?? DEFAULT_MACHINE.tlbEntries,
     quantum: (m['quantum'] as number | undefined) ?? DEFAULT_MACHINE.quantum,
   };
+  if (machine.memory % 4096 !== 0 || machine.memory < MIN_MEMORY || machine.memory > MAX_MEMORY)
+    problem(
+      ['machine', 'memory'],
+      `${machine.memory} bytes: must be a whole number of pages from 16M to 64G`,
+    );
   const processes = (data['processes'] as Obj[]).map((p, i) => process(p, ['processes', i]));
   const final: Op[] = [];
   ((data['final'] as Obj[] | undefined) ?? []).forEach((e, i) => {

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WorkloadError } from './errors';
 import { loadWorkloadText } from './load-workload';
+import workloadSchema from './workload.schema.json';
 
 const VALID = `name: small
 description: one process writes 4 pages
@@ -123,6 +126,12 @@ describe('loadWorkloadText', () => {
     ]);
   });
 
+  it('refuses a machine the page allocator cannot boot', () => {
+    expect(problemsOf(VALID.replace('memory: 16M', 'memory: 8M'))).toEqual([
+      'w.yaml:4:34: machine.memory: 8388608 bytes: must be a whole number of pages from 16M to 64G',
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(problemsOf('name: x\nprocesses: [\n')[0]).toMatch(/^w\.yaml:3:1: /);
   });
@@ -139,5 +148,17 @@ processes:
       'w.yaml:5:23: processes[0].ops[0].fork.name: process name "p" is already used at processes[0].name',
       'w.yaml:6:24: processes[0].ops[1].wait.child: "q" is not a child forked earlier by this process',
     ]);
+  });
+});
+
+describe('the README', () => {
+  it('documents every operation of the schema', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const ops = Object.keys(
+      (workloadSchema as { definitions: { op: { properties: Record<string, unknown> } } }).definitions.op
+        .properties,
+    );
+    const undocumented = ops.filter((op) => !new RegExp(`^\\|[^|\\n]*\`${op}\``, 'm').test(readme));
+    expect(undocumented).toEqual([]);
   });
 });
