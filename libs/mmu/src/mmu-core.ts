@@ -701,6 +701,8 @@ export abstract class MmuCore {
       const from = space.id === KERNEL_ASID ? 0 : 0;
       const to = space.id === KERNEL_ASID ? p.entriesPerTable : p.kernelPgdStart;
       this.tables.collectBelow(space.pgdSlot, 0, from, to, below);
+      const misplaced = this.tables.misplacedTable(space.pgdSlot, 0, from, to);
+      if (misplaced >= 0) fail(`table pfn ${this.store.pfnOf(misplaced)} hangs at the wrong level`);
       for (const s of below) {
         referenced.set(s, (referenced.get(s) ?? 0) + 1);
         if (this.store.ownerOf(s) !== space.id)

@@ -41,11 +41,6 @@ export class VmallocAreas {
     return this.areas.find((a) => a.addr === addr);
   }
 
-  /** The area whose mapped part or guard page contains `addr` (find_vm_area). */
-  containing(addr: number): VmArea | undefined {
-    return this.areas.find((a) => addr >= a.addr && addr < a.addr + a.size);
-  }
-
   remove(addr: number): VmArea | undefined {
     const i = this.areas.findIndex((a) => a.addr === addr);
     if (i < 0) return undefined;

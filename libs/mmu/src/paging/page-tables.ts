@@ -229,4 +229,19 @@ export class PageTables {
       }
     }
   }
+
+  /** The first table under `slot` whose recorded level is not where it hangs, or -1. */
+  misplacedTable(slot: number, level: number, fromIndex: number, toIndex: number): number {
+    if (level >= this.leafLevel) return -1;
+    for (let i = fromIndex; i < toIndex; i++) {
+      const lo = this.store.lo(slot, i);
+      if (lo === 0 || this.isLeaf(level, lo) || (lo & _PAGE_PRESENT) === 0) continue;
+      const child = this.childSlot(lo, this.store.hi(slot, i));
+      if (child < 0) continue;
+      if (this.store.levelOf(child) !== level + 1) return child;
+      const bad = this.misplacedTable(child, level + 1, 0, this.profile.entriesPerTable);
+      if (bad >= 0) return bad;
+    }
+    return -1;
+  }
 }

@@ -88,10 +88,6 @@ export class TableStore {
     return this.slotUsed[slot];
   }
 
-  isLive(slot: number): boolean {
-    return slot >= 0 && slot < this.capacity && this.slotPfn[slot] >= 0;
-  }
-
   /** Word offset of entry `index` of table `slot`. */
   offset(slot: number, index: number): number {
     return slot * TABLE_WORDS + index * this.entryWords;
@@ -114,12 +110,6 @@ export class TableStore {
     const isNone = lo === 0 && (this.entryWords === 1 || hi === 0);
     if (wasNone && !isNone) this.slotUsed[slot]++;
     else if (!wasNone && isNone) this.slotUsed[slot]--;
-  }
-
-  /** Updates flag bits of the low word of a non-none entry (Accessed/Dirty set by the walker). */
-  orLo(slot: number, index: number, bits: number): void {
-    const off = slot * TABLE_WORDS + index * this.entryWords;
-    this.words[off] = this.words[off] | bits;
   }
 
   /** Slots of every live table, for invariant checks. */
