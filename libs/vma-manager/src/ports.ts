@@ -1,7 +1,7 @@
 /**
  * What the vma-manager needs from the layers below it. Batch-shaped and asynchronous: over gRPC
- * the mmu and the page allocator are a process away. Implemented in-process by adapters over the
- * domain objects, or by the clients of the rpc libs.
+ * the mmu and the page allocator are a process away. Implemented in-process by the adapters of
+ * inproc-ports.ts over the domain objects, or by the clients of the rpc libs.
  *
  * Addresses are va48 numbers (see docs/architecture.md); `asid` names one address space (one mm).
  */
@@ -13,6 +13,8 @@ export interface MappedPage {
   readonly writable: boolean;
   readonly dirty: boolean;
   readonly young: boolean;
+  /** pte_special: no struct page bookkeeping (the shared zero page, PFN maps) */
+  readonly special: boolean;
 }
 
 export interface VaRange {
@@ -20,15 +22,18 @@ export interface VaRange {
   readonly end: number;
 }
 
-/** pagemap bits of one page (fs/proc/task_mmu.c pte_to_pagemap_entry). */
+/** One page of /proc/PID/pagemap, with the PTE bits the fault handler needs. */
 export interface PagemapEntry {
   readonly va: number;
+  /** pte_present: mapped, including PROT_NONE entries */
   readonly present: boolean;
   readonly pfn: number | null;
-  readonly swapped: boolean;
-  readonly fileShared: boolean;
+  readonly special: boolean;
+  /** mapped exactly once (PM_MMAP_EXCLUSIVE) */
   readonly exclusive: boolean;
-  readonly guard: boolean;
+  readonly writable: boolean;
+  readonly dirty: boolean;
+  readonly young: boolean;
 }
 
 /** New permissions for the PTEs of a range (change_protection). */
@@ -44,23 +49,49 @@ export interface ProtectionChange {
   readonly copyOnWrite: boolean;
 }
 
+/** A page to map (set_pte_at). */
+export interface PageToMap {
+  readonly va: number;
+  readonly pfn: number;
+  /** false: a PROT_NONE entry */
+  readonly accessible: boolean;
+  readonly writable: boolean;
+  readonly executable: boolean;
+  readonly dirty: boolean;
+  readonly special: boolean;
+}
+
 export interface MmuPort {
   /** zap_page_range for each range: clear the PTEs, flush the TLB, return what was mapped. */
   unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }>;
-  /** change_protection: rewrite the PTEs of the ranges for new permissions (write only where no COW is needed). */
+  /** change_protection: rewrite the PTEs of the ranges for new permissions. */
   changeProtection(asid: number, changes: readonly ProtectionChange[]): Promise<void>;
-  /** set_pte_at for a batch of pages. */
-  mapPages(
-    asid: number,
-    pages: readonly { va: number; pfn: number; writable: boolean; executable: boolean; dirty: boolean }[],
-  ): Promise<void>;
+  /** set_pte_at for a batch of pages, replacing what is there. */
+  mapPages(asid: number, pages: readonly PageToMap[]): Promise<void>;
   /** /proc/PID/pagemap for the ranges, one entry per page. */
   pagemap(asid: number, ranges: readonly VaRange[]): Promise<PagemapEntry[]>;
 }
 
 export interface PageAllocatorPort {
-  /** alloc_pages(GFP_HIGHUSER_MOVABLE | __GFP_ZERO) of `count` order-0 pages. */
+  /** alloc_pages(GFP_HIGHUSER_MOVABLE | __GFP_ZERO) of `count` order-0 pages (refcount 1 each). */
   allocZeroedPages(count: number): Promise<number[]>;
+  /** get_page for each pfn. */
+  getPages(pfns: readonly number[]): Promise<void>;
   /** put_page for each pfn (a page may appear more than once). */
   putPages(pfns: readonly number[]): Promise<void>;
+  /** rmap: page_add_*_rmap (+1) / page_remove_rmap (-1) on each page's mapcount. */
+  addMapcounts(pfns: readonly number[], delta: 1 | -1): Promise<void>;
+  /** page_mapcount of each page. */
+  mapcounts(pfns: readonly number[]): Promise<number[]>;
+  /** copy_user_highpage */
+  copyPages(pairs: readonly { readonly dst: number; readonly src: number }[]): Promise<void>;
+  /** The shared zero page (ZERO_PAGE(0)). */
+  zeroPage(): Promise<number>;
+  /** Bytes of pages (what a user access reads and writes). */
+  readBytes(
+    reads: readonly { readonly pfn: number; readonly offset: number; readonly length: number }[],
+  ): Promise<Uint8Array[]>;
+  writeBytes(
+    writes: readonly { readonly pfn: number; readonly offset: number; readonly bytes: Uint8Array }[],
+  ): Promise<void>;
 }

@@ -1,115 +1,111 @@
+import { bootMachine } from '@pagemesh/page-allocator';
+import { Mmu, inprocPageAllocatorPort as pageTablesPort } from '@pagemesh/mmu';
 import { Machine } from './machine';
 import { MmProcess } from './process';
-import type { MappedPage, MmuPort, PageAllocatorPort, ProtectionChange, VaRange } from './ports';
+import { inprocMmuPort, inprocPagesPort } from './inproc-ports';
 import * as M from './mman';
 import { PageStateUnavailableError } from './errors';
 
 const A = 0x7e00_0000_0000;
-
-/** Records the calls and serves a fixed set of present pages, as a test double of the mmu. */
-class RecordingMmu implements MmuPort {
-  readonly calls: string[] = [];
-  readonly present = new Map<number, MappedPage>();
-
-  async unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }> {
-    this.calls.push(
-      `unmap ${asid} ${ranges.map((r) => `${r.start.toString(16)}-${r.end.toString(16)}`).join(',')}`,
-    );
-    const removed: MappedPage[] = [];
-    for (const [va, p] of this.present) {
-      if (ranges.some((r) => va >= r.start && va < r.end)) {
-        removed.push(p);
-        this.present.delete(va);
-      }
-    }
-    return { removed };
-  }
-
-  async changeProtection(_asid: number, changes: readonly ProtectionChange[]): Promise<void> {
-    for (const c of changes) {
-      this.calls.push(
-        `protect ${c.range.start.toString(16)}-${c.range.end.toString(16)} w=${c.writable} cow=${c.copyOnWrite}`,
-      );
-    }
-  }
-
-  async mapPages(
-    _asid: number,
-    pages: readonly { va: number; pfn: number; writable: boolean; dirty: boolean }[],
-  ): Promise<void> {
-    for (const p of pages) {
-      this.calls.push(`map ${p.va.toString(16)} pfn ${p.pfn}`);
-      this.present.set(p.va, { va: p.va, pfn: p.pfn, writable: p.writable, dirty: p.dirty, young: true });
-    }
-  }
-
-  async pagemap(): Promise<never[]> {
-    return [];
-  }
-}
-
-class RecordingPages implements PageAllocatorPort {
-  readonly put: number[] = [];
-  async allocZeroedPages(count: number): Promise<number[]> {
-    return Array.from({ length: count }, (_, i) => 100 + i);
-  }
-  async putPages(pfns: readonly number[]): Promise<void> {
-    this.put.push(...pfns);
-  }
-}
-
-function setup() {
-  const mmu = new RecordingMmu();
-  const pages = new RecordingPages();
-  const proc = new MmProcess(new Machine(), 7, { mmu, pages });
-  return { mmu, pages, proc };
-}
-
 const RW = M.PROT_READ | M.PROT_WRITE;
-const FIXED = M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_FIXED_NOREPLACE;
+const PRIVATE = M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_FIXED_NOREPLACE;
+const SHARED = M.MAP_SHARED | M.MAP_ANONYMOUS | M.MAP_FIXED_NOREPLACE;
 
-describe('MmProcess: page tables follow the VMAs through the ports', () => {
-  it('munmap zaps the range and puts the pages that were mapped there', async () => {
-    const { mmu, pages, proc } = setup();
-    await proc.mmap(A, 0x4000, RW, FIXED);
-    mmu.present.set(A + 0x1000, { va: A + 0x1000, pfn: 42, writable: true, dirty: true, young: true });
+/** A process over a real (small) page allocator and mmu, in process. */
+async function boot() {
+  const pa = bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 });
+  const mmu = await Mmu.boot(pageTablesPort(pa), { cpus: 1 });
+  const asid = await mmu.createAddressSpace();
+  const pages = inprocPagesPort(pa);
+  const proc = new MmProcess(new Machine(), asid, { mmu: inprocMmuPort(mmu), pages });
+  const present = async (start: number, n: number) =>
+    (await proc.pagemap(start, start + n * 4096)).map((e) => e.present);
+  const read = async (va: number) => {
+    const [e] = await proc.pagemap(va, va + 4096);
+    const [b] = await pages.readBytes([{ pfn: e.pfn as number, offset: 0, length: 1 }]);
+    return b[0];
+  };
+  const write = async (va: number, value: number) => {
+    const w = await proc.access(va, 1, true);
+    expect(w.signal).toBeNull();
+    await pages.writeBytes([{ pfn: w.pfns[0], offset: 0, bytes: Uint8Array.of(value) }]);
+  };
+  return { pa, mmu, proc, present, read, write };
+}
+
+describe('MmProcess over the real mmu and page allocator', () => {
+  it('a read fault maps the shared zero page, a write fault a private page of its own', async () => {
+    const { proc, read } = await boot();
+    await proc.mmap(A, 0x2000, RW, PRIVATE);
+    const r = await proc.access(A, 2, false);
+    expect(r).toMatchObject({ done: 2, signal: null });
+    expect(r.pfns[0]).toBe(r.pfns[1]);
+    const [e] = await proc.pagemap(A, A + 0x1000);
+    expect(e).toMatchObject({ present: true, special: true, writable: false });
+    const w = await proc.access(A, 1, true);
+    expect(w.pfns[0]).not.toBe(r.pfns[0]);
+    expect(await read(A)).toBe(0);
+    expect(proc.minflt).toBe(3);
+    expect(proc.mm.vmas.get(0).anonVma).not.toBeNull();
+  });
+
+  it('munmap zaps the PTEs and frees the pages', async () => {
+    const { pa, proc, present, write } = await boot();
+    await proc.mmap(A, 0x4000, RW, PRIVATE);
+    const free0 = pa.counters();
+    await write(A + 0x1000, 7);
     expect(await proc.munmap(A, 0x2000)).toEqual({ ret: 0 });
-    expect(mmu.calls).toEqual(['unmap 7 7e0000000000-7e0000002000']);
-    expect(pages.put).toEqual([42]);
+    expect(await present(A, 4)).toEqual([false, false, false, false]);
+    expect(pa.counters()).toEqual(free0);
   });
 
-  it('mprotect rewrites the protection of the changed range only', async () => {
-    const { mmu, proc } = setup();
-    await proc.mmap(A, 0x4000, RW, FIXED);
-    await proc.mprotect(A + 0x1000, 0x1000, M.PROT_READ);
-    expect(mmu.calls).toEqual(['protect 7e0000001000-7e0000002000 w=false cow=true']);
+  it('PROT_NONE keeps the pages; an access is SIGSEGV; rw- again shows the data', async () => {
+    const { proc, present, write, read } = await boot();
+    await proc.mmap(A, 0x2000, RW, PRIVATE);
+    await write(A, 9);
+    await proc.mprotect(A, 0x2000, M.PROT_NONE);
+    expect(await present(A, 1)).toEqual([true]);
+    expect(await proc.access(A, 1, false)).toMatchObject({ done: 0, signal: 'SIGSEGV' });
+    await proc.mprotect(A, 0x2000, RW);
+    expect(await read(A)).toBe(9);
   });
 
-  it('mremap moves the present pages to the new address', async () => {
-    const { mmu, pages, proc } = setup();
-    await proc.mmap(A, 0x2000, RW, FIXED);
-    mmu.present.set(A, { va: A, pfn: 5, writable: true, dirty: true, young: true });
-    const r = await proc.mremap(A, 0x2000, 0x2000, M.MREMAP_MAYMOVE | M.MREMAP_FIXED, A + 0x10000);
-    expect(r).toEqual({ ret: A + 0x10000 });
-    expect(mmu.calls).toEqual([
-      'unmap 7 7e0000000000-7e0000002000',
-      'map 7e0000010000 pfn 5',
-      'unmap 7 7e0000000000-7e0000002000',
-    ]);
-    expect(pages.put).toEqual([]);
+  it('mremap moves the pages with their data', async () => {
+    const { proc, present, write, read } = await boot();
+    await proc.mmap(A, 0x2000, RW, PRIVATE);
+    await write(A, 5);
+    await proc.mremap(A, 0x2000, 0x2000, M.MREMAP_MAYMOVE | M.MREMAP_FIXED, A + 0x10000);
+    expect(await present(A, 1)).toEqual([false]);
+    expect(await read(A + 0x10000)).toBe(5);
   });
 
-  it('madvise(DONTNEED) zaps, a failing syscall sends nothing', async () => {
-    const { mmu, proc } = setup();
-    await proc.mmap(A, 0x2000, RW, FIXED);
-    await proc.madvise(A, 0x1000, M.MADV_DONTNEED);
-    expect(await proc.munmap(A + 1, 0x1000)).toEqual({ errno: 'EINVAL' });
-    expect(mmu.calls).toEqual(['unmap 7 7e0000000000-7e0000001000']);
+  it('MADV_DONTNEED drops private data but not shared memory', async () => {
+    const { proc, write, read } = await boot();
+    await proc.mmap(A, 0x1000, RW, PRIVATE);
+    await proc.mmap(A + 0x2000, 0x1000, RW, SHARED);
+    await write(A, 3);
+    await write(A + 0x2000, 4);
+    await proc.madvise(A, 0x3000, M.MADV_DONTNEED);
+    await proc.access(A, 1, false);
+    await proc.access(A + 0x2000, 1, false);
+    expect(await read(A)).toBe(0);
+    expect(await read(A + 0x2000)).toBe(4);
   });
 
-  it('refuses to pretend: populating needs the fault path, which is not wired', async () => {
-    const { proc } = setup();
-    await expect(proc.mmap(A, 0x2000, RW, FIXED | M.MAP_POPULATE)).rejects.toBeInstanceOf(
+  it('a growsdown VMA grows to the faulting page unless an accessible VMA is within the guard gap', async () => {
+    const { proc } = await boot();
+    await proc.mmap(A + 0x400000, 0x10000, RW, PRIVATE | M.MAP_GROWSDOWN);
+    expect(await proc.access(A + 0x3fc000, 1, true)).toMatchObject({ signal: null });
+    expect(proc.mm.vmas.get(0).start).toBe(A + 0x3fc000);
+    await proc.mmap(A + 0x300000, 0x1000, RW, PRIVATE);
+    expect(await proc.access(A + 0x3f0000, 1, true)).toMatchObject({ signal: 'SIGSEGV' });
+  });
+
+  it('faults in pages for MAP_POPULATE; MADV_GUARD_INSTALL is not wired', async () => {
+    const { proc, present } = await boot();
+    await proc.mmap(A, 0x2000, RW, PRIVATE | M.MAP_POPULATE);
+    expect(await present(A, 2)).toEqual([true, true]);
+    await expect(proc.madvise(A, 0x1000, M.MADV_GUARD_INSTALL)).rejects.toBeInstanceOf(
       PageStateUnavailableError,
     );
   });

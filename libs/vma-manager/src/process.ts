@@ -1,13 +1,14 @@
 /**
- * An address space whose page tables follow its VMAs: each syscall runs on the (synchronous)
- * VMA model, then the page-table work it queued is sent to the mmu and the page allocator
- * through the ports, in batches.
+ * An address space whose page tables follow its VMAs, and its page-fault handler. Each syscall
+ * runs on the synchronous VMA model, then the page-table work it queued is sent to the mmu and
+ * the page allocator through the ports, in batches.
  */
 import type { Machine } from './machine';
 import { MmStruct, type PageTableOp } from './mm-struct';
 import type { SyscallResult } from './mman';
 import type { U64 } from './u64';
-import type { MmuPort, PageAllocatorPort, VaRange } from './ports';
+import type { Vma, VmFile } from './vma';
+import type { MmuPort, PageAllocatorPort, PagemapEntry, PageToMap, VaRange } from './ports';
 import { PageStateUnavailableError } from './errors';
 import { mmap } from './mmap';
 import { munmap } from './munmap';
@@ -16,15 +17,66 @@ import { mremap } from './mremap';
 import { madvise } from './madvise';
 import { mlock, munlock } from './mlock';
 import { mseal } from './mseal';
-import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, hasAny } from './vm-flags';
+import { anonVmaPrepare } from './populate';
+import { vmEnoughMemory } from './overcommit';
+import {
+  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_LOCKED,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  hasAny,
+} from './vm-flags';
+
+const PAGE = 4096;
 
 export interface MmPorts {
   readonly mmu: MmuPort;
   readonly pages: PageAllocatorPort;
 }
 
+/** What an access ended with: done, or the signal the fault handler raised. */
+export type FaultResult = 'ok' | 'SIGSEGV' | 'SIGBUS';
+
+/** A walk of user accesses, one per page, stopped by the first signal. */
+export interface AccessWalk {
+  /** pages accessed */
+  readonly done: number;
+  readonly signal: 'SIGSEGV' | 'SIGBUS' | null;
+  /** the page frame each accessed page resolved to */
+  readonly pfns: number[];
+}
+
+/** The page cache of shmem objects (shared anonymous memory): page index → pfn. */
+class ShmemCache {
+  private readonly pages = new Map<VmFile, Map<number, number>>();
+
+  get(file: VmFile, index: number): number | undefined {
+    return this.pages.get(file)?.get(index);
+  }
+
+  set(file: VmFile, index: number, pfn: number): void {
+    let m = this.pages.get(file);
+    if (!m) this.pages.set(file, (m = new Map()));
+    m.set(index, pfn);
+  }
+}
+
 export class MmProcess {
   readonly mm: MmStruct;
+  /** minor faults handled (ru_minflt) */
+  minflt = 0;
+  private readonly shmem = new ShmemCache();
+  /**
+   * The pages this process has PTEs for, as far as its own requests to the mmu go (every user
+   * PTE is installed, moved and cleared by this class). Lets residency queries skip the pages
+   * that cannot be present instead of walking the page tables for them: over gRPC each walk is
+   * a round trip, and a 1 GiB VMA has 262144 pages.
+   */
+  private readonly mapped = new Set<number>();
 
   constructor(
     machine: Machine,
@@ -76,6 +128,236 @@ export class MmProcess {
     return this.settle(mseal(this.mm, addr, len, flags));
   }
 
+  /** pagemap entries of [start, end); pages this process never mapped are answered locally. */
+  async pagemap(start: number, end: number): Promise<PagemapEntry[]> {
+    const n = (end - start) / PAGE;
+    const vas: number[] = [];
+    if (n <= this.mapped.size) {
+      for (let va = start; va < end; va += PAGE) if (this.mapped.has(va)) vas.push(va);
+    } else {
+      for (const va of this.mapped) if (va >= start && va < end) vas.push(va);
+      vas.sort((a, b) => a - b);
+    }
+    const out: PagemapEntry[] = new Array(n);
+    const absent = (va: number): PagemapEntry => ({
+      va,
+      present: false,
+      pfn: null,
+      special: false,
+      exclusive: false,
+      writable: false,
+      dirty: false,
+      young: false,
+    });
+    const runs: VaRange[] = [];
+    for (const va of vas) {
+      const last = runs[runs.length - 1];
+      if (last && last.end === va) runs[runs.length - 1] = { start: last.start, end: va + PAGE };
+      else runs.push({ start: va, end: va + PAGE });
+    }
+    const got = runs.length ? await this.ports.mmu.pagemap(this.asid, runs) : [];
+    const byVa = new Map(got.map((e) => [e.va, e]));
+    for (let i = 0; i < n; i++) {
+      const va = start + i * PAGE;
+      out[i] = byVa.get(va) ?? absent(va);
+    }
+    return out;
+  }
+
+  private async mapPages(pages: readonly PageToMap[]): Promise<void> {
+    await this.ports.mmu.mapPages(this.asid, pages);
+    for (const p of pages) this.mapped.add(p.va);
+  }
+
+  private forget(ranges: readonly VaRange[]): void {
+    for (const r of ranges) {
+      const n = (r.end - r.start) / PAGE;
+      if (n <= this.mapped.size) {
+        for (let va = r.start; va < r.end; va += PAGE) this.mapped.delete(va);
+      } else {
+        for (const va of this.mapped) if (va >= r.start && va < r.end) this.mapped.delete(va);
+      }
+    }
+  }
+
+  get pageAllocator(): PageAllocatorPort {
+    return this.ports.pages;
+  }
+
+  /**
+   * A user access to the page at `va` that the CPU could not complete: handle_mm_fault for
+   * anonymous and shared anonymous memory (x86 do_user_addr_fault → handle_mm_fault).
+   * Counts one minor fault when it maps something.
+   */
+  async fault(va: number, write: boolean): Promise<FaultResult> {
+    const addr = va - (va % PAGE);
+    const mm = this.mm;
+    let vma = mm.vmas.findVma(addr);
+    if (!vma) return 'SIGSEGV';
+    if (vma.start > addr) {
+      if (!hasAny(vma.vmFlags, VM_GROWSDOWN)) return 'SIGSEGV';
+      if (!this.expandDownwards(vma, addr)) return 'SIGSEGV';
+      vma = mm.vmas.findVma(addr);
+      if (!vma) return 'SIGSEGV';
+    }
+    // access_error
+    if (write ? !hasAny(vma.vmFlags, VM_WRITE) : !hasAny(vma.vmFlags, VM_ACCESS_FLAGS)) return 'SIGSEGV';
+    const [e] = await this.pagemap(addr, addr + PAGE);
+    const shared = hasAny(vma.vmFlags, VM_SHARED);
+    const exec = hasAny(vma.vmFlags, VM_EXEC);
+    const { pages } = this.ports;
+    if (!e.present) {
+      if (vma.file) {
+        // shmem_fault: the object's page at this index, allocated on first use.
+        const index = vma.pgoffAt(addr);
+        if (index >= vma.file.sizePages) return 'SIGBUS';
+        let pfn = this.shmem.get(vma.file, index);
+        if (pfn === undefined) {
+          [pfn] = await pages.allocZeroedPages(1);
+          this.shmem.set(vma.file, index, pfn);
+        }
+        await pages.getPages([pfn]);
+        await pages.addMapcounts([pfn], 1);
+        const writable = shared ? hasAny(vma.vmFlags, VM_WRITE) : false;
+        await this.mapPages([
+          { va: addr, pfn, accessible: true, writable, executable: exec, dirty: write, special: false },
+        ]);
+        mm.rss.shmem += 1;
+      } else if (!write) {
+        // do_anonymous_page, read: the shared zero page, read-only
+        const pfn = await pages.zeroPage();
+        await this.mapPages([
+          { va: addr, pfn, accessible: true, writable: false, executable: exec, dirty: false, special: true },
+        ]);
+      } else {
+        anonVmaPrepare(mm, vma);
+        const [pfn] = await pages.allocZeroedPages(1);
+        await pages.addMapcounts([pfn], 1);
+        await this.mapPages([
+          { va: addr, pfn, accessible: true, writable: true, executable: exec, dirty: true, special: false },
+        ]);
+        mm.rss.anon += 1;
+      }
+      this.minflt += 1;
+      return 'ok';
+    }
+    if (write && !e.writable && e.pfn !== null) {
+      // do_wp_page
+      let pfn = e.pfn;
+      if (!shared) {
+        if (e.special) {
+          anonVmaPrepare(mm, vma);
+          [pfn] = await pages.allocZeroedPages(1);
+          await pages.addMapcounts([pfn], 1);
+          mm.rss.anon += 1;
+        } else if (!e.exclusive) {
+          anonVmaPrepare(mm, vma);
+          const [copy] = await pages.allocZeroedPages(1);
+          await pages.copyPages([{ dst: copy, src: pfn }]);
+          await pages.addMapcounts([copy], 1);
+          await pages.addMapcounts([pfn], -1);
+          await pages.putPages([pfn]);
+          pfn = copy;
+        }
+      }
+      await this.mapPages([
+        { va: addr, pfn, accessible: true, writable: true, executable: exec, dirty: true, special: false },
+      ]);
+      this.minflt += 1;
+      return 'ok';
+    }
+    return 'ok';
+  }
+
+  /**
+   * The CPU side of touching `pages` pages from `addr` (one access at the start of each page):
+   * an access that the page tables allow completes; any other goes to the fault handler and is
+   * retried. Read faults that map the zero page are handled in one batch of page-table writes
+   * (each still counts as a fault); every other fault is handled on its own, in address order.
+   */
+  async access(addr: number, pages: number, write: boolean): Promise<AccessWalk> {
+    const entries = await this.pagemap(addr, addr + pages * PAGE);
+    const pfns: number[] = [];
+    const zeroBatch: number[] = [];
+    const zero = write ? 0 : await this.ports.pages.zeroPage();
+    const flushZero = async () => {
+      if (!zeroBatch.length) return;
+      await this.mapPages(
+        zeroBatch.map((va) => {
+          const v = this.mm.vmas.lookup(va);
+          const exec = v ? hasAny(v.vmFlags, VM_EXEC) : false;
+          return {
+            va,
+            pfn: zero,
+            accessible: true,
+            writable: false,
+            executable: exec,
+            dirty: false,
+            special: true,
+          };
+        }),
+      );
+      zeroBatch.length = 0;
+    };
+    for (let i = 0; i < pages; i++) {
+      const e = entries[i];
+      const va = addr + i * PAGE;
+      const vma = this.mm.vmas.lookup(va);
+      const accessible = vma !== undefined && hasAny(vma.vmFlags, VM_ACCESS_FLAGS);
+      if (e.present && accessible && (!write || e.writable) && e.pfn !== null) {
+        pfns.push(e.pfn);
+        continue;
+      }
+      if (!write && !e.present && vma && accessible && !vma.file) {
+        // do_anonymous_page, read: the zero page
+        zeroBatch.push(va);
+        this.minflt += 1;
+        pfns.push(zero);
+        continue;
+      }
+      await flushZero();
+      const r = await this.fault(va, write);
+      if (r !== 'ok') return { done: i, signal: r, pfns };
+      const [after] = await this.pagemap(va, va + PAGE);
+      pfns.push(after.pfn as number);
+    }
+    await flushZero();
+    return { done: pages, signal: null, pfns };
+  }
+
+  /**
+   * expand_downwards: a VM_GROWSDOWN VMA takes in the faulting page, unless an accessible VMA
+   * below (not itself growsdown) ends within stack_guard_gap of it.
+   */
+  private expandDownwards(vma: Vma, addr: number): boolean {
+    const mm = this.mm;
+    const i = mm.vmas.indexOf(vma);
+    const prev = mm.vmas.prevOf(i);
+    const gap = mm.machine.config.stackGuardGapPages * PAGE;
+    if (
+      prev &&
+      !hasAny(prev.vmFlags, VM_GROWSDOWN) &&
+      hasAny(prev.vmFlags, VM_ACCESS_FLAGS) &&
+      addr - prev.end < gap
+    ) {
+      return false;
+    }
+    if (prev && prev.end > addr) return false;
+    const grow = (vma.start - addr) / PAGE;
+    if (hasAny(vma.vmFlags, VM_ACCOUNT) && !vmEnoughMemory(mm.machine, grow)) return false;
+    anonVmaPrepare(mm, vma);
+    vma.pgoff -= grow;
+    vma.start = addr;
+    mm.vmStatAccount(vma.vmFlags, grow);
+    if (hasAny(vma.vmFlags, VM_LOCKED)) mm.lockedVm += grow;
+    return true;
+  }
+
+  /** Runs a syscall of the VMA model on this mm, then its page-table work. */
+  async syscall(fn: (mm: MmStruct) => SyscallResult): Promise<SyscallResult> {
+    return this.settle(fn(this.mm));
+  }
+
   /** Sends the queued page-table work, then gives the syscall's result. */
   private async settle(r: SyscallResult): Promise<SyscallResult> {
     const ops = this.mm.pageOps ?? [];
@@ -114,35 +396,57 @@ export class MmProcess {
         case 'move':
           for (const o of run) await this.move(o as Extract<PageTableOp, { kind: 'move' }>);
           break;
+        case 'populate':
+          for (const o of run) await this.populate(o as Extract<PageTableOp, { kind: 'populate' }>);
+          break;
+        case 'lazyfree':
+          // MADV_FREE: the pages stay mapped and keep their data until reclaim, which never
+          // happens here. (Their PTEs are not cleaned: Private_Clean/Referenced differ, tier 3.)
+          break;
         default:
-          // Faulting pages in, MADV_FREE and guard markers need the page-fault path.
           throw new PageStateUnavailableError(kind);
       }
       i = j;
     }
   }
 
-  /** zap: clear the PTEs, then drop the references the mappings held. */
+  /** populate_vma_page_range: fault in every page that is not mapped as needed. */
+  private async populate(o: { start: number; end: number; write: boolean }): Promise<void> {
+    const entries = await this.pagemap(o.start, o.end);
+    for (const e of entries) {
+      if (e.present && (!o.write || e.writable)) continue;
+      await this.fault(e.va, o.write);
+    }
+  }
+
+  /** zap: clear the PTEs, then drop the references and mappings the PTEs held. */
   private async unmap(ops: readonly { start: number; end: number }[]): Promise<void> {
     const ranges: VaRange[] = ops.map((o) => ({ start: o.start, end: o.end }));
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, ranges);
-    if (removed.length) await this.ports.pages.putPages(removed.map((p) => p.pfn));
+    this.forget(ranges);
+    const pfns = removed.filter((p) => !p.special).map((p) => p.pfn);
+    if (pfns.length) {
+      await this.ports.pages.addMapcounts(pfns, -1);
+      await this.ports.pages.putPages(pfns);
+    }
   }
 
   /** move_page_tables: the pages keep their references and PTE bits at their new address. */
   private async move(o: { from: number; to: number; len: number }): Promise<void> {
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, [{ start: o.from, end: o.from + o.len }]);
+    this.forget([{ start: o.from, end: o.from + o.len }]);
     if (!removed.length) return;
     const vma = this.mm.vmas.lookup(o.to);
-    const executable = vma ? hasAny(vma.vmFlags, VM_EXEC) : false;
-    await this.ports.mmu.mapPages(
-      this.asid,
+    const flags = vma ? vma.vmFlags : 0;
+    await this.mapPages(
       removed.map((p) => ({
         va: o.to + (p.va - o.from),
         pfn: p.pfn,
+        accessible: hasAny(flags, VM_ACCESS_FLAGS),
         writable: p.writable,
-        executable,
+        executable: hasAny(flags, VM_EXEC),
         dirty: p.dirty,
+        special: p.special,
       })),
     );
   }

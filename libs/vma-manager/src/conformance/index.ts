@@ -5,5 +5,5 @@ export { compareJsonl } from './compare';
 export type { Difference, Tier } from './compare';
 export { runConformance, formatConformanceReport } from './run-conformance';
 export type { ConformanceCase, ConformanceReport, ConformanceOptions } from './run-conformance';
-export { NoPageTables, UnsupportedOpError } from './page-state';
-export type { PageState, Residency } from './page-state';
+export { VmaOnlyTarget, PortsTarget, UnsupportedOpError } from './page-state';
+export type { Target, Residency, TouchResult } from './page-state';

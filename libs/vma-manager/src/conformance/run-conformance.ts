@@ -30,7 +30,7 @@ export interface ConformanceOptions extends RunOptions {
 }
 
 /** Runs every DIR/cases/*.ops on a fresh model process and compares with DIR/expected/NAME.jsonl. */
-export function runConformance(dir: string, opts: ConformanceOptions = {}): ConformanceReport {
+export async function runConformance(dir: string, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
   const tier = opts.tier ?? 2;
   const names = readdirSync(join(dir, 'cases'))
     .filter((f) => f.endsWith('.ops'))
@@ -38,16 +38,22 @@ export function runConformance(dir: string, opts: ConformanceOptions = {}): Conf
     .filter((n) => !opts.only || opts.only.includes(n))
     .sort();
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
-  const cases: ConformanceCase[] = names.map((name) => runCase(dir, name, tier, opts));
+  const cases: ConformanceCase[] = [];
+  for (const name of names) cases.push(await runCase(dir, name, tier, opts));
   const count = (s: ConformanceCase['status']) => cases.filter((c) => c.status === s).length;
   return { cases, passed: count('passed'), failed: count('failed'), unsupported: count('unsupported') };
 }
 
-function runCase(dir: string, name: string, tier: Tier, opts: ConformanceOptions): ConformanceCase {
+async function runCase(
+  dir: string,
+  name: string,
+  tier: Tier,
+  opts: ConformanceOptions,
+): Promise<ConformanceCase> {
   const expectedPath = join(dir, 'expected', `${name}.jsonl`);
   let result;
   try {
-    result = runScript(readFileSync(join(dir, 'cases', `${name}.ops`), 'utf8'), opts);
+    result = await runScript(readFileSync(join(dir, 'cases', `${name}.ops`), 'utf8'), opts);
   } catch (e) {
     const reason =
       e instanceof OpsParseError ? `parse error: ${e.message}` : `model error: ${(e as Error).message}`;

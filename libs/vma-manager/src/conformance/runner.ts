@@ -3,7 +3,7 @@
  * prints, byte for byte: one JSON object per op, keys in vmtrace's order, dev/inode normalised.
  */
 import { Machine, ORACLE_MACHINE, type MachineConfig } from '../machine';
-import { MmStruct, type PageTableOp } from '../mm-struct';
+import type { MmStruct } from '../mm-struct';
 import type { SyscallResult } from '../mman';
 import { MREMAP_FIXED, MREMAP_MAYMOVE } from '../mman';
 import type { U64 } from '../u64';
@@ -18,7 +18,11 @@ import { mseal } from '../mseal';
 import { formatMapsLine } from '../proc-maps';
 import { smapsEntry } from '../proc-smaps';
 import { parseOps, type ScriptLine } from './ops-parser';
-import { NoPageTables, UnsupportedOpError, type PageState } from './page-state';
+import { PortsTarget, UnsupportedOpError, VmaOnlyTarget, type Target, type TouchResult } from './page-state';
+import { MmProcess } from '../process';
+import { inprocMmuPort, inprocPagesPort } from '../inproc-ports';
+import { bootMachine } from '@pagemesh/page-allocator';
+import { Mmu, inprocPageAllocatorPort as mmuPageTablesPort } from '@pagemesh/mmu';
 
 /** The reserved window every script stays in (vmtrace REGION_START / REGION_END). */
 export const REGION_START = 0x7e00_0000_0000;
@@ -49,11 +53,10 @@ export function unsupportedReason(script: readonly ScriptLine[]): string | null 
       case 'mmap':
         if (o.file !== null) return `line ${s.line}: file mapping of '${o.file}' needs files`;
         break;
-      case 'touch':
       case 'fork-touch':
       case 'fork-begin':
       case 'fork-end':
-        return `line ${s.line}: '${o.kind}' needs the page-fault path / fork, not wired to the mmu yet`;
+        return `line ${s.line}: '${o.kind}' needs fork, which the model does not have yet`;
     }
   }
   return null;
@@ -79,8 +82,25 @@ const LINE_RE = /^([0-9a-f]+)-([0-9a-f]+) (\S{1,7}) ([0-9a-f]+) (\S{1,15}) (\d+)
 
 export interface RunOptions {
   readonly machine?: MachineConfig;
-  /** page-level state; default: NoPageTables */
-  readonly pageState?: PageState;
+  /**
+   * 'inproc' (default): page tables and pages from the real mmu and page-allocator, in process;
+   * 'none': the VMA model alone (cases that need page state are unsupported).
+   */
+  readonly pages?: 'inproc' | 'none';
+}
+
+/** A fresh process: over a freshly booted page allocator and mmu, or the VMA model alone. */
+async function newTarget(opts: RunOptions): Promise<Target> {
+  const machine = opts.machine ?? ORACLE_MACHINE;
+  if (opts.pages === 'none') return new VmaOnlyTarget(machine);
+  const pa = bootMachine({ arch: 'x86_64', memBytes: machine.totalRamPages * 4096 });
+  const mmu = await Mmu.boot(mmuPageTablesPort(pa), { cpus: 1 });
+  const asid = await mmu.createAddressSpace();
+  const proc = new MmProcess(new Machine(machine), asid, {
+    mmu: inprocMmuPort(mmu),
+    pages: inprocPagesPort(pa),
+  });
+  return new PortsTarget(proc);
 }
 
 export interface RunResult {
@@ -91,15 +111,13 @@ export interface RunResult {
 
 /** One model process replaying one script. */
 class Replay {
-  private readonly mm: MmStruct;
   private readonly inos = new Map<string, number>();
   private mapsOn = true;
-  private readonly pages: PageState;
 
-  constructor(opts: RunOptions) {
-    this.mm = new MmStruct(new Machine(opts.machine ?? ORACLE_MACHINE));
-    this.mm.pageOps = [];
-    this.pages = opts.pageState ?? new NoPageTables();
+  constructor(private readonly target: Target) {}
+
+  private get mm(): MmStruct {
+    return this.target.mm;
   }
 
   /** normalise_line: dev → DEV, inode → INO<k> by first appearance, re-padded. */
@@ -150,14 +168,14 @@ class Replay {
   }
 
   /** emit_res for [a, a+len) */
-  private res(a: U64, len: U64): string {
+  private async res(a: U64, len: U64): Promise<string> {
     const A = big(a);
     const L = big(len);
     let first = A / PG;
     let last = ((A + L + PG - 1n) & MASK64) / PG;
     const wraps = A + L > MASK64;
     if (L === 0n || wraps) first = last = 0n;
-    const r = this.pages.residency(Number(first), Number(last));
+    const r = await this.target.residency(Number(first), Number(last));
     let o =
       `{"pages":${last - first},"present":${r.present},"swapped":${r.swapped},"file_shared":${r.fileShared},` +
       `"exclusive":${r.exclusive},"guard":${r.guard},`;
@@ -173,7 +191,8 @@ class Replay {
     for (const v of this.regionVmas()) {
       if (!(v.start >= REGION_START && v.end <= REGION_END && BigInt(v.end) > lo && BigInt(v.start) < hi))
         continue;
-      const e = smapsEntry(v, (x) => this.pages.smaps(x));
+      const stats = await this.target.smaps(v);
+      const e = smapsEntry(v, () => stats);
       const s = e.stats;
       entries.push(
         `{"vma":"${v.start.toString(16)}-${v.end.toString(16)}","Size":${e.size},"Rss":${s.rss},"Pss":${s.pss},` +
@@ -200,12 +219,17 @@ class Replay {
     }
   }
 
-  private flushPages(line: number): void {
-    const ops: PageTableOp[] | null = this.mm.pageOps;
-    if (ops && ops.length) {
-      this.pages.apply(ops, line);
-      ops.length = 0;
+  private static touchJson(t: TouchResult): string {
+    let o = `{"pages":${t.pages},"done":${t.done},`;
+    o += t.signal
+      ? `"signal":"${t.signal}","fault_page":${t.faultPage},`
+      : '"signal":null,"fault_page":null,';
+    o += `"minflt":${t.minflt},"majflt":0`;
+    if (t.values) {
+      const keys = [...t.values.keys()].sort((x, y) => x - y);
+      o += ',"values":{' + keys.map((k) => `"${k}":${t.values?.get(k)}`).join(',') + '}';
     }
+    return o + '}';
   }
 
   private static intRet(r: SyscallResult): string {
@@ -218,7 +242,7 @@ class Replay {
     return '"ret":"outside-region","errno":null';
   }
 
-  run(script: readonly ScriptLine[]): string[] {
+  async run(script: readonly ScriptLine[]): Promise<string[]> {
     const out: string[] = [];
     let n = 0;
     for (const s of script) {
@@ -229,40 +253,43 @@ class Replay {
       }
       n += 1;
       let line = `{"n":${n},"op":${jsonStr(s.text)},`;
-      const mm = this.mm;
+      const t = this.target;
+      const call = (fn: (mm: MmStruct) => SyscallResult) => t.syscall(s.line, fn);
       switch (o.kind) {
         case 'mmap': {
           this.guard(o.addr, o.len, s.line);
           if (big(o.addr) === 0n) throw new ScriptRefusedError(s.line, 'mmap address 0 not allowed');
-          line += Replay.addrRet(mmap(mm, o.addr, o.len, o.prot, o.flags, -1, o.offset));
+          line += Replay.addrRet(await call((mm) => mmap(mm, o.addr, o.len, o.prot, o.flags, -1, o.offset)));
           break;
         }
         case 'munmap':
           this.guard(o.addr, o.len, s.line);
-          line += Replay.intRet(munmap(mm, o.addr, o.len));
+          line += Replay.intRet(await call((mm) => munmap(mm, o.addr, o.len)));
           break;
         case 'mprotect':
           this.guard(o.addr, o.len, s.line);
-          line += Replay.intRet(mprotect(mm, o.addr, o.len, o.prot));
+          line += Replay.intRet(await call((mm) => mprotect(mm, o.addr, o.len, o.prot)));
           break;
         case 'mremap':
           this.guard(o.addr, o.oldLen, s.line);
           if (o.flags & MREMAP_FIXED || o.hasNewAddr) this.guard(o.newAddr, o.newLen, s.line);
           else if (!(o.flags & MREMAP_MAYMOVE)) this.guard(o.addr, o.newLen, s.line);
-          line += Replay.addrRet(mremap(mm, o.addr, o.oldLen, o.newLen, o.flags, o.newAddr));
+          line += Replay.addrRet(
+            await call((mm) => mremap(mm, o.addr, o.oldLen, o.newLen, o.flags, o.newAddr)),
+          );
           break;
         case 'madvise':
         case 'mlock':
         case 'munlock':
         case 'mseal': {
           this.guard(o.addr, o.len, s.line);
-          let r: SyscallResult;
-          if (o.kind === 'madvise') r = madvise(mm, o.addr, o.len, o.advice);
-          else if (o.kind === 'mlock') r = mlock(mm, o.addr, o.len);
-          else if (o.kind === 'munlock') r = munlock(mm, o.addr, o.len);
-          else r = mseal(mm, o.addr, o.len, 0);
-          this.flushPages(s.line);
-          line += Replay.intRet(r) + this.state() + ',"res":' + this.res(o.addr, o.len);
+          const r = await call((mm) => {
+            if (o.kind === 'madvise') return madvise(mm, o.addr, o.len, o.advice);
+            if (o.kind === 'mlock') return mlock(mm, o.addr, o.len);
+            if (o.kind === 'munlock') return munlock(mm, o.addr, o.len);
+            return mseal(mm, o.addr, o.len, 0);
+          });
+          line += Replay.intRet(r) + this.state() + ',"res":' + (await this.res(o.addr, o.len));
           out.push(line + '}');
           continue;
         }
@@ -270,7 +297,17 @@ class Replay {
           const a = o.addr ?? REGION_START;
           const len = o.len ?? 0;
           if (o.addr !== null) this.guard(a, len, s.line);
-          line += '"ret":0,"errno":null' + this.state() + ',"res":' + this.res(a, len);
+          line += '"ret":0,"errno":null' + this.state() + ',"res":' + (await this.res(a, len));
+          out.push(line + '}');
+          continue;
+        }
+        case 'touch': {
+          this.guard(o.addr, o.len, s.line);
+          if (big(o.addr) % PG !== 0n)
+            throw new ScriptRefusedError(s.line, 'touch address must be page aligned');
+          const tr = await t.touch(s.line, Number(o.addr), Number(o.len), o.write, o.value);
+          line += '"ret":0,"errno":null,"touch":' + Replay.touchJson(tr) + this.state();
+          line += ',"res":' + (await this.res(o.addr, o.len));
           out.push(line + '}');
           continue;
         }
@@ -281,7 +318,6 @@ class Replay {
         default:
           throw new UnsupportedOpError(`line ${s.line}: '${o.kind}' is not supported by the model yet`);
       }
-      this.flushPages(s.line);
       out.push(line + this.state() + '}');
     }
     return out;
@@ -289,12 +325,12 @@ class Replay {
 }
 
 /** Runs one script text on a fresh model process. */
-export function runScript(text: string, opts: RunOptions = {}): RunResult {
+export async function runScript(text: string, opts: RunOptions = {}): Promise<RunResult> {
   const script = parseOps(text);
   const why = unsupportedReason(script);
   if (why) return { lines: [], unsupported: why };
   try {
-    return { lines: new Replay(opts).run(script), unsupported: null };
+    return { lines: await new Replay(await newTarget(opts)).run(script), unsupported: null };
   } catch (e) {
     if (e instanceof UnsupportedOpError) return { lines: [], unsupported: e.reason };
     throw e;

@@ -1,0 +1,150 @@
+/**
+ * The ports implemented directly over the mmu and page-allocator domain objects, for in-process
+ * use and tests. Over gRPC the same interfaces are implemented by the rpc libs' clients.
+ */
+import { GFP, type PageAllocator } from '@pagemesh/page-allocator';
+import {
+  type Mmu,
+  PROT_X86_64,
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  _PAGE_USER,
+  pgprot,
+  vmGetPageProt,
+} from '@pagemesh/mmu';
+import type { MappedPage, MmuPort, PageAllocatorPort, PagemapEntry, PageToMap } from './ports';
+
+/** The largest pagemap query the mmu takes at once (MAX_PAGEMAP_PAGES). */
+const PAGEMAP_CHUNK = 1 << 16;
+/** What user pages are allocated with (GFP_HIGHUSER_MOVABLE | __GFP_ZERO). */
+const GFP_USER_ZEROED = GFP.HIGHUSER_MOVABLE | GFP.ZERO;
+const PAGE = 4096;
+
+export function inprocMmuPort(mmu: Mmu): MmuPort {
+  return {
+    async unmapRanges(asid, ranges) {
+      const removed: MappedPage[] = [];
+      for (const r of ranges) {
+        const n = (r.end - r.start) / PAGE;
+        if (n <= 0) continue;
+        for (const p of await mmu.unmapPages(asid, r.start, n)) {
+          removed.push({
+            va: p.va,
+            pfn: p.pfn,
+            writable: p.writable,
+            dirty: p.dirty,
+            young: p.accessed,
+            special: p.special,
+          });
+        }
+      }
+      return { removed };
+    },
+    async changeProtection(asid, changes) {
+      for (const c of changes) {
+        const flags =
+          (c.readable ? 1 : 0) | (c.writable ? 2 : 0) | (c.executable ? 4 : 0) | (c.copyOnWrite ? 0 : 8);
+        const n = (c.range.end - c.range.start) / PAGE;
+        if (n > 0) await mmu.protectPages(asid, c.range.start, n, vmGetPageProt(flags, PROT_X86_64));
+      }
+    },
+    async mapPages(asid, pages: readonly PageToMap[]) {
+      if (!pages.length) return;
+      await mmu.mapPageBatch(
+        asid,
+        pages.map((p) => ({
+          va: p.va,
+          pfn: p.pfn,
+          special: p.special,
+          prot: p.accessible
+            ? pgprot(
+                _PAGE_PRESENT |
+                  _PAGE_USER |
+                  _PAGE_ACCESSED |
+                  (p.writable ? _PAGE_RW : 0) |
+                  (p.dirty ? _PAGE_DIRTY : 0),
+                !p.executable,
+              )
+            : PROT_X86_64.PAGE_NONE,
+        })),
+        { replace: true },
+      );
+    },
+    async pagemap(asid, ranges) {
+      const out: PagemapEntry[] = [];
+      for (const r of ranges) {
+        for (let va = r.start; va < r.end; va += PAGEMAP_CHUNK * PAGE) {
+          const n = Math.min(PAGEMAP_CHUNK, (r.end - va) / PAGE);
+          for (const e of await mmu.pagemap(asid, va, n)) {
+            let writable = false;
+            if (e.present && !e.special) {
+              const t = mmu.walk(asid, e.va);
+              const leaf = t.steps[t.steps.length - 1];
+              writable = (leaf.lo & _PAGE_RW) !== 0;
+            }
+            out.push({
+              va: e.va,
+              present: e.present,
+              pfn: e.pfn,
+              special: e.special,
+              exclusive: e.exclusive,
+              writable,
+              dirty: e.dirty,
+              young: e.accessed,
+            });
+          }
+        }
+      }
+      return out;
+    },
+  };
+}
+
+export function inprocPagesPort(pa: PageAllocator): PageAllocatorPort {
+  let zero: number | null = null;
+  return {
+    async allocZeroedPages(count) {
+      const pfns = pa.allocPagesBulk(GFP_USER_ZEROED, 0, count);
+      if (pfns.length !== count) {
+        for (const pfn of pfns) pa.freePages(pfn, 0);
+        throw new Error(`out of memory: ${count} pages`);
+      }
+      return pfns;
+    },
+    async getPages(pfns) {
+      for (const pfn of pfns) pa.getPage(pfn);
+    },
+    async putPages(pfns) {
+      for (const pfn of pfns) pa.putPage(pfn);
+    },
+    async addMapcounts(pfns, delta) {
+      for (const pfn of pfns) {
+        if (delta > 0) pa.pageMapcountInc(pfn);
+        else pa.pageMapcountDec(pfn);
+      }
+    },
+    async mapcounts(pfns) {
+      return pfns.map((pfn) => pa.pageMapcount(pfn));
+    },
+    async copyPages(pairs) {
+      for (const { dst, src } of pairs) pa.copyPage(dst, src);
+    },
+    async zeroPage() {
+      if (zero === null) {
+        const pfn = pa.allocPages(GFP_USER_ZEROED, 0);
+        if (pfn === null) throw new Error('out of memory: the zero page');
+        pa.setPageReserved(pfn);
+        zero = pfn;
+      }
+      return zero;
+    },
+    async readBytes(reads) {
+      return reads.map((r) => pa.readPhys(r.pfn * PAGE + r.offset, r.length));
+    },
+    async writeBytes(writes) {
+      for (const w of writes) pa.writePhys(w.pfn * PAGE + w.offset, w.bytes);
+    },
+  };
+}
