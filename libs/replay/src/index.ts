@@ -60,6 +60,7 @@ export type {
 
 // The engine
 export { runWorkload, formatCall } from './engine/engine';
+export { replayWorkload } from './engine/replay';
 export type { RunOptions } from './engine/engine';
 export { BoundaryRecorder, percentile } from './engine/recorder';
 export { generatePattern } from './engine/patterns';

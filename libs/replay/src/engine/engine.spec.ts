@@ -2,6 +2,7 @@ import { FakeMachine } from '../testing/fake-stack';
 import { loadOpsText } from '../workload/load-ops';
 import { loadWorkloadText } from '../workload/load-workload';
 import { runWorkload } from './engine';
+import { replayWorkload } from './replay';
 
 const clock = () => {
   let t = 0;
@@ -311,5 +312,31 @@ probe
         expected: true,
       },
     ]);
+  });
+});
+
+describe('replayWorkload', () => {
+  it('boots a stack for the machine, runs, and closes it even when the run throws', async () => {
+    const w = workload(`  - name: p
+    ops:
+      - ${MMAP}
+`);
+    const events: string[] = [];
+    const factory = (fail: boolean) => async (machine: { cpus: number }) => {
+      events.push(`boot ${machine.cpus}`);
+      const base = new FakeMachine().stack();
+      return {
+        ...base,
+        vma: fail
+          ? { ...base.vma, syscalls: async () => Promise.reject(new Error('service down')) }
+          : base.vma,
+        close: async () => {
+          events.push('close');
+        },
+      };
+    };
+    expect((await replayWorkload(w, factory(false), { now: clock() })).ok).toBe(true);
+    await expect(replayWorkload(w, factory(true), { now: clock() })).rejects.toThrow('service down');
+    expect(events).toEqual(['boot 2', 'close', 'boot 2', 'close']);
   });
 });
