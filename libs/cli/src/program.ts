@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench';
 import { registerConform } from './commands/conform';
+import { registerProc } from './commands/proc';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerUp } from './commands/up';
@@ -22,6 +23,7 @@ export function buildProgram(io: CommandIo): Command {
   registerStart(program, io);
   registerUp(program, io);
   registerStatus(program, io);
+  registerProc(program, io);
   registerConform(program, io);
   registerBench(program, io);
   return program;

@@ -45,7 +45,7 @@ export function registerConform(program: Command, io: CommandIo): void {
     .option('--case <name...>', 'only these cases')
     .option('--all-diffs', 'show every difference of a failing case, not only the first')
     .option('--json', 'print the report as JSON')
-    .action((dirArg: string, options: ConformOptions) => {
+    .action(async (dirArg: string, options: ConformOptions) => {
       const dir = resolve(dirArg);
       if (!existsSync(join(dir, 'cases')) || !existsSync(join(dir, 'expected'))) {
         throw new Error(`${dir} is not an oracle directory: it needs cases/ and expected/`);
@@ -55,7 +55,7 @@ export function registerConform(program: Command, io: CommandIo): void {
           '--transport grpc is not available yet: the vma-manager service does not serve the syscalls the scripts use',
         );
       }
-      const report = runConformance(dir, {
+      const report = await runConformance(dir, {
         tier: options.tier,
         outDir: options.out ? resolve(options.out) : undefined,
         only: options.case,

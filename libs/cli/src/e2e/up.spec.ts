@@ -76,6 +76,24 @@ describe('pagemesh up', () => {
       true,
     );
 
+    const buddyinfo = spawnSync(
+      process.execPath,
+      [bin, 'proc', '/proc/buddyinfo', '--addresses', addresses],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(buddyinfo.status).toBe(0);
+    expect(buddyinfo.stdout).toMatch(/^Node 0, zone {6}DMA( +\d+){11} $/m);
+    const vmallocinfo = spawnSync(
+      process.execPath,
+      [bin, 'proc', 'vmallocinfo', '--addresses', addresses, '--json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(JSON.parse(vmallocinfo.stdout).file).toBe('/proc/vmallocinfo');
+
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const s of report.services) {
