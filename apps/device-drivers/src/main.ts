@@ -1,6 +1,4 @@
 import { runServiceMain } from '@pagemesh/service-kit';
-import { buildDeviceDriversService, CALLS } from './service';
+import { buildDeviceDriversService, FLAGS } from './service';
 
-void runServiceMain('device-drivers', (config) => buildDeviceDriversService(config), {
-  extraFlags: CALLS.map((c) => `${c}-address`),
-});
+void runServiceMain('device-drivers', (config) => buildDeviceDriversService(config), { extraFlags: FLAGS });

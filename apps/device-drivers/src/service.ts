@@ -1,19 +1,46 @@
-import type { ServiceConfig, StartServiceOptions } from '@pagemesh/service-kit';
-import { DeviceDriversServiceService, protoFile, protoIncludeDir } from '@pagemesh/proto';
+import { DeviceDrivers, type DeviceDriversOptions } from '@pagemesh/device-drivers';
+import { deviceDriversHandlers, grpcDriverPorts } from '@pagemesh/device-drivers-rpc';
+import {
+  DeviceDriversServiceService,
+  MmuServiceClient,
+  PageAllocatorServiceClient,
+  protoFile,
+  protoIncludeDir,
+} from '@pagemesh/proto';
+import { ClientPool, type ServiceConfig, type StartServiceOptions } from '@pagemesh/service-kit';
 
-/** The addresses of the services this one calls, from its flags. */
+/** The services the drivers call: the page allocator (kmalloc, pages, RAM) and the mmu (vmalloc). */
 export const CALLS = ['mmu', 'page-allocator'] as const;
+export const FLAGS = CALLS.map((c) => `${c}-address`);
+
+function address(config: ServiceConfig, service: (typeof CALLS)[number], why: string): string {
+  const value = config.extra[`${service}-address`];
+  if (!value)
+    throw new RangeError(`missing --${service}-address: the device drivers need the ${why} (host:port)`);
+  return value;
+}
 
 /**
- * The device-drivers service. Its RPCs are served by the device-drivers domain library once that lands;
- * until then the server answers health and reflection, and each RPC says UNIMPLEMENTED.
+ * Serves the device-drivers layer with the lab's three modules (kmmap, vmmap, pages) over the
+ * page-allocator and mmu services named by --page-allocator-address and --mmu-address.
  */
-export function buildDeviceDriversService(config: ServiceConfig): StartServiceOptions {
+export async function buildDeviceDriversService(
+  config: ServiceConfig,
+  pool = new ClientPool(),
+  options: DeviceDriversOptions = {},
+): Promise<StartServiceOptions> {
+  const pageAllocator = address(config, 'page-allocator', 'page allocator');
+  const mmu = address(config, 'mmu', 'mmu');
+  const ports = grpcDriverPorts(
+    pool.client(pageAllocator, PageAllocatorServiceClient),
+    pool.client(mmu, MmuServiceClient),
+  );
+  const drivers = await DeviceDrivers.create(ports, options);
   return {
     name: 'device-drivers',
     protoFiles: [protoFile('deviceDrivers')],
     includeDirs: [protoIncludeDir()],
-    services: [{ definition: DeviceDriversServiceService, implementation: {} }],
+    services: [{ definition: DeviceDriversServiceService, implementation: deviceDriversHandlers(drivers) }],
     config,
   };
 }

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'device-drivers-rpc',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
