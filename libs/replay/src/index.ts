@@ -89,3 +89,8 @@ export { vmaLayoutSvg } from './report/svg-vmas';
 // Progress
 export { ProgressBar, formatDuration } from './progress';
 export type { ProgressStream, ProgressOptions } from './progress';
+
+// In-process ports (the vma-manager's is not there yet)
+export { inprocMmuPort } from './inproc/mmu-port';
+export { inprocPageAllocatorView } from './inproc/page-allocator-port';
+export { inprocDeviceDriversPort } from './inproc/device-drivers-port';
