@@ -31,6 +31,18 @@ export interface ListWorkloadsResponse {
   workloads: WorkloadInfo[];
 }
 
+export interface GetWorkloadRequest {
+  name: string;
+}
+
+export interface GetWorkloadResponse {
+  workload:
+    | WorkloadInfo
+    | undefined;
+  /** The workload in the JSON form of the workload format (docs: libs/replay/README.md). */
+  json: string;
+}
+
 function createBaseListWorkloadsRequest(): ListWorkloadsRequest {
   return {};
 }
@@ -239,6 +251,160 @@ export const ListWorkloadsResponse: MessageFns<ListWorkloadsResponse> = {
   },
 };
 
+function createBaseGetWorkloadRequest(): GetWorkloadRequest {
+  return { name: "" };
+}
+
+export const GetWorkloadRequest: MessageFns<GetWorkloadRequest> = {
+  encode(message: GetWorkloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWorkloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWorkloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetWorkloadRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: GetWorkloadRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetWorkloadRequest>): GetWorkloadRequest {
+    return GetWorkloadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetWorkloadRequest>): GetWorkloadRequest {
+    const message = createBaseGetWorkloadRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseGetWorkloadResponse(): GetWorkloadResponse {
+  return { workload: undefined, json: "" };
+}
+
+export const GetWorkloadResponse: MessageFns<GetWorkloadResponse> = {
+  encode(message: GetWorkloadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workload !== undefined) {
+      WorkloadInfo.encode(message.workload, writer.uint32(10).fork()).join();
+    }
+    if (message.json !== "") {
+      writer.uint32(18).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWorkloadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWorkloadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workload = WorkloadInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetWorkloadResponse {
+    return {
+      workload: isSet(object.workload) ? WorkloadInfo.fromJSON(object.workload) : undefined,
+      json: isSet(object.json) ? globalThis.String(object.json) : "",
+    };
+  },
+
+  toJSON(message: GetWorkloadResponse): unknown {
+    const obj: any = {};
+    if (message.workload !== undefined) {
+      obj.workload = WorkloadInfo.toJSON(message.workload);
+    }
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetWorkloadResponse>): GetWorkloadResponse {
+    return GetWorkloadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetWorkloadResponse>): GetWorkloadResponse {
+    const message = createBaseGetWorkloadResponse();
+    message.workload = (object.workload !== undefined && object.workload !== null)
+      ? WorkloadInfo.fromPartial(object.workload)
+      : undefined;
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
 /**
  * The simulated CPUs: replays workloads against the other services and
  * reports.
@@ -256,11 +422,23 @@ export const OrchestratorServiceService = {
       Buffer.from(ListWorkloadsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWorkloadsResponse => ListWorkloadsResponse.decode(value),
   },
+  /** One built-in workload, as a workload file would say it. */
+  getWorkload: {
+    path: "/pagemesh.v1.OrchestratorService/GetWorkload" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetWorkloadRequest): Buffer => Buffer.from(GetWorkloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetWorkloadRequest => GetWorkloadRequest.decode(value),
+    responseSerialize: (value: GetWorkloadResponse): Buffer => Buffer.from(GetWorkloadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetWorkloadResponse => GetWorkloadResponse.decode(value),
+  },
 } as const;
 
 export interface OrchestratorServiceServer extends UntypedServiceImplementation {
   /** The built-in workloads. */
   listWorkloads: handleUnaryCall<ListWorkloadsRequest, ListWorkloadsResponse>;
+  /** One built-in workload, as a workload file would say it. */
+  getWorkload: handleUnaryCall<GetWorkloadRequest, GetWorkloadResponse>;
 }
 
 export interface OrchestratorServiceClient extends Client {
@@ -279,6 +457,22 @@ export interface OrchestratorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWorkloadsResponse) => void,
+  ): ClientUnaryCall;
+  /** One built-in workload, as a workload file would say it. */
+  getWorkload(
+    request: GetWorkloadRequest,
+    callback: (error: ServiceError | null, response: GetWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  getWorkload(
+    request: GetWorkloadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  getWorkload(
+    request: GetWorkloadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetWorkloadResponse) => void,
   ): ClientUnaryCall;
 }
 
