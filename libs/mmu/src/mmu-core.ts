@@ -477,16 +477,19 @@ export abstract class MmuCore {
     };
     const replaced: RemovedPte[] = [];
     const flushVas: number[] = [];
+    let lastLevel = -1;
+    let lastRegion = -1;
+    let lastSlot = -1;
     for (const w of writes) {
-      const slot = this.tables.ensureTable(
-        space.pgdSlot,
-        w.va,
-        w.level,
-        owner,
-        tableLo,
-        takeFrame,
-        onNewTable,
-      );
+      const region = w.level > 0 ? Math.floor(w.va / this.spans[w.level - 1]) : -2;
+      let slot: number;
+      if (w.level === lastLevel && region === lastRegion) slot = lastSlot;
+      else {
+        slot = this.tables.ensureTable(space.pgdSlot, w.va, w.level, owner, tableLo, takeFrame, onNewTable);
+        lastLevel = w.level;
+        lastRegion = region;
+        lastSlot = slot;
+      }
       const idx = this.tables.index(w.va, w.level);
       const lo = this.store.lo(slot, idx);
       const hi = this.store.hi(slot, idx);
@@ -503,38 +506,59 @@ export abstract class MmuCore {
 
   /** Tables the writes need; throws when an entry is in use (without replace) or a huge leaf is in the way. */
   protected countMissingTables(space: AddressSpace, writes: readonly EntryWrite[], replace: boolean): number {
-    const missing = new Set<string>();
+    /** Missing tables, keyed by level * 2^40 + index of the region they would cover. */
+    const missing = new Set<number>();
+    // consecutive writes mostly share their table: remember the last one (slot, or -1 if missing)
+    let lastLevel = -1;
+    let lastRegion = -1;
+    let lastSlot = -1;
     for (const w of writes) {
-      let slot = space.pgdSlot;
-      for (let l = 0; l <= w.level; l++) {
-        const idx = this.tables.index(w.va, l);
-        const lo = this.store.lo(slot, idx);
-        const hi = this.store.hi(slot, idx);
-        if (l === w.level) {
-          if (!replace && (lo !== 0 || hi !== 0)) {
-            throw new FailedPreconditionError(
-              'va',
-              w.va,
-              `entry in use (${this.profile.levelNames[l]} ${lo & 1 ? 'present' : 'not present'}); pass replace to overwrite`,
-            );
-          }
-          break;
-        }
-        if (lo === 0 && hi === 0) {
-          for (let k = l + 1; k <= w.level; k++) missing.add(`${k}:${Math.floor(w.va / this.spans[k - 1])}`);
-          break;
-        }
-        if (this.tables.isLeaf(l, lo) || (lo & _PAGE_PRESENT) === 0) {
-          throw new FailedPreconditionError(
-            'va',
-            w.va,
-            `covered by a ${this.profile.levelNames[l]} leaf entry`,
-          );
-        }
-        slot = this.tables.childSlot(lo, hi);
+      const region = Math.floor(w.va / this.spans[w.level - 1 < 0 ? 0 : w.level - 1]);
+      let slot: number;
+      if (w.level > 0 && w.level === lastLevel && region === lastRegion) {
+        slot = lastSlot;
+      } else {
+        slot = this.tableForWrite(space, w, missing);
+        lastLevel = w.level;
+        lastRegion = region;
+        lastSlot = slot;
+      }
+      if (slot < 0 || replace) continue;
+      const idx = this.tables.index(w.va, w.level);
+      const lo = this.store.lo(slot, idx);
+      if (lo !== 0 || this.store.hi(slot, idx) !== 0) {
+        throw new FailedPreconditionError(
+          'va',
+          w.va,
+          `entry in use (${this.profile.levelNames[w.level]} ${lo & 1 ? 'present' : 'not present'}); pass replace to overwrite`,
+        );
       }
     }
     return missing.size;
+  }
+
+  /** The existing table that would hold the entry of `w`, or -1 after recording the tables to create. */
+  private tableForWrite(space: AddressSpace, w: EntryWrite, missing: Set<number>): number {
+    let slot = space.pgdSlot;
+    for (let l = 0; l < w.level; l++) {
+      const idx = this.tables.index(w.va, l);
+      const lo = this.store.lo(slot, idx);
+      const hi = this.store.hi(slot, idx);
+      if (lo === 0 && hi === 0) {
+        for (let k = l + 1; k <= w.level; k++)
+          missing.add(k * 2 ** 40 + Math.floor(w.va / this.spans[k - 1]));
+        return -1;
+      }
+      if (this.tables.isLeaf(l, lo) || (lo & _PAGE_PRESENT) === 0) {
+        throw new FailedPreconditionError(
+          'va',
+          w.va,
+          `covered by a ${this.profile.levelNames[l]} leaf entry`,
+        );
+      }
+      slot = this.tables.childSlot(lo, hi);
+    }
+    return slot;
   }
 
   /** free_pgtables for one address: frees the tables on the path to `va` that are now empty, bottom up. */

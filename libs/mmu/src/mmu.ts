@@ -439,38 +439,47 @@ export class Mmu extends MmuCore {
           `at most ${MAX_PAGEMAP_PAGES} pages per query (read pagemap in chunks)`,
         );
       }
-      const traces: { va: number; lo: number; hi: number; pfn: number | null }[] = [];
+      const los = new Uint32Array(count);
+      const pfns = new Float64Array(count).fill(-1);
+      const leaf = { lo: 0, hi: 0 };
+      const needCounts: number[] = [];
       for (let i = 0; i < count; i++) {
         const a = va + i * PAGE;
-        const t = this.tables.walk(space.pgdSlot, a);
-        const last = t.steps[t.steps.length - 1];
-        const lo = last.lo;
-        const leaf = t.present || t.steps.length === this.profile.shifts.length;
-        const present = leaf && (lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
-        const pfn = t.present ? (t.pfn as number) : present ? entryPfn(lo, last.hi) : null;
-        traces.push({ va: a, lo: present || leaf ? lo : 0, hi: last.hi, pfn: present ? pfn : null });
+        const level = this.tables.leafOf(space.pgdSlot, a, leaf);
+        if (level < 0 || (leaf.lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0) continue;
+        const span = this.spans[level];
+        const pagesPer = span / PAGE;
+        los[i] = leaf.lo;
+        pfns[i] =
+          Math.floor(entryPfn(leaf.lo, leaf.hi) / pagesPer) * pagesPer + Math.floor((a % span) / PAGE);
+        if ((leaf.lo & _PAGE_SPECIAL) === 0) needCounts.push(i);
       }
-      const needCounts = traces.filter((t) => t.pfn !== null && (t.lo & _PAGE_SPECIAL) === 0);
-      const counts =
-        needCounts.length > 0 ? await this.port.mapcounts(needCounts.map((t) => t.pfn as number)) : [];
-      const mapcount = new Map<number, number>();
-      needCounts.forEach((t, i) => mapcount.set(t.va, counts[i]));
-      return traces.map((t) => {
-        const present = t.pfn !== null;
-        const special = present && (t.lo & _PAGE_SPECIAL) !== 0;
+      const counts = needCounts.length > 0 ? await this.port.mapcounts(needCounts.map((i) => pfns[i])) : [];
+      const exclusive = new Uint8Array(count);
+      needCounts.forEach((i, k) => (exclusive[i] = counts[k] === 1 ? 1 : 0));
+      const out: PagemapEntry[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const present = pfns[i] >= 0;
+        const lo = los[i];
         const fields = {
-          va: t.va,
+          va: va + i * PAGE,
           present,
-          pfn: t.pfn,
-          special,
-          exclusive: present && !special && mapcount.get(t.va) === 1,
-          softDirty: present && (t.lo & _PAGE_SOFT_DIRTY) !== 0,
-          uffdWp: present && (t.lo & _PAGE_UFFD_WP) !== 0,
-          dirty: present && (t.lo & _PAGE_DIRTY) !== 0,
-          accessed: present && (t.lo & _PAGE_ACCESSED) !== 0,
+          pfn: present ? pfns[i] : null,
+          special: present && (lo & _PAGE_SPECIAL) !== 0,
+          exclusive: exclusive[i] === 1,
+          softDirty: present && (lo & _PAGE_SOFT_DIRTY) !== 0,
+          uffdWp: present && (lo & _PAGE_UFFD_WP) !== 0,
+          dirty: present && (lo & _PAGE_DIRTY) !== 0,
+          accessed: present && (lo & _PAGE_ACCESSED) !== 0,
+          hi: 0,
+          lo: 0,
         };
-        return { ...fields, ...encodePagemap(fields) };
-      });
+        const words = encodePagemap(fields);
+        fields.hi = words.hi;
+        fields.lo = words.lo;
+        out[i] = fields;
+      }
+      return out;
     });
   }
 

@@ -244,4 +244,26 @@ export class PageTables {
     }
     return -1;
   }
+
+  /**
+   * The leaf entry covering `va` (a PTE, or a huge PMD/PUD/PGD entry) into `out`; returns its
+   * level, or -1 when a table on the way is missing. No strings, no allocation: for bulk queries.
+   */
+  leafOf(rootSlot: number, va: number, out: { lo: number; hi: number }): number {
+    let slot = rootSlot;
+    for (let l = 0; l <= this.leafLevel; l++) {
+      const i = this.index(va, l);
+      const lo = this.store.lo(slot, i);
+      const hi = this.store.hi(slot, i);
+      if (this.isLeaf(l, lo)) {
+        out.lo = lo;
+        out.hi = hi;
+        return l;
+      }
+      if ((lo & _PAGE_PRESENT) === 0) return -1;
+      slot = this.childSlot(lo, hi);
+      if (slot < 0) return -1;
+    }
+    return -1;
+  }
 }
