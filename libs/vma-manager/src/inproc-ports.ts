@@ -2,7 +2,7 @@
  * The ports implemented directly over the mmu and page-allocator domain objects, for in-process
  * use and tests. Over gRPC the same interfaces are implemented by the rpc libs' clients.
  */
-import { GFP, type PageAllocator } from '@pagemesh/page-allocator';
+import { GFP, PageFlag, type PageAllocator } from '@pagemesh/page-allocator';
 import {
   type Mmu,
   PROT_X86_64,
@@ -127,6 +127,12 @@ export function inprocPagesPort(pa: PageAllocator): PageAllocatorPort {
     },
     async mapcounts(pfns) {
       return pfns.map((pfn) => pa.pageMapcount(pfn));
+    },
+    async markDirty(pfns) {
+      for (const pfn of pfns) pa.setPageFlag(pfn, PageFlag.Dirty);
+    },
+    async dirtyFlags(pfns) {
+      return pfns.map((pfn) => pa.testPageFlag(pfn, PageFlag.Dirty));
     },
     async copyPages(pairs) {
       for (const { dst, src } of pairs) pa.copyPage(dst, src);

@@ -83,6 +83,10 @@ export interface PageAllocatorPort {
   addMapcounts(pfns: readonly number[], delta: 1 | -1): Promise<void>;
   /** page_mapcount of each page. */
   mapcounts(pfns: readonly number[]): Promise<number[]>;
+  /** folio_mark_dirty: the page's data differs from its backing (shmem written through a mapping). */
+  markDirty(pfns: readonly number[]): Promise<void>;
+  /** folio_test_dirty of each page. */
+  dirtyFlags(pfns: readonly number[]): Promise<boolean[]>;
   /** copy_user_highpage */
   copyPages(pairs: readonly { readonly dst: number; readonly src: number }[]): Promise<void>;
   /** The shared zero page (ZERO_PAGE(0)). */

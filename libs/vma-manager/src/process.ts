@@ -32,6 +32,10 @@ import {
 } from './vm-flags';
 
 const PAGE = 4096;
+/** PTRS_PER_PTE on x86-64 */
+const PTRS_PER_PTE = 512;
+/** fault_around_bytes (mm/memory.c default 64 KiB) in pages */
+const FAULT_AROUND_PAGES = 16;
 
 export interface MmPorts {
   readonly mmu: MmuPort;
@@ -206,6 +210,10 @@ export class MmProcess {
     const shared = hasAny(vma.vmFlags, VM_SHARED);
     const exec = hasAny(vma.vmFlags, VM_EXEC);
     const { pages } = this.ports;
+    if (!e.present && vma.file && !write && (await this.faultAround(vma, addr))) {
+      this.minflt += 1;
+      return 'ok';
+    }
     if (!e.present) {
       if (vma.file) {
         // shmem_fault: the object's page at this index, allocated on first use.
@@ -222,6 +230,7 @@ export class MmProcess {
         await this.mapPages([
           { va: addr, pfn, accessible: true, writable, executable: exec, dirty: write, special: false },
         ]);
+        if (write) await pages.markDirty([pfn]);
         mm.rss.shmem += 1;
       } else if (!write) {
         // do_anonymous_page, read: the shared zero page, read-only
@@ -263,10 +272,56 @@ export class MmProcess {
       await this.mapPages([
         { va: addr, pfn, accessible: true, writable: true, executable: exec, dirty: true, special: false },
       ]);
+      if (shared) await pages.markDirty([pfn]);
       this.minflt += 1;
       return 'ok';
     }
     return 'ok';
+  }
+
+  /**
+   * do_fault_around for a read fault on shared memory: map the pages of the aligned 16-page
+   * window (fault_around_bytes = 64 KiB, clipped to the VMA and the page table) that are already
+   * in the object's cache. True when that mapped the faulting page itself.
+   */
+  private async faultAround(vma: Vma, addr: number): Promise<boolean> {
+    const file = vma.file;
+    if (!file) return false;
+    const pteOff = (addr / PAGE) % PTRS_PER_PTE;
+    const vmaOff = (addr - vma.start) / PAGE;
+    const from = Math.max(
+      Math.floor(pteOff / FAULT_AROUND_PAGES) * FAULT_AROUND_PAGES,
+      pteOff - Math.min(pteOff, vmaOff),
+    );
+    const to = Math.min(from + FAULT_AROUND_PAGES, PTRS_PER_PTE, pteOff + vma.pages - vmaOff);
+    const start = addr + (from - pteOff) * PAGE;
+    const end = addr + (to - pteOff) * PAGE;
+    const entries = await this.pagemap(start, end);
+    const writable = hasAny(vma.vmFlags, VM_WRITE);
+    const exec = hasAny(vma.vmFlags, VM_EXEC);
+    const batch: PageToMap[] = [];
+    for (const e of entries) {
+      if (e.present) continue;
+      const index = vma.pgoffAt(e.va);
+      const pfn = index < file.sizePages ? this.shmem.get(file, index) : undefined;
+      if (pfn === undefined) continue;
+      batch.push({
+        va: e.va,
+        pfn,
+        accessible: true,
+        writable,
+        executable: exec,
+        dirty: false,
+        special: false,
+      });
+    }
+    if (!batch.length) return false;
+    const pfns = batch.map((b) => b.pfn);
+    await this.ports.pages.getPages(pfns);
+    await this.ports.pages.addMapcounts(pfns, 1);
+    await this.mapPages(batch);
+    this.mm.rss.shmem += batch.length;
+    return batch.some((b) => b.va === addr);
   }
 
   /**

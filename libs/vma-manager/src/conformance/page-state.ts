@@ -142,9 +142,10 @@ export class PortsTarget implements Target {
 
   async smaps(vma: Vma): Promise<SmapsPageStats> {
     const entries = (await this.pagemap(vma.start, vma.end)).filter((e) => e.present && !e.special);
-    const counts = entries.length
-      ? await this.proc.pageAllocator.mapcounts(entries.map((e) => e.pfn as number))
-      : [];
+    const pfns = entries.map((e) => e.pfn as number);
+    const counts = entries.length ? await this.proc.pageAllocator.mapcounts(pfns) : [];
+    // smaps: a page is dirty if its PTE or its folio is (shmem written through another mapping)
+    const folioDirty = entries.length ? await this.proc.pageAllocator.dirtyFlags(pfns) : [];
     let rss = 0;
     let pssBytes = 0;
     let pssDirtyBytes = 0;
@@ -155,13 +156,14 @@ export class PortsTarget implements Target {
     let referenced = 0;
     entries.forEach((e, i) => {
       const mapcount = Math.max(1, counts[i]);
+      const dirty = e.dirty || folioDirty[i];
       rss += 4;
       pssBytes += PAGE / mapcount;
-      if (e.dirty) pssDirtyBytes += PAGE / mapcount;
+      if (dirty) pssDirtyBytes += PAGE / mapcount;
       if (mapcount >= 2) {
-        if (e.dirty) sharedDirty += 4;
+        if (dirty) sharedDirty += 4;
         else sharedClean += 4;
-      } else if (e.dirty) privateDirty += 4;
+      } else if (dirty) privateDirty += 4;
       else privateClean += 4;
       if (e.young) referenced += 4;
     });
