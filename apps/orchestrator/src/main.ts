@@ -1,6 +1,4 @@
 import { runServiceMain } from '@pagemesh/service-kit';
-import { buildOrchestratorService, CALLS } from './service';
+import { buildOrchestratorService, FLAGS } from './service';
 
-void runServiceMain('orchestrator', (config) => buildOrchestratorService(config), {
-  extraFlags: CALLS.map((c) => `${c}-address`),
-});
+void runServiceMain('orchestrator', (config) => buildOrchestratorService(config), { extraFlags: FLAGS });

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'orchestrator-rpc',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
