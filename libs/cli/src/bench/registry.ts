@@ -5,6 +5,8 @@ import { wireBenchmarks } from './wire';
 import { grpcMmuBenchmarks, stopGrpcMmuBench } from './grpc-mmu';
 import { benchmarks as mmuBenchmarks } from '@pagemesh/mmu';
 import { benchmarks as vmaBenchmarks } from '@pagemesh/vma-manager';
+import { benchmarks as deviceDriversBenchmarks } from '@pagemesh/device-drivers';
+import { grpcDeviceDriversBenchmarks, stopGrpcDeviceDriversBench } from './grpc-device-drivers';
 
 /**
  * Every benchmark `pagemesh bench` knows, in the order it runs them. Domain libraries export
@@ -16,6 +18,8 @@ export function allBenchmarks(): Benchmark[] {
     ...grpcPageAllocatorBenchmarks,
     ...mmuBenchmarks,
     ...grpcMmuBenchmarks,
+    ...deviceDriversBenchmarks,
+    ...grpcDeviceDriversBenchmarks,
     ...vmaBenchmarks,
     ...wireBenchmarks,
   ];
@@ -25,4 +29,5 @@ export function allBenchmarks(): Benchmark[] {
 export async function stopBenchmarks(): Promise<void> {
   await stopGrpcPageAllocatorBench();
   await stopGrpcMmuBench();
+  await stopGrpcDeviceDriversBench();
 }
