@@ -141,6 +141,11 @@ export interface TlbCounters {
 export interface MmuPort {
   /** Load CR3 of a CPU with an address space (flushes or keeps the TLB as PCIDs allow). */
   switchTo(cpu: number, asid: number): Promise<void>;
+  /**
+   * Switch a CPU to the kernel's address space (init_mm, as the idle task runs), so that the
+   * address space it held can be destroyed: a process's mm goes only once no CPU uses it.
+   */
+  idle(cpu: number): Promise<void>;
   /** User accesses on one CPU, in order, stopping at the first fault. */
   accessBatch(cpu: number, accesses: readonly UserAccess[]): Promise<AccessBatchResult>;
   tlbStats(): Promise<TlbCounters[]>;

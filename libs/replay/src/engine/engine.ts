@@ -380,9 +380,13 @@ class Engine {
     if (task.state === 'done') return;
     const maps = await this.vma.proc(task.pid, 'maps');
     if (maps !== null) task.noteMaps(parseMaps(maps), 'exit');
+    // like exit() on Linux: the CPUs leave the mm (switch_mm to init_mm) before it is torn down
+    for (let cpu = 0; cpu < this.cpuAsid.length; cpu++) {
+      if (this.cpuAsid[cpu] !== task.asid) continue;
+      await this.mmu.idle(cpu);
+      this.cpuAsid[cpu] = -1;
+    }
     await this.vma.exit(task.pid);
-    for (let cpu = 0; cpu < this.cpuAsid.length; cpu++)
-      if (this.cpuAsid[cpu] === task.asid) this.cpuAsid[cpu] = -1;
     task.state = 'done';
     task.cursor = null;
     task.exitStatus = code;

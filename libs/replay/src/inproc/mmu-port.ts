@@ -1,4 +1,4 @@
-import type { Access, Mmu } from '@pagemesh/mmu';
+import { KERNEL_ASID, type Access, type Mmu } from '@pagemesh/mmu';
 import type { AccessBatchResult, MmuPort, UserAccess } from '../ports';
 
 /** The orchestrator's mmu port over an Mmu in the same process: user-mode accesses, CR3, TLB figures. */
@@ -6,6 +6,9 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
   return {
     async switchTo(cpu, asid) {
       mmu.switchTo(cpu, asid);
+    },
+    async idle(cpu) {
+      mmu.switchTo(cpu, KERNEL_ASID);
     },
     async accessBatch(cpu: number, accesses: readonly UserAccess[]): Promise<AccessBatchResult> {
       const batch: Access[] = accesses.map((a) =>

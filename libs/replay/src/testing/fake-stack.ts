@@ -318,6 +318,7 @@ export class FakeMachine {
           return { pid: child.pid, asid: child.asid };
         },
         exit: async (pid: number) => {
+          this.calls.push(`exit ${pid}`);
           const p = this.proc(pid);
           for (const vpage of [...p.ptes.keys()]) this.unmapPte(p, vpage);
           this.procs.delete(pid);
@@ -362,6 +363,10 @@ export class FakeMachine {
         switchTo: async (cpu: number, asid: number) => {
           this.calls.push(`cr3 ${cpu} ${asid}`);
           this.cr3[cpu] = asid;
+        },
+        idle: async (cpu: number) => {
+          this.calls.push(`idle ${cpu}`);
+          this.cr3[cpu] = 0;
         },
         accessBatch: async (cpu: number, accesses: readonly UserAccess[]): Promise<AccessBatchResult> => {
           this.calls.push(`access ${cpu} ${accesses.length}`);
