@@ -26,9 +26,11 @@ export async function buildMmuService(
   if (!address)
     throw new RangeError('missing --page-allocator-address: the mmu needs the page allocator (host:port)');
   const port = grpcPageAllocatorPort(pool.client(address, PageAllocatorServiceClient));
-  const mmu = await Mmu.boot(port, {
-    cpus: parseCpus(config.extra['cpus']),
-    pcid: config.extra['pcid'] === 'true',
+  const options = { cpus: parseCpus(config.extra['cpus']), pcid: config.extra['pcid'] === 'true' };
+  const mmu = await Mmu.boot(port, options).catch((err: unknown) => {
+    // Booting builds init_mm's tables from the allocator's frames: say which dependency failed.
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(`cannot boot against the page allocator at ${address}: ${why}`);
   });
   return {
     name: 'mmu',
