@@ -314,6 +314,46 @@ describe('device-drivers service over gRPC, against real page-allocator and mmu 
     expect((await call('unloadModule')({ name: 'kmmap' })).errno).toBe(Errno.ERRNO_UNSPECIFIED);
   });
 
+  it('pages with a module parameter, and the errnos of open, read and write as values', async () => {
+    expect((await call('open')({ path: MMAP_DEV, flags: O_RDWR })).errno).toBe(Errno.ERRNO_ENOENT);
+    expect((await call('loadModule')({ name: 'pages', params: { order: 'x' } })).errno).toBe(
+      Errno.ERRNO_EINVAL,
+    );
+    const fileId = await openDevice('pages');
+    expect((await call('loadModule')({ name: 'pages', params: {} })).errno).toBe(Errno.ERRNO_EEXIST);
+    // the default order is 4: 16 pages from alloc_pages, named by the first PFN
+    const memory = await call('getDriverMemory')({ module: 'pages' });
+    expect(memory).toMatchObject({
+      loaded: true,
+      source: DriverMemorySource.DRIVER_MEMORY_SOURCE_ALLOC_PAGES,
+      allocation: memory.pfns[0],
+      allocationArg: 4n,
+    });
+    expect(memory.pfns).toHaveLength(16);
+
+    // copy_from_user stopped after 2 of 8 bytes: a short count; before the first byte: EFAULT
+    expect(await call('write')({ fileId, data: Buffer.from([1, 2]), count: 8n })).toEqual({
+      written: 2n,
+      errno: Errno.ERRNO_UNSPECIFIED,
+    });
+    expect(await call('write')({ fileId, data: Buffer.alloc(0), count: 8n })).toEqual({
+      written: 0n,
+      errno: Errno.ERRNO_EFAULT,
+    });
+    expect((await call('read')({ fileId, count: 2n, offset: 0n })).data).toEqual(Buffer.from([1, 2]));
+    expect((await call('read')({ fileId, count: 4n, offset: -1n })).errno).toBe(Errno.ERRNO_EINVAL);
+    const writeOnly = await call('open')({ path: MMAP_DEV, flags: 1 });
+    const woId = writeOnly.file?.id ?? 0n;
+    expect((await call('read')({ fileId: woId, count: 4n })).errno).toBe(Errno.ERRNO_EBADF);
+    expect((await call('listModules')({})).modules.find((m) => m.name === 'pages')?.refcount).toBe(2);
+
+    expect((await call('putFile')({ fileIds: [fileId, woId] })).released).toEqual([true, true]);
+    expect((await call('unloadModule')({ name: 'pages' })).errno).toBe(Errno.ERRNO_UNSPECIFIED);
+    // the node stays, but no driver serves 42:0 any more
+    expect((await call('open')({ path: MMAP_DEV, flags: O_RDWR })).errno).toBe(Errno.ERRNO_ENXIO);
+    expect((await call('unloadModule')({ name: 'pages' })).errno).toBe(Errno.ERRNO_ENOENT);
+  });
+
   it('vmmap: page-by-page PAGE_SHARED requests; a private writable mapping gets EINVAL from remap_pfn_range', async () => {
     const fileId = await openDevice('vmmap');
     const memory = await call('getDriverMemory')({ module: 'vmmap' });
