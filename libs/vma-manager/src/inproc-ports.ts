@@ -24,6 +24,12 @@ const PAGE = 4096;
 
 export function inprocMmuPort(mmu: Mmu): MmuPort {
   return {
+    createAddressSpace() {
+      return mmu.createAddressSpace();
+    },
+    async destroyAddressSpace(asid) {
+      await mmu.destroyAddressSpace(asid);
+    },
     async unmapRanges(asid, ranges) {
       const removed: MappedPage[] = [];
       for (const r of ranges) {

@@ -59,9 +59,15 @@ export interface PageToMap {
   readonly executable: boolean;
   readonly dirty: boolean;
   readonly special: boolean;
+  /** the accessed bit (default set) */
+  readonly young?: boolean;
 }
 
 export interface MmuPort {
+  /** A new, empty user address space (mm_alloc_pgd); returns its asid. */
+  createAddressSpace(): Promise<number>;
+  /** Frees an address space's page tables (after its pages were unmapped). */
+  destroyAddressSpace(asid: number): Promise<void>;
   /** zap_page_range for each range: clear the PTEs, flush the TLB, return what was mapped. */
   unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }>;
   /** change_protection: rewrite the PTEs of the ranges for new permissions. */

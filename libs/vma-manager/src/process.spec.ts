@@ -101,6 +101,24 @@ describe('MmProcess over the real mmu and page allocator', () => {
     expect(await proc.access(A + 0x3f0000, 1, true)).toMatchObject({ signal: 'SIGSEGV' });
   });
 
+  it('fork shares private pages copy-on-write; the child writes its own copy', async () => {
+    const { proc, write, read } = await boot();
+    await proc.mmap(A, 0x2000, RW, PRIVATE);
+    await write(A, 1);
+    const child = await proc.fork();
+    const [pe] = await proc.pagemap(A, A + 0x1000);
+    const [ce] = await child.pagemap(A, A + 0x1000);
+    expect(pe).toMatchObject({ writable: false, exclusive: false });
+    expect(ce.pfn).toBe(pe.pfn);
+    expect(child.mm.vmas.get(0).anonVmaInherited).toBe(true);
+    const w = await child.access(A, 1, true);
+    expect(w.pfns[0]).not.toBe(pe.pfn);
+    await child.exit();
+    expect(await read(A)).toBe(1);
+    const [after] = await proc.pagemap(A, A + 0x1000);
+    expect(after.exclusive).toBe(true);
+  });
+
   it('faults in pages for MAP_POPULATE; MADV_GUARD_INSTALL is not wired', async () => {
     const { proc, present } = await boot();
     await proc.mmap(A, 0x2000, RW, PRIVATE | M.MAP_POPULATE);

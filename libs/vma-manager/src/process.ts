@@ -18,16 +18,20 @@ import { madvise } from './madvise';
 import { mlock, munlock } from './mlock';
 import { mseal } from './mseal';
 import { anonVmaPrepare } from './populate';
-import { vmEnoughMemory } from './overcommit';
+import { vmEnoughMemory, vmUnacctMemory } from './overcommit';
 import {
   VM_ACCESS_FLAGS,
   VM_ACCOUNT,
+  VM_DONTCOPY,
   VM_EXEC,
   VM_GROWSDOWN,
   VM_LOCKED,
   VM_READ,
   VM_SHARED,
+  VM_LOCKED_MASK,
+  VM_WIPEONFORK,
   VM_WRITE,
+  clearFlags,
   hasAny,
 } from './vm-flags';
 
@@ -54,8 +58,8 @@ export interface AccessWalk {
   readonly pfns: number[];
 }
 
-/** The page cache of shmem objects (shared anonymous memory): page index → pfn. */
-class ShmemCache {
+/** The page cache of shmem objects (shared anonymous memory): page index → pfn. Machine-wide. */
+export class ShmemCache {
   private readonly pages = new Map<VmFile, Map<number, number>>();
 
   get(file: VmFile, index: number): number | undefined {
@@ -73,7 +77,7 @@ export class MmProcess {
   readonly mm: MmStruct;
   /** minor faults handled (ru_minflt) */
   minflt = 0;
-  private readonly shmem = new ShmemCache();
+  private readonly shmem: ShmemCache;
   /**
    * The pages this process has PTEs for, as far as its own requests to the mmu go (every user
    * PTE is installed, moved and cleared by this class). Lets residency queries skip the pages
@@ -88,9 +92,11 @@ export class MmProcess {
     public readonly asid: number,
     private readonly ports: MmPorts,
     mmapBase?: number,
+    shmem?: ShmemCache,
   ) {
     this.mm = new MmStruct(machine, mmapBase);
     this.mm.pageOps = [];
+    this.shmem = shmem ?? new ShmemCache();
   }
 
   async mmap(
@@ -378,6 +384,88 @@ export class MmProcess {
     }
     await flushZero();
     return { done: pages, signal: null, pfns };
+  }
+
+  /**
+   * fork's dup_mmap + copy_page_range: a child address space with a copy of every VMA but VM_DONTCOPY ones. The child's VMAs lose VM_LOCKED; a VMA
+   * with an anon_vma gives the child's copy a new one chained to it (inherited: it will not merge
+   * with anon_vma-less neighbours); VM_WIPEONFORK copies start empty. Page tables are copied only
+   * for VMAs with an anon_vma: private pages become read-only on both sides (copy-on-write) and
+   * gain a mapping; the child's entries start old.
+   */
+  async fork(): Promise<MmProcess> {
+    const childAsid = await this.ports.mmu.createAddressSpace();
+    const child = new MmProcess(this.mm.machine, childAsid, this.ports, this.mm.mmapBase, this.shmem);
+    const cm = child.mm;
+    const copies: Vma[] = [];
+    for (const v of this.mm.vmas.all()) {
+      if (hasAny(v.vmFlags, VM_DONTCOPY)) continue;
+      const c = v.clone(v.start, v.end, v.pgoff);
+      c.vmFlags = clearFlags(c.vmFlags, VM_LOCKED_MASK);
+      if (hasAny(v.vmFlags, VM_WIPEONFORK) || !v.anonVma) {
+        c.anonVma = null;
+        c.anonVmaInherited = false;
+      } else {
+        c.anonVma = cm.newAnonVma();
+        c.anonVmaInherited = true;
+      }
+      if (hasAny(c.vmFlags, VM_ACCOUNT)) vmEnoughMemory(cm.machine, c.pages);
+      cm.vmas.insertAt(cm.vmas.size, c);
+      cm.vmStatAccount(c.vmFlags, c.pages);
+      copies.push(v);
+    }
+    for (const v of copies) {
+      if (!v.anonVma || hasAny(v.vmFlags, VM_WIPEONFORK)) continue;
+      const present = (await this.pagemap(v.start, v.end)).filter((e) => e.present && e.pfn !== null);
+      if (!present.length) continue;
+      const cow = !hasAny(v.vmFlags, VM_SHARED);
+      const accessible = hasAny(v.vmFlags, VM_ACCESS_FLAGS);
+      const exec = hasAny(v.vmFlags, VM_EXEC);
+      const counted = present.filter((e) => !e.special).map((e) => e.pfn as number);
+      if (counted.length) {
+        await this.ports.pages.getPages(counted);
+        await this.ports.pages.addMapcounts(counted, 1);
+      }
+      const protect = present.filter((e) => cow && e.writable);
+      if (protect.length) {
+        await this.mapPages(
+          protect.map((e) => ({
+            va: e.va,
+            pfn: e.pfn as number,
+            accessible,
+            writable: false,
+            executable: exec,
+            dirty: e.dirty,
+            special: e.special,
+            young: e.young,
+          })),
+        );
+      }
+      await child.mapPages(
+        present.map((e) => ({
+          va: e.va,
+          pfn: e.pfn as number,
+          accessible,
+          writable: cow ? false : e.writable,
+          executable: exec,
+          dirty: e.dirty,
+          special: e.special,
+          young: false,
+        })),
+      );
+    }
+    return child;
+  }
+
+  /** exit_mmap: unmap everything, drop the commit charge, free the page tables. */
+  async exit(): Promise<void> {
+    const all = this.mm.vmas.all().map((v) => ({ start: v.start, end: v.end }));
+    let accounted = 0;
+    for (const v of this.mm.vmas.all()) if (hasAny(v.vmFlags, VM_ACCOUNT)) accounted += v.pages;
+    if (all.length) await this.unmap(all);
+    vmUnacctMemory(this.mm.machine, accounted);
+    this.mm.vmas.clear();
+    await this.ports.mmu.destroyAddressSpace(this.asid);
   }
 
   /**

@@ -50,6 +50,12 @@ export interface Target {
   smaps(vma: Vma): Promise<SmapsPageStats>;
   /** Accesses the first byte of each page of [addr, addr+len), stopping at a signal. */
   touch(line: number, addr: number, len: number, write: boolean, value: number): Promise<TouchResult>;
+  /** fork(): the child process */
+  fork(line: number): Promise<Target>;
+  /** the process exits */
+  exit(): Promise<void>;
+  /** Drops what this target cached of its page tables (another process changed page state). */
+  forget(): void;
 }
 
 /** The VMA model without page tables. */
@@ -91,6 +97,14 @@ export class VmaOnlyTarget implements Target {
       `line ${line}: touch needs the page-fault path, and no page tables are wired`,
     );
   }
+
+  async fork(line: number): Promise<Target> {
+    throw new UnsupportedOpError(`line ${line}: fork needs page tables, and none are wired`);
+  }
+
+  async exit(): Promise<void> {}
+
+  forget(): void {}
 }
 
 const PAGE = 4096;
@@ -119,6 +133,20 @@ export class PortsTarget implements Target {
   syscall(_line: number, fn: (mm: MmStruct) => SyscallResult): Promise<SyscallResult> {
     this.cache = null;
     return this.proc.syscall(fn);
+  }
+
+  async fork(): Promise<Target> {
+    this.cache = null;
+    return new PortsTarget(await this.proc.fork());
+  }
+
+  async exit(): Promise<void> {
+    this.cache = null;
+    await this.proc.exit();
+  }
+
+  forget(): void {
+    this.cache = null;
   }
 
   async residency(firstPage: number, lastPage: number): Promise<Residency> {

@@ -53,10 +53,6 @@ export function unsupportedReason(script: readonly ScriptLine[]): string | null 
       case 'mmap':
         if (o.file !== null) return `line ${s.line}: file mapping of '${o.file}' needs files`;
         break;
-      case 'fork-touch':
-      case 'fork-begin':
-      case 'fork-end':
-        return `line ${s.line}: '${o.kind}' needs fork, which the model does not have yet`;
     }
   }
   return null;
@@ -113,8 +109,10 @@ export interface RunResult {
 class Replay {
   private readonly inos = new Map<string, number>();
   private mapsOn = true;
+  /** inside fork-begin ... fork-end: the parent and its maps setting, while the child runs */
+  private parent: { target: Target; mapsOn: boolean } | null = null;
 
-  constructor(private readonly target: Target) {}
+  constructor(private target: Target) {}
 
   private get mm(): MmStruct {
     return this.target.mm;
@@ -308,6 +306,48 @@ class Replay {
           const tr = await t.touch(s.line, Number(o.addr), Number(o.len), o.write, o.value);
           line += '"ret":0,"errno":null,"touch":' + Replay.touchJson(tr) + this.state();
           line += ',"res":' + (await this.res(o.addr, o.len));
+          out.push(line + '}');
+          continue;
+        }
+        case 'fork-touch': {
+          this.guard(o.addr, o.len, s.line);
+          if (big(o.addr) % PG !== 0n)
+            throw new ScriptRefusedError(s.line, 'touch address must be page aligned');
+          const child = await t.fork(s.line);
+          const parentTarget = this.target;
+          this.target = child;
+          const tr = await child.touch(s.line, Number(o.addr), Number(o.len), o.write, o.value);
+          let c = '{"touch":' + Replay.touchJson(tr) + ',"res":' + (await this.res(o.addr, o.len));
+          const cv = this.regionVmas();
+          c +=
+            `,"vma_count":${cv.length},"maps":[` +
+            cv.map((v) => jsonStr(this.normalise(formatMapsLine(v)))).join(',') +
+            ']}';
+          this.target = parentTarget;
+          line += '"ret":0,"errno":null,"child":' + c + ',"parent_during":' + (await this.res(o.addr, o.len));
+          await child.exit();
+          parentTarget.forget();
+          line += ',"child_exit":0' + this.state() + ',"res":' + (await this.res(o.addr, o.len));
+          out.push(line + '}');
+          continue;
+        }
+        case 'fork-begin': {
+          const child = await t.fork(s.line);
+          this.parent = { target: this.target, mapsOn: this.mapsOn };
+          this.target = child;
+          line += '"ret":0,"errno":null' + this.state();
+          out.push(line + '}');
+          continue;
+        }
+        case 'fork-end': {
+          const p = this.parent;
+          if (!p) throw new ScriptRefusedError(s.line, 'fork-end without fork-begin');
+          await this.target.exit();
+          this.target = p.target;
+          this.target.forget();
+          this.mapsOn = p.mapsOn;
+          this.parent = null;
+          line = `{"n":${n},"op":"fork-end","ret":0,"errno":null,"child_exit":0` + this.state();
           out.push(line + '}');
           continue;
         }
