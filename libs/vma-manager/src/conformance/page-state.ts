@@ -102,9 +102,13 @@ export class VmaOnlyTarget implements Target {
     throw new UnsupportedOpError(`line ${line}: fork needs page tables, and none are wired`);
   }
 
-  async exit(): Promise<void> {}
+  async exit(): Promise<void> {
+    // nothing to release: the VMA model alone holds no pages
+  }
 
-  forget(): void {}
+  forget(): void {
+    // nothing cached
+  }
 }
 
 const PAGE = 4096;
