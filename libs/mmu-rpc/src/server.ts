@@ -366,17 +366,17 @@ export function mmuHandlers(mmu: Mmu) {
     readProcFile: unary(readProcFile),
     streamAccesses: (call: ServerDuplexStream<StreamAccessesRequest, StreamAccessesResponse>) =>
       new Promise<void>((resolve, reject) => {
-        // Batches are answered in order: each waits for the one before it.
+        // Each batch starts as soon as it arrives (the mmu keeps call order and pipelines the
+        // data transfers); the answers are written in arrival order.
         let chain: Promise<void> = Promise.resolve();
         call.on('data', (req: StreamAccessesRequest) => {
+          const answer = accessBatch(req).catch((err: unknown) => {
+            if (err instanceof Error && 'kind' in err)
+              return { batchId: req.batchId, results: [], failure: err.message };
+            throw err;
+          });
           chain = chain.then(async () => {
-            try {
-              call.write(await accessBatch(req));
-            } catch (err) {
-              if (err instanceof Error && 'kind' in err)
-                call.write({ batchId: req.batchId, results: [], failure: err.message });
-              else throw err;
-            }
+            call.write(await answer);
           });
           chain.catch(reject);
         });

@@ -513,6 +513,10 @@ export class Mmu extends MmuCore {
    * take its fault first); other CPUs go on.
    */
   accessBatch(accesses: readonly Access[]): Promise<AccessResult[]> {
+    // The translation runs in call order with every other operation; the data transfer is only
+    // issued in that order (the port keeps it), so the next batch can translate while this
+    // one's bytes are in flight: over gRPC that is what keeps a stream of batches moving.
+    let done: Promise<AccessResult[]> = Promise.resolve([]);
     return this.serialize(async () => {
       for (let i = 0; i < accesses.length; i++) this.checkAccess(accesses[i], i);
       const n = accesses.length;
@@ -584,21 +588,44 @@ export class Mmu extends MmuCore {
           reads += ops.length - firstOp;
         }
       }
-      const data = ops.length > 0 ? await this.port.transferPhys(ops) : [];
       // read results come back in op order; map each to its op for the page-table overlay
       const readOps: PhysOp[] = [];
       for (const op of ops) if (op.op === 'read') readOps.push(op);
-      for (let i = 0; i < n; i++) {
-        const first = readFirst[i];
-        if (first < 0) continue;
-        const count = readPieces[i];
-        const chunks: Uint8Array[] = [];
-        for (let k = first; k < first + count; k++)
-          chunks.push(this.overlayTables(readOps[k] as { paddr: number }, data[k]));
-        results[i] = { kind: 'ok', data: count === 1 ? chunks[0] : concat(chunks) };
+      const overlay = readOps.some((op) => this.touchesTables(op as { paddr: number; length: number }));
+      const finish = (data: Uint8Array[]): AccessResult[] => {
+        for (let i = 0; i < n; i++) {
+          const first = readFirst[i];
+          if (first < 0) continue;
+          const count = readPieces[i];
+          const chunks: Uint8Array[] = [];
+          for (let k = first; k < first + count; k++) {
+            chunks.push(overlay ? this.overlayTables(readOps[k] as { paddr: number }, data[k]) : data[k]);
+          }
+          results[i] = { kind: 'ok', data: count === 1 ? chunks[0] : concat(chunks) };
+        }
+        return results;
+      };
+      const transfer = ops.length > 0 ? this.port.transferPhys(ops) : Promise.resolve<Uint8Array[]>([]);
+      if (overlay) {
+        // A read of a page-table frame shows the tables as they are now: finish before anything
+        // else can change them.
+        done = Promise.resolve(finish(await transfer));
+      } else {
+        done = transfer.then(finish);
+        // The caller gets `done` once this section ends; until then, do not report it unhandled.
+        done.catch(() => undefined);
       }
-      return results;
-    });
+    }).then(() => done);
+  }
+
+  /** Does a physical range cover a frame that holds page-table entries? */
+  private touchesTables(op: { paddr: number; length: number }): boolean {
+    const last = Math.floor((op.paddr + op.length - 1) / PAGE);
+    for (let pfn = Math.floor(op.paddr / PAGE); pfn <= last; pfn++) {
+      const slot = this.store.pfnToSlot[pfn];
+      if (slot !== undefined && slot >= 0) return true;
+    }
+    return false;
   }
 
   /** INVLPG on `cpu`: drops the translation of `va` for the current PCID and global entries. */
