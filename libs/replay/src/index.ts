@@ -59,7 +59,8 @@ export type {
 } from './ports';
 
 // The engine
-export { runWorkload, formatCall } from './engine/engine';
+export { runWorkload } from './engine/engine';
+export { formatCall } from './engine/syscalls';
 export { replayWorkload } from './engine/replay';
 export type { RunOptions } from './engine/engine';
 export { BoundaryRecorder, percentile } from './engine/recorder';

@@ -12,15 +12,18 @@ import type {
   UserAccess,
   VmaManagerPort,
 } from '../ports';
-import type { BuddySample, ExpectationResult, ProcessReport, ProcSnapshot, RunReport } from '../report/model';
+import type { BuddySample, ExpectationResult, ProcSnapshot, RunReport } from '../report/model';
 import type { Addr, Expectation, Op, SignalName, SyscallExpect, Workload } from '../workload/model';
-import { bytesToHex, hexToBytes } from '../workload/values';
-import { checkBuddyinfo, checkMeminfo, checkText, describeExpectation, result } from './expectations';
-import { generatePattern } from './patterns';
-import { buddyFreePages, firstInteger, parseBuddyinfo, parseFields, parseMaps } from './proc-text';
+import { bytesToHex } from '../workload/values';
+import { checkBuddyinfo, checkMeminfo, checkProcess, describeExpectation, result } from './expectations';
+import { cursorResults, makeCursor } from './cursor';
+import { buddyFreePages, firstInteger, parseBuddyinfo, parseMaps } from './proc-text';
 import { deriveSeed } from './prng';
 import { BoundaryRecorder } from './recorder';
+import { formatCall, formatRet, isSyscallOp, savesValue, toSyscall } from './syscalls';
 import { Task, type AccessCursor } from './task';
+import { TaskFault } from './task-fault';
+import { processReport } from './process-report';
 import { countUnits } from './units';
 
 export interface RunOptions {
@@ -44,12 +47,6 @@ export interface RunOptions {
   readonly now?: () => number;
 }
 
-/** Thrown inside a process's step when the workload cannot go on (an unset variable). */
-class TaskFault extends Error {}
-
-/** mmap-test opens the device O_RDWR | O_SYNC (include/uapi/asm-generic/fcntl.h: 02, __O_SYNC | O_DSYNC = 04010000). */
-const O_RDWR = 0o2;
-const O_SYNC = 0o4010000;
 /**
  * Faults one access may take in a row at one address: a fetch from a not-present page of a
  * non-exec VMA takes two (not-present, then PROT|INSTR; kernel-semantics.md §9.1). More means
@@ -413,62 +410,11 @@ class Engine {
   }
 
   private toSyscall(task: Task, op: Op): Syscall {
-    switch (op.op) {
-      case 'mmap':
-        return {
-          call: 'mmap',
-          addr: this.resolve(op.addr),
-          length: op.length,
-          prot: op.prot,
-          flags: op.flags,
-          fd: op.fd === null ? -1 : this.fd(task, op.fd),
-          offset: op.offset,
-        };
-      case 'munmap':
-      case 'mlock':
-      case 'munlock':
-      case 'mseal':
-        return { call: op.op, addr: this.resolve(op.addr), length: op.length };
-      case 'mprotect':
-        return { call: 'mprotect', addr: this.resolve(op.addr), length: op.length, prot: op.prot };
-      case 'mremap':
-        return {
-          call: 'mremap',
-          addr: this.resolve(op.addr),
-          oldLength: op.oldLength,
-          newLength: op.newLength,
-          flags: op.flags,
-          newAddr: this.resolve(op.newAddr),
-        };
-      case 'madvise':
-        return { call: 'madvise', addr: this.resolve(op.addr), length: op.length, advice: op.advice };
-      case 'open':
-        return { call: 'open', path: op.path, flags: O_RDWR | O_SYNC };
-      case 'read':
-        return { call: 'read', fd: this.fd(task, op.fd), length: op.length };
-      case 'write': {
-        const data = new Uint8Array(op.length);
-        const pattern = hexToBytes(op.pagePattern);
-        for (let p = 0; p < op.length; p += PAGE_SIZE)
-          data.set(pattern.subarray(0, Math.min(pattern.length, op.length - p)), p);
-        return { call: 'write', fd: this.fd(task, op.fd), data };
-      }
-      case 'close':
-        return { call: 'close', fd: this.fd(task, op.fd) };
-      case 'file':
-      case 'memfd':
-        return {
-          call: 'create-file',
-          name: op.name,
-          size: op.size,
-          readOnly: op.readOnly,
-          memfd: op.op === 'memfd',
-        };
-      case 'truncate':
-        return { call: 'ftruncate', fd: this.fd(task, op.name), length: op.size };
-      default:
-        throw new Error(`${op.op} is not a syscall`);
-    }
+    return toSyscall(
+      op,
+      (addr) => this.resolve(addr),
+      (name) => this.fd(task, name),
+    );
   }
 
   /** Consecutive syscall ops go in one call, up to the budget or an op that saves a value. */
@@ -571,63 +517,15 @@ class Engine {
   // --- accesses and faults --------------------------------------------------------------------
 
   private cursorFor(task: Task, op: Op): AccessCursor {
-    const make = (
-      vas: Float64Array,
-      kind: AccessCursor['kind'],
-      length: number,
-      data: Uint8Array,
-      writes: Uint8Array | null,
-      keepReads: boolean,
-    ): AccessCursor => ({
+    return makeCursor(
       op,
-      vas,
-      writes,
-      kind,
-      length,
-      data,
-      next: 0,
-      faults: 0,
-      lastFault: null,
-      reads: keepReads ? [] : null,
-      signal: null,
-    });
-    switch (op.op) {
-      case 'access': {
-        const data = hexToBytes(op.data);
-        return make(
-          Float64Array.of(this.resolve(op.addr)),
-          op.kind,
-          op.length,
-          data,
-          null,
-          op.expect?.bytes !== undefined,
-        );
-      }
-      case 'touch': {
-        const base = this.resolve(op.addr);
-        const n = Math.ceil(op.length / op.stride);
-        const vas = new Float64Array(n);
-        for (let i = 0; i < n; i++) vas[i] = base + i * op.stride;
-        return make(vas, op.kind, 1, Uint8Array.of(op.value), null, op.expect?.bytes !== undefined);
-      }
-      case 'pattern': {
-        const base = this.resolve(op.addr);
-        const run = task.patternRuns.get(op.at) ?? 0;
-        task.patternRuns.set(op.at, run + 1);
-        const seed = op.seed ?? deriveSeed(this.seed, task.name, op.at, run);
-        const g = generatePattern({ ...op, seed });
-        for (let i = 0; i < g.offsets.length; i++) g.offsets[i] += base;
-        return make(g.offsets, 'read', 1, Uint8Array.of(1), g.writes, op.expect?.bytes !== undefined);
-      }
-      case 'expect': {
-        if (op.what.kind !== 'bytes') break;
-        const base = this.resolve(op.what.addr);
-        const vas = new Float64Array(op.what.pages);
-        for (let i = 0; i < vas.length; i++) vas[i] = base + i * PAGE_SIZE;
-        return make(vas, 'read', op.what.hex.length / 2, new Uint8Array(0), null, true);
-      }
-    }
-    throw new Error(`${op.op} is not an access op`);
+      (addr) => this.resolve(addr),
+      (p) => {
+        const run = task.patternRuns.get(p.at) ?? 0;
+        task.patternRuns.set(p.at, run + 1);
+        return p.seed ?? deriveSeed(this.seed, task.name, p.at, run);
+      },
+    );
   }
 
   /** One access batch of the cursor; returns the work units used (at least 1). */
@@ -722,85 +620,7 @@ class Engine {
       await this.finish(task, sig.name);
       return;
     }
-    if (expect && wanted !== undefined && wanted !== '*') {
-      const ok = sig ? sig.name === wanted : wanted === null;
-      this.expectation(
-        task,
-        result(
-          at,
-          wanted === null ? 'no signal' : `raises ${wanted}`,
-          ok,
-          sig ? `${sig.name} ${sig.code}` : 'no signal',
-        ),
-      );
-    }
-    if (expect?.code !== undefined) {
-      this.expectation(
-        task,
-        result(at, `signal code ${expect.code}`, sig?.code === expect.code, sig ? sig.code : 'no signal'),
-      );
-    }
-    if (expect?.faultIndex !== undefined) {
-      this.expectation(
-        task,
-        result(
-          at,
-          `signal at access ${expect.faultIndex}`,
-          sig?.index === expect.faultIndex,
-          sig ? `at access ${sig.index}` : 'no signal',
-        ),
-      );
-    }
-    if (expect?.faults !== undefined) {
-      this.expectation(
-        task,
-        result(at, `${expect.faults} faults`, c.faults === expect.faults, `${c.faults} faults`),
-      );
-    }
-    const wantBytes = expect?.bytes;
-    if (wantBytes !== undefined) {
-      const bad = (c.reads ?? []).findIndex(
-        (d) => d === undefined || bytesToHex(d.subarray(0, wantBytes.length / 2)) !== wantBytes,
-      );
-      this.expectation(
-        task,
-        result(
-          at,
-          `reads ${wantBytes}`,
-          bad < 0,
-          bad < 0
-            ? `${c.reads?.length} reads matched`
-            : `read ${bad}: ${c.reads?.[bad] ? bytesToHex(c.reads[bad]) : 'none'}`,
-        ),
-      );
-    }
-    if (op.op === 'expect' && op.what.kind === 'bytes') {
-      const want = op.what.hex;
-      let matched = 0;
-      (c.reads ?? []).forEach((d) => {
-        const hex = d ? bytesToHex(d) : '';
-        // mmap-test prints "matched" or the four bytes it saw
-        if (hex === want) {
-          matched++;
-          task.output.push('matched');
-        } else
-          task.output.push(
-            hex
-              .match(/../g)
-              ?.map((b) => `0x${parseInt(b, 16).toString(16)}`)
-              .join(' ') ?? '(no data)',
-          );
-      });
-      this.expectation(
-        task,
-        result(
-          at,
-          describeExpectation(op.what),
-          matched === c.vas.length,
-          `${matched} of ${c.vas.length} pages matched`,
-        ),
-      );
-    }
+    for (const r of cursorResults(c, task.output)) this.expectation(task, r);
     task.advance();
   }
 
@@ -820,75 +640,14 @@ class Engine {
     if (e.kind === 'buddyinfo') return done(checkBuddyinfo(e, await this.pages.buddyinfo(), this.snapshots));
     if (e.kind === 'meminfo') return done(checkMeminfo(e, await this.pages.meminfo(), this.snapshots));
     if (!task) throw new Error(`a ${e.kind} check needs a process`);
-    switch (e.kind) {
-      case 'maps':
-      case 'proc': {
-        const file = e.kind === 'maps' ? 'maps' : e.file;
-        const text = await this.vma.proc(task.pid, file);
-        if (text !== null && file === 'maps') task.noteMaps(parseMaps(text), at);
-        return done(text === null ? { ok: false, detail: `no file ${file}` } : checkText(text, e.text));
-      }
-      case 'delta': {
-        const from = this.vars.get(e.from);
-        const to = this.vars.get(e.to);
-        if (from === undefined || to === undefined)
-          return done({ ok: false, detail: `$${from === undefined ? e.from : e.to} has no value` });
-        const value = Math.floor((to - from) / 2 ** e.shift);
-        if (e.label !== undefined)
-          task.output.push(
-            e.label.includes('%d') ? e.label.replace('%d', String(value)) : `${e.label}${value}`,
-          );
-        return done({ ok: value === e.equals, detail: `${value}` });
-      }
-      case 'counters': {
-        const status = parseFields((await this.vma.proc(task.pid, 'status')) ?? '');
-        const bad: string[] = [];
-        for (const [key, want] of Object.entries(e.values)) {
-          const got =
-            key === 'faults' || key === 'minflt'
-              ? task.faults
-              : key.startsWith('faults.')
-                ? (task.faultTypes.get(key.slice(7)) ?? 0)
-                : key === 'signals'
-                  ? task.signals.length
-                  : key === 'accesses'
-                    ? task.accesses
-                    : status.get(key);
-          if (got !== want) bad.push(`${key} ${got ?? 'missing'}, expected ${want}`);
-        }
-        return done(bad.length ? { ok: false, detail: bad.join('; ') } : { ok: true, detail: 'as expected' });
-      }
-      case 'page': {
-        const va = this.resolve(e.addr);
-        const [entry] = await this.vma.pagemap(task.pid, va, 1);
-        const present = entry?.present === true && entry.pfn !== null;
-        const bad: string[] = [];
-        if (e.present !== undefined && present !== e.present) bad.push(present ? 'present' : 'not present');
-        if (present) {
-          const pfn = entry.pfn as number;
-          if (e.refcount !== undefined || e.mapcount !== undefined) {
-            const [frame] = await this.pages.frames([pfn]);
-            if (e.refcount !== undefined && frame.refcount !== e.refcount)
-              bad.push(`refcount ${frame.refcount}, expected ${e.refcount}`);
-            if (e.mapcount !== undefined && frame.mapcount !== e.mapcount)
-              bad.push(`mapcount ${frame.mapcount}, expected ${e.mapcount}`);
-          }
-          if (e.sameAs !== undefined && this.vars.get(e.sameAs) !== pfn)
-            bad.push(`pfn ${pfn}, $${e.sameAs} is ${this.vars.get(e.sameAs)}`);
-          if (e.differentFrom !== undefined && this.vars.get(e.differentFrom) === pfn)
-            bad.push(`pfn ${pfn} is $${e.differentFrom}`);
-        } else if (e.refcount !== undefined || e.mapcount !== undefined || e.sameAs || e.differentFrom) {
-          bad.push('no page mapped');
-        }
-        return done(
-          bad.length
-            ? { ok: false, detail: bad.join('; ') }
-            : { ok: true, detail: present ? `pfn ${entry.pfn}` : 'not present' },
-        );
-      }
-      case 'bytes':
-        throw new Error('bytes expectations run as accesses');
-    }
+    return done(
+      await checkProcess(e, task, at, {
+        vma: this.vma,
+        pages: this.pages,
+        vars: this.vars,
+        resolve: (a: Addr) => this.resolve(a),
+      }),
+    );
   }
 
   private expectation(task: Task, r: ExpectationResult): void {
@@ -941,33 +700,7 @@ class Engine {
     inner: RunReport['boundaries'],
     durationMs: number,
   ): RunReport {
-    const processes: ProcessReport[] = this.tasks.map((t) => ({
-      name: t.name,
-      pid: t.pid,
-      parent: t.parent?.name ?? null,
-      exit: t.exitDetail,
-      syscalls: [...t.syscallCounts.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([call, c]) => ({
-          call,
-          calls: c.calls,
-          errors: Object.fromEntries([...c.errors.entries()].sort()),
-        })),
-      log: t.log,
-      logTruncated: t.logDropped,
-      accesses: t.accesses,
-      faults: { total: t.faults, byType: Object.fromEntries([...t.faultTypes.entries()].sort()) },
-      signals: t.signals,
-      expectations: t.expectations,
-      output: t.output,
-      vmasAt: t.vmasAt,
-      vmas: t.vmas.map((v) => ({
-        start: formatVa48(v.start),
-        end: formatVa48(v.end),
-        perms: v.perms,
-        name: v.name,
-      })),
-    }));
+    const processes = this.tasks.map(processReport);
     const peak = this.peak ?? { label: 'end', map: endMap, free: 0 };
     return {
       workload: {
@@ -1000,71 +733,4 @@ class Engine {
       },
     };
   }
-}
-
-const SYSCALL_OPS = new Set<Op['op']>([
-  'mmap',
-  'munmap',
-  'mlock',
-  'munlock',
-  'mseal',
-  'mprotect',
-  'mremap',
-  'madvise',
-  'open',
-  'read',
-  'write',
-  'close',
-  'file',
-  'memfd',
-  'truncate',
-]);
-
-function isSyscallOp(op: Op): boolean {
-  return SYSCALL_OPS.has(op.op);
-}
-
-/** Ops whose result a later op may use: the batch stops after them. */
-function savesValue(op: Op): boolean {
-  return (
-    ((op.op === 'mmap' || op.op === 'mremap') && op.save !== undefined) ||
-    op.op === 'open' ||
-    op.op === 'file' ||
-    op.op === 'memfd'
-  );
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
-
-export function formatCall(c: Syscall): string {
-  switch (c.call) {
-    case 'mmap':
-      return `mmap(${formatVa48(c.addr)}, ${c.length}, ${hex(c.prot)}, ${hex(c.flags)}, ${c.fd}, ${c.offset})`;
-    case 'mprotect':
-      return `mprotect(${formatVa48(c.addr)}, ${c.length}, ${hex(c.prot)})`;
-    case 'mremap':
-      return `mremap(${formatVa48(c.addr)}, ${c.oldLength}, ${c.newLength}, ${c.flags}, ${formatVa48(c.newAddr)})`;
-    case 'madvise':
-      return `madvise(${formatVa48(c.addr)}, ${c.length}, ${c.advice})`;
-    case 'open':
-      return `open("${c.path}", ${hex(c.flags)})`;
-    case 'read':
-      return `read(${c.fd}, buf, ${c.length})`;
-    case 'write':
-      return `write(${c.fd}, buf, ${c.data.length})`;
-    case 'close':
-      return `close(${c.fd})`;
-    case 'create-file':
-      return `${c.memfd ? 'memfd_create' : 'creat'}("${c.name}") + ftruncate(${c.size})`;
-    case 'ftruncate':
-      return `ftruncate(${c.fd}, ${c.length})`;
-    default:
-      return `${c.call}(${formatVa48(c.addr)}, ${c.length})`;
-  }
-}
-
-function formatRet(c: Syscall, ret: number): string {
-  return c.call === 'mmap' || c.call === 'mremap' ? formatVa48(ret) : String(ret);
 }

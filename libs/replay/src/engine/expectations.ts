@@ -1,7 +1,9 @@
 import { formatVa48 } from '@pagemesh/uapi';
+import type { PageAllocatorPort, VmaManagerPort } from '../ports';
 import type { Addr, Expectation, TextExpect } from '../workload/model';
 import type { ExpectationResult } from '../report/model';
-import { parseBuddyinfo, parseFields, textLines } from './proc-text';
+import { parseBuddyinfo, parseFields, parseMaps, textLines } from './proc-text';
+import type { Task } from './task';
 
 /** A failed or passed check, with what was seen. */
 export function result(at: string, what: string, ok: boolean, detail: string): ExpectationResult {
@@ -120,4 +122,90 @@ export function checkMeminfo(
     }
   }
   return bad.length ? { ok: false, detail: bad.join('; ') } : { ok: true, detail: 'as expected' };
+}
+
+/** What a process-level check needs from the engine. */
+export interface CheckContext {
+  readonly vma: VmaManagerPort;
+  readonly pages: PageAllocatorPort;
+  readonly vars: ReadonlyMap<string, number>;
+  readonly resolve: (addr: Addr) => number;
+}
+
+/** A standalone check of a process: maps, proc, delta, counters, page (bytes run as accesses). */
+export async function checkProcess(
+  e: Expectation,
+  task: Task,
+  at: string,
+  ctx: CheckContext,
+): Promise<{ ok: boolean; detail: string }> {
+  switch (e.kind) {
+    case 'maps':
+    case 'proc': {
+      const file = e.kind === 'maps' ? 'maps' : e.file;
+      const text = await ctx.vma.proc(task.pid, file);
+      if (text !== null && file === 'maps') task.noteMaps(parseMaps(text), at);
+      return text === null ? { ok: false, detail: `no file ${file}` } : checkText(text, e.text);
+    }
+    case 'delta': {
+      const from = ctx.vars.get(e.from);
+      const to = ctx.vars.get(e.to);
+      if (from === undefined || to === undefined)
+        return { ok: false, detail: `$${from === undefined ? e.from : e.to} has no value` };
+      const value = Math.floor((to - from) / 2 ** e.shift);
+      if (e.label !== undefined)
+        task.output.push(
+          e.label.includes('%d') ? e.label.replace('%d', String(value)) : `${e.label}${value}`,
+        );
+      return { ok: value === e.equals, detail: `${value}` };
+    }
+    case 'counters': {
+      const status = parseFields((await ctx.vma.proc(task.pid, 'status')) ?? '');
+      const bad: string[] = [];
+      for (const [key, want] of Object.entries(e.values)) {
+        const got =
+          key === 'faults' || key === 'minflt'
+            ? task.faults
+            : key.startsWith('faults.')
+              ? (task.faultTypes.get(key.slice(7)) ?? 0)
+              : key === 'signals'
+                ? task.signals.length
+                : key === 'accesses'
+                  ? task.accesses
+                  : status.get(key);
+        if (got !== want) bad.push(`${key} ${got ?? 'missing'}, expected ${want}`);
+      }
+      return bad.length ? { ok: false, detail: bad.join('; ') } : { ok: true, detail: 'as expected' };
+    }
+    case 'page': {
+      const va = ctx.resolve(e.addr);
+      const [entry] = await ctx.vma.pagemap(task.pid, va, 1);
+      const present = entry?.present === true && entry.pfn !== null;
+      const bad: string[] = [];
+      if (e.present !== undefined && present !== e.present) bad.push(present ? 'present' : 'not present');
+      if (present) {
+        const pfn = entry.pfn as number;
+        if (e.refcount !== undefined || e.mapcount !== undefined) {
+          const [frame] = await ctx.pages.frames([pfn]);
+          if (e.refcount !== undefined && frame.refcount !== e.refcount)
+            bad.push(`refcount ${frame.refcount}, expected ${e.refcount}`);
+          if (e.mapcount !== undefined && frame.mapcount !== e.mapcount)
+            bad.push(`mapcount ${frame.mapcount}, expected ${e.mapcount}`);
+        }
+        if (e.sameAs !== undefined && ctx.vars.get(e.sameAs) !== pfn)
+          bad.push(`pfn ${pfn}, $${e.sameAs} is ${ctx.vars.get(e.sameAs)}`);
+        if (e.differentFrom !== undefined && ctx.vars.get(e.differentFrom) === pfn)
+          bad.push(`pfn ${pfn} is $${e.differentFrom}`);
+      } else if (e.refcount !== undefined || e.mapcount !== undefined || e.sameAs || e.differentFrom) {
+        bad.push('no page mapped');
+      }
+      return bad.length
+        ? { ok: false, detail: bad.join('; ') }
+        : { ok: true, detail: present ? `pfn ${entry.pfn}` : 'not present' };
+    }
+    case 'bytes':
+      throw new Error('bytes expectations run as accesses');
+    default:
+      throw new Error(`${e.kind} is a machine check`);
+  }
 }
