@@ -86,6 +86,10 @@ function rwOffset(value: bigint | undefined): number | undefined {
   return Number(value);
 }
 
+function clampSafe(value: bigint): number {
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
+}
+
 function fileIdOf(field: string, value: bigint): number {
   return toNumber(field, value);
 }
@@ -249,8 +253,9 @@ export function deviceDriversHandlers(drivers: DeviceDrivers) {
         end: wireVa(`vmas[${i}].vm_end`, v.vmEnd),
       })),
     };
-    const count = req.count === undefined ? undefined : toNumber('count', req.count);
-    const r = await drivers.readProc(req.name, ctx, count, toNumber('pos', req.pos));
+    // seq_read of a count or position beyond any text is simply short: clamp, never refuse
+    const count = req.count === undefined ? undefined : clampSafe(req.count);
+    const r = await drivers.readProc(req.name, ctx, count, clampSafe(req.pos));
     return 'text' in r
       ? { text: r.text, errno: Errno.ERRNO_UNSPECIFIED }
       : { text: '', errno: errnoToWire(r.errno) };
