@@ -67,9 +67,7 @@ describe('mmu service over gRPC, against a real page-allocator service', () => {
     return Number(new RegExp(`^${key}: +(\\d+) kB$`, 'm').exec(text)?.[1]);
   };
 
-  async function accesses(
-    batch: Parameters<MmuServiceClient['streamAccesses']> extends never ? never : object[],
-  ) {
+  async function accesses(batch: readonly object[]) {
     const stream = mmuClient.streamAccesses();
     const out: StreamAccessesResponse[] = [];
     const done = new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import {
-  MAX_ACCESS_BYTES,
+  accessAddress,
   type Access,
   type AccessResult as DomainAccessResult,
   type Mmu,
@@ -235,52 +235,30 @@ export function mmuHandlers(mmu: Mmu) {
   };
 
   /**
-   * One batch of accesses. Non-canonical addresses never reach the mmu (a va48 cannot hold
-   * them): they are answered #GP here, and later accesses of the same CPU are skipped, as the
-   * mmu skips them after a page fault.
+   * One batch of accesses. A non-canonical address becomes the mmu's NON_CANONICAL sentinel, so
+   * the mmu answers #GP for it in batch order (and skips what follows on that CPU).
    */
   const accessBatch = async (req: StreamAccessesRequest): Promise<StreamAccessesResponse> => {
     checkBatch('accesses', req.accesses.length, MAX_ACCESSES_PER_BATCH);
-    const results: AccessResult[] = new Array(req.accesses.length);
-    const stopped = new Set<number>();
-    const forward: Access[] = [];
-    const forwardIndex: number[] = [];
-    req.accesses.forEach((a, i) => {
+    const accesses: Access[] = req.accesses.map((a, i) => {
       const op = ACCESS_OPS[a.op];
       if (op === undefined) {
         throw new DomainError(
           'invalid-argument',
           `accesses[${i}].op=${a.op}: expected READ, WRITE or FETCH`,
-          { field: `accesses[${i}].op`, value: a.op },
+          {
+            field: `accesses[${i}].op`,
+            value: a.op,
+          },
         );
       }
-      if (op !== 'write' && (a.length < 1 || a.length > MAX_ACCESS_BYTES)) {
-        throw new DomainError(
-          'invalid-argument',
-          `accesses[${i}].length=${a.length}: must be 1..${MAX_ACCESS_BYTES}`,
-          { field: `accesses[${i}].length`, value: a.length },
-        );
-      }
-      if (stopped.has(a.cpu)) {
-        results[i] = { result: { $case: 'skipped', value: true } };
-        return;
-      }
-      const va = va48FromCanonical(a.address);
-      if (va === null) {
-        results[i] = { result: { $case: 'generalProtection', value: true } };
-        stopped.add(a.cpu);
-        return;
-      }
-      forward.push(
-        op === 'write'
-          ? { cpu: a.cpu, va, op, user: a.user, data: a.data }
-          : { cpu: a.cpu, va, op, user: a.user, length: a.length },
-      );
-      forwardIndex.push(i);
+      const va = accessAddress(a.address);
+      return op === 'write'
+        ? { cpu: a.cpu, va, op, user: a.user, data: a.data }
+        : { cpu: a.cpu, va, op, user: a.user, length: a.length };
     });
-    const done = await mmu.accessBatch(forward);
-    done.forEach((r, k) => (results[forwardIndex[k]] = accessResultToWire(r)));
-    return { batchId: req.batchId, results, failure: '' };
+    const done = await mmu.accessBatch(accesses);
+    return { batchId: req.batchId, results: done.map(accessResultToWire), failure: '' };
   };
 
   const vmalloc = async (req: VmallocRequest): Promise<VmallocResponse> => {
