@@ -46,6 +46,7 @@ describe('MmProcess over the real mmu and page allocator', () => {
     expect(w.pfns[0]).not.toBe(r.pfns[0]);
     expect(await read(A)).toBe(0);
     expect(proc.minflt).toBe(3);
+    expect(proc.mm.rss).toEqual({ anon: 1, file: 0, shmem: 0 });
     expect(proc.mm.vmas.get(0).anonVma).not.toBeNull();
   });
 
@@ -90,6 +91,7 @@ describe('MmProcess over the real mmu and page allocator', () => {
     await proc.access(A + 0x2000, 1, false);
     expect(await read(A)).toBe(0);
     expect(await read(A + 0x2000)).toBe(4);
+    expect(proc.mm.rss).toEqual({ anon: 0, file: 0, shmem: 1 });
   });
 
   it('a growsdown VMA grows to the faulting page unless an accessible VMA is within the guard gap', async () => {

@@ -36,6 +36,8 @@ import {
 } from './vm-flags';
 
 const PAGE = 4096;
+/** Which RSS counter a mapped page counts in (the zero page counts in none). */
+type PageKind = 'anon' | 'shmem' | 'none';
 /** PTRS_PER_PTE on x86-64 */
 const PTRS_PER_PTE = 512;
 /** fault_around_bytes (mm/memory.c default 64 KiB) in pages */
@@ -84,7 +86,7 @@ export class MmProcess {
    * that cannot be present instead of walking the page tables for them: over gRPC each walk is
    * a round trip, and a 1 GiB VMA has 262144 pages.
    */
-  private readonly mapped = new Set<number>();
+  private readonly mapped = new Map<number, PageKind>();
 
   constructor(
     machine: Machine,
@@ -145,7 +147,7 @@ export class MmProcess {
     if (n <= this.mapped.size) {
       for (let va = start; va < end; va += PAGE) if (this.mapped.has(va)) vas.push(va);
     } else {
-      for (const va of this.mapped) if (va >= start && va < end) vas.push(va);
+      for (const va of this.mapped.keys()) if (va >= start && va < end) vas.push(va);
       vas.sort((a, b) => a - b);
     }
     const out: PagemapEntry[] = new Array(n);
@@ -176,16 +178,30 @@ export class MmProcess {
 
   private async mapPages(pages: readonly PageToMap[]): Promise<void> {
     await this.ports.mmu.mapPages(this.asid, pages);
-    for (const p of pages) this.mapped.add(p.va);
+    const rss = this.mm.rss;
+    for (const p of pages) {
+      const v = p.special ? undefined : this.mm.vmas.lookup(p.va);
+      const kind: PageKind = p.special ? 'none' : v && v.file ? 'shmem' : 'anon';
+      const old = this.mapped.get(p.va);
+      if (old && old !== 'none') rss[old] -= 1;
+      if (kind !== 'none') rss[kind] += 1;
+      this.mapped.set(p.va, kind);
+    }
   }
 
   private forget(ranges: readonly VaRange[]): void {
+    const drop = (va: number) => {
+      const kind = this.mapped.get(va);
+      if (kind === undefined) return;
+      if (kind !== 'none') this.mm.rss[kind] -= 1;
+      this.mapped.delete(va);
+    };
     for (const r of ranges) {
       const n = (r.end - r.start) / PAGE;
       if (n <= this.mapped.size) {
-        for (let va = r.start; va < r.end; va += PAGE) this.mapped.delete(va);
+        for (let va = r.start; va < r.end; va += PAGE) drop(va);
       } else {
-        for (const va of this.mapped) if (va >= r.start && va < r.end) this.mapped.delete(va);
+        for (const va of [...this.mapped.keys()]) if (va >= r.start && va < r.end) drop(va);
       }
     }
   }
@@ -237,7 +253,6 @@ export class MmProcess {
           { va: addr, pfn, accessible: true, writable, executable: exec, dirty: write, special: false },
         ]);
         if (write) await pages.markDirty([pfn]);
-        mm.rss.shmem += 1;
       } else if (!write) {
         // do_anonymous_page, read: the shared zero page, read-only
         const pfn = await pages.zeroPage();
@@ -251,7 +266,6 @@ export class MmProcess {
         await this.mapPages([
           { va: addr, pfn, accessible: true, writable: true, executable: exec, dirty: true, special: false },
         ]);
-        mm.rss.anon += 1;
       }
       this.minflt += 1;
       return 'ok';
@@ -264,7 +278,6 @@ export class MmProcess {
           anonVmaPrepare(mm, vma);
           [pfn] = await pages.allocZeroedPages(1);
           await pages.addMapcounts([pfn], 1);
-          mm.rss.anon += 1;
         } else if (!e.exclusive) {
           anonVmaPrepare(mm, vma);
           const [copy] = await pages.allocZeroedPages(1);
@@ -326,7 +339,6 @@ export class MmProcess {
     await this.ports.pages.getPages(pfns);
     await this.ports.pages.addMapcounts(pfns, 1);
     await this.mapPages(batch);
-    this.mm.rss.shmem += batch.length;
     return batch.some((b) => b.va === addr);
   }
 

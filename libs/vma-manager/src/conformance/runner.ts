@@ -20,6 +20,7 @@ import { smapsEntry } from '../proc-smaps';
 import { parseOps, type ScriptLine } from './ops-parser';
 import { PortsTarget, UnsupportedOpError, VmaOnlyTarget, type Target, type TouchResult } from './page-state';
 import { MmProcess } from '../process';
+import { PageStateUnavailableError } from '../errors';
 import { inprocMmuPort, inprocPagesPort } from '../inproc-ports';
 import { bootMachine } from '@pagemesh/page-allocator';
 import { Mmu, inprocPageAllocatorPort as mmuPageTablesPort } from '@pagemesh/mmu';
@@ -373,6 +374,7 @@ export async function runScript(text: string, opts: RunOptions = {}): Promise<Ru
     return { lines: await new Replay(await newTarget(opts)).run(script), unsupported: null };
   } catch (e) {
     if (e instanceof UnsupportedOpError) return { lines: [], unsupported: e.reason };
+    if (e instanceof PageStateUnavailableError) return { lines: [], unsupported: e.message };
     throw e;
   }
 }
