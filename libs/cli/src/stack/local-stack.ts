@@ -109,6 +109,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       const metricsPort = basePort === 0 ? 0 : port + METRICS_PORT_OFFSET;
       const args = [
         '--enable-source-maps',
+        // Extra node flags for every service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to
+        // profile them (NODE_OPTIONS refuses --cpu-prof).
+        ...(process.env['PAGEMESH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean),
         join(options.distDir, 'apps', spec.name, 'main.cjs'),
         `--host=${host}`,
         `--port=${port}`,
