@@ -47,7 +47,7 @@ describe('runWorkload', () => {
       name: 'p',
       exit: 'exited 0',
       accesses: 5,
-      faults: { total: 4, byType: { anon: 4 } },
+      faults: { total: 4, byType: { anon: 4 }, byCause: { 'write, not present': 4 } },
     });
     // exit: the CPU leaves the address space before the mm goes (the mmu refuses to destroy a current one)
     expect(m.calls.slice(-2)).toEqual(['idle 0', 'exit 100']);

@@ -581,6 +581,8 @@ class Engine {
       c.lastFault = { index: c.next, address, errorCode, count };
       task.faults++;
       task.faultTypes.set(outcome.type, (task.faultTypes.get(outcome.type) ?? 0) + 1);
+      const cause = faultCause(errorCode);
+      task.faultCauses.set(cause, (task.faultCauses.get(cause) ?? 0) + 1);
       return;
     }
     c.signal = {
@@ -733,4 +735,15 @@ class Engine {
       },
     };
   }
+}
+
+/** x86 error code bits (arch/x86/include/asm/trap_pf.h): PROT 0x1, WRITE 0x2, INSTR 0x10. */
+const PF_PROT = 0x1;
+const PF_WRITE = 0x2;
+const PF_INSTR = 0x10;
+
+/** `read, not present`, `write, protection`, `fetch, not present`, ... from a #PF error code. */
+export function faultCause(errorCode: number): string {
+  const op = errorCode & PF_INSTR ? 'fetch' : errorCode & PF_WRITE ? 'write' : 'read';
+  return `${op}, ${errorCode & PF_PROT ? 'protection' : 'not present'}`;
 }

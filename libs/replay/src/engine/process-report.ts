@@ -19,7 +19,11 @@ export function processReport(t: Task): ProcessReport {
     log: t.log,
     logTruncated: t.logDropped,
     accesses: t.accesses,
-    faults: { total: t.faults, byType: Object.fromEntries([...t.faultTypes.entries()].sort()) },
+    faults: {
+      total: t.faults,
+      byType: Object.fromEntries([...t.faultTypes.entries()].sort()),
+      byCause: Object.fromEntries([...t.faultCauses.entries()].sort()),
+    },
     signals: t.signals,
     expectations: t.expectations,
     output: t.output,

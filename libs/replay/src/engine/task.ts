@@ -54,6 +54,8 @@ export class Task {
   accesses = 0;
   faults = 0;
   readonly faultTypes = new Map<string, number>();
+  /** Handled faults by what the CPU saw: `write, not present`, `write, protection`, ... */
+  readonly faultCauses = new Map<string, number>();
   readonly signals: SignalEvent[] = [];
   readonly expectations: ExpectationResult[] = [];
   readonly output: string[] = [];

@@ -58,7 +58,13 @@ export interface ProcessReport {
   readonly log: readonly SyscallLogEntry[];
   readonly logTruncated: number;
   readonly accesses: number;
-  readonly faults: { readonly total: number; readonly byType: Readonly<Record<string, number>> };
+  readonly faults: {
+    readonly total: number;
+    /** What the handler says it did (`anon`, `zero-page`, `cow`, ...). */
+    readonly byType: Readonly<Record<string, number>>;
+    /** What the CPU saw, from the error code (`read, not present`, `write, protection`, ...). */
+    readonly byCause: Readonly<Record<string, number>>;
+  };
   readonly signals: readonly SignalEvent[];
   readonly expectations: readonly ExpectationResult[];
   /** Lines the process printed (mmap-test style output of byte checks and deltas). */
