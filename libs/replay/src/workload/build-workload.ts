@@ -462,6 +462,13 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
     tlbEntries: (m['tlbEntries'] as number | undefined) ?? DEFAULT_MACHINE.tlbEntries,
     quantum: (m['quantum'] as number | undefined) ?? DEFAULT_MACHINE.quantum,
   };
+  // the mmu's 4 KiB TLB is 4-way with a power-of-two number of sets (libs/mmu tlb.ts)
+  const sets = machine.tlbEntries / 4;
+  if (!Number.isInteger(sets) || (sets & (sets - 1)) !== 0)
+    problem(
+      ['machine', 'tlbEntries'],
+      `${machine.tlbEntries}: must be 4 ways times a power of two (4, 8, 16, ... 64, ...)`,
+    );
   if (machine.memory % 4096 !== 0 || machine.memory < MIN_MEMORY || machine.memory > MAX_MEMORY)
     problem(
       ['machine', 'memory'],

@@ -132,6 +132,12 @@ describe('loadWorkloadText', () => {
     ]);
   });
 
+  it('refuses a TLB geometry the mmu cannot build', () => {
+    expect(problemsOf(VALID.replace('cpus: 2 }', 'cpus: 2, tlbEntries: 48 }'))).toEqual([
+      'w.yaml:4:60: machine.tlbEntries: 48: must be 4 ways times a power of two (4, 8, 16, ... 64, ...)',
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(problemsOf('name: x\nprocesses: [\n')[0]).toMatch(/^w\.yaml:3:1: /);
   });
