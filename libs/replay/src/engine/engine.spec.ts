@@ -342,3 +342,22 @@ describe('replayWorkload', () => {
     expect(events).toEqual(['boot 2', 'close', 'boot 2', 'close']);
   });
 });
+
+describe('runWorkload with overlapping CPUs', () => {
+  it('runs the slices of a round concurrently and still meets a well-formed workload', async () => {
+    const w = workload(
+      `  - name: a
+    ops:
+      - ${MMAP}
+      - touch: { addr: $buf, length: 16K, kind: write, expect: { faults: 4 } }
+  - name: b
+    ops:
+      - mmap: { addr: "0x7e0001000000", length: 16K, prot: rw-, flags: private|anonymous|fixed_noreplace }
+      - touch: { addr: "0x7e0001000000", length: 16K, kind: write, expect: { faults: 4 } }
+`,
+      '{ cpus: 2, quantum: 3 }',
+    );
+    const report = await runWorkload(w, new FakeMachine().stack(), { now: clock(), overlapCpus: true });
+    expect(report.failures).toEqual([]);
+  });
+});
