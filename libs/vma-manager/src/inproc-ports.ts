@@ -5,6 +5,7 @@
 import { GFP, PageFlag, type PageAllocator } from '@pagemesh/page-allocator';
 import {
   type Mmu,
+  KERNEL_ASID,
   PROT_X86_64,
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
@@ -13,14 +14,17 @@ import {
   _PAGE_USER,
   pgprot,
   vmGetPageProt,
+  X86_PF_WRITE,
 } from '@pagemesh/mmu';
-import type { MappedPage, MmuPort, PageAllocatorPort, PagemapEntry, PageToMap } from './ports';
+import type { AccessOutcome, MappedPage, MmuPort, PageAllocatorPort, PagemapEntry, PageToMap } from './ports';
 
 /** The largest pagemap query the mmu takes at once (MAX_PAGEMAP_PAGES). */
 const PAGEMAP_CHUNK = 1 << 16;
 /** What user pages are allocated with (GFP_HIGHUSER_MOVABLE | __GFP_ZERO). */
 const GFP_USER_ZEROED = GFP.HIGHUSER_MOVABLE | GFP.ZERO;
 const PAGE = 4096;
+/** The simulated CPU user accesses run on. */
+const ACCESS_CPU = 0;
 
 export function inprocMmuPort(mmu: Mmu): MmuPort {
   return {
@@ -28,6 +32,7 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
       return mmu.createAddressSpace();
     },
     async destroyAddressSpace(asid) {
+      if (mmu.currentAsid(ACCESS_CPU) === asid) mmu.switchTo(ACCESS_CPU, KERNEL_ASID);
       await mmu.destroyAddressSpace(asid);
     },
     async unmapRanges(asid, ranges) {
@@ -68,7 +73,7 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
             ? pgprot(
                 _PAGE_PRESENT |
                   _PAGE_USER |
-                  _PAGE_ACCESSED |
+                  (p.young === false ? 0 : _PAGE_ACCESSED) |
                   (p.writable ? _PAGE_RW : 0) |
                   (p.dirty ? _PAGE_DIRTY : 0),
                 !p.executable,
@@ -77,6 +82,25 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
         })),
         { replace: true },
       );
+    },
+    async access(asid, accesses) {
+      if (!accesses.length) return [];
+      mmu.switchTo(ACCESS_CPU, asid);
+      const results = await mmu.accessBatch(
+        accesses.map((a) => ({
+          cpu: ACCESS_CPU,
+          va: a.va,
+          op: a.write ? ('write' as const) : ('read' as const),
+          user: true,
+          ...(a.write ? { data: a.data ?? new Uint8Array(1) } : { length: 1 }),
+        })),
+      );
+      return results.map((r): AccessOutcome => {
+        if (r.kind === 'ok') return { kind: 'ok', data: r.data };
+        if (r.kind === 'page-fault') return { kind: 'fault', write: (r.errorCode & X86_PF_WRITE) !== 0 };
+        if (r.kind === 'skipped') return { kind: 'skipped' };
+        return { kind: 'fault', write: false };
+      });
     },
     async pagemap(asid, ranges) {
       const out: PagemapEntry[] = [];

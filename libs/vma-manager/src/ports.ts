@@ -63,7 +63,21 @@ export interface PageToMap {
   readonly young?: boolean;
 }
 
+/** What a user access did: completed (with the byte read), faulted, or was not tried. */
+export type AccessOutcome =
+  | { readonly kind: 'ok'; readonly data?: Uint8Array }
+  | { readonly kind: 'fault'; readonly write: boolean }
+  | { readonly kind: 'skipped' };
+
 export interface MmuPort {
+  /**
+   * User accesses on a CPU running this address space, in order: a read of one byte, or a write
+   * of `data`. The CPU sets accessed/dirty bits; the first that faults stops the rest.
+   */
+  access(
+    asid: number,
+    accesses: readonly { readonly va: number; readonly write: boolean; readonly data?: Uint8Array }[],
+  ): Promise<AccessOutcome[]>;
   /** A new, empty user address space (mm_alloc_pgd); returns its asid. */
   createAddressSpace(): Promise<number>;
   /** Frees an address space's page tables (after its pages were unmapped). */

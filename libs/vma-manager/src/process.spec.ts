@@ -26,24 +26,25 @@ async function boot() {
     return b[0];
   };
   const write = async (va: number, value: number) => {
-    const w = await proc.access(va, 1, true);
+    const w = await proc.access(va, 1, true, value);
     expect(w.signal).toBeNull();
-    await pages.writeBytes([{ pfn: w.pfns[0], offset: 0, bytes: Uint8Array.of(value) }]);
   };
-  return { pa, mmu, proc, present, read, write };
+  const pfnAt = async (p: MmProcess, va: number) => (await p.pagemap(va, va + 4096))[0].pfn;
+  return { pa, mmu, proc, present, read, write, pfnAt };
 }
 
 describe('MmProcess over the real mmu and page allocator', () => {
   it('a read fault maps the shared zero page, a write fault a private page of its own', async () => {
-    const { proc, read } = await boot();
+    const { proc, read, pfnAt } = await boot();
     await proc.mmap(A, 0x2000, RW, PRIVATE);
     const r = await proc.access(A, 2, false);
-    expect(r).toMatchObject({ done: 2, signal: null });
-    expect(r.pfns[0]).toBe(r.pfns[1]);
+    expect(r).toMatchObject({ done: 2, signal: null, bytes: [0, 0] });
+    const zero = await pfnAt(proc, A);
+    expect(await pfnAt(proc, A + 0x1000)).toBe(zero);
     const [e] = await proc.pagemap(A, A + 0x1000);
     expect(e).toMatchObject({ present: true, special: true, writable: false });
-    const w = await proc.access(A, 1, true);
-    expect(w.pfns[0]).not.toBe(r.pfns[0]);
+    await proc.access(A, 1, true, 0);
+    expect(await pfnAt(proc, A)).not.toBe(zero);
     expect(await read(A)).toBe(0);
     expect(proc.minflt).toBe(3);
     expect(proc.mm.rss).toEqual({ anon: 1, file: 0, shmem: 0 });
@@ -104,7 +105,7 @@ describe('MmProcess over the real mmu and page allocator', () => {
   });
 
   it('fork shares private pages copy-on-write; the child writes its own copy', async () => {
-    const { proc, write, read } = await boot();
+    const { proc, write, read, pfnAt } = await boot();
     await proc.mmap(A, 0x2000, RW, PRIVATE);
     await write(A, 1);
     const child = await proc.fork();
@@ -113,8 +114,8 @@ describe('MmProcess over the real mmu and page allocator', () => {
     expect(pe).toMatchObject({ writable: false, exclusive: false });
     expect(ce.pfn).toBe(pe.pfn);
     expect(child.mm.vmas.get(0).anonVmaInherited).toBe(true);
-    const w = await child.access(A, 1, true);
-    expect(w.pfns[0]).not.toBe(pe.pfn);
+    await child.access(A, 1, true, 2);
+    expect(await pfnAt(child, A)).not.toBe(pe.pfn);
     await child.exit();
     expect(await read(A)).toBe(1);
     const [after] = await proc.pagemap(A, A + 0x1000);

@@ -42,6 +42,8 @@ type PageKind = 'anon' | 'shmem' | 'none';
 const PTRS_PER_PTE = 512;
 /** fault_around_bytes (mm/memory.c default 64 KiB) in pages */
 const FAULT_AROUND_PAGES = 16;
+/** user accesses sent to the mmu in one batch */
+const ACCESS_CHUNK = 256;
 
 export interface MmPorts {
   readonly mmu: MmuPort;
@@ -56,8 +58,8 @@ export interface AccessWalk {
   /** pages accessed */
   readonly done: number;
   readonly signal: 'SIGSEGV' | 'SIGBUS' | null;
-  /** the page frame each accessed page resolved to */
-  readonly pfns: number[];
+  /** the byte each read returned, in order */
+  readonly bytes: number[];
 }
 
 /** The page cache of shmem objects (shared anonymous memory): page index → pfn. Machine-wide. */
@@ -348,13 +350,20 @@ export class MmProcess {
    * retried. Read faults that map the zero page are handled in one batch of page-table writes
    * (each still counts as a fault); every other fault is handled on its own, in address order.
    */
-  async access(addr: number, pages: number, write: boolean): Promise<AccessWalk> {
+  async access(addr: number, pages: number, write: boolean, value = 0): Promise<AccessWalk> {
     const entries = await this.pagemap(addr, addr + pages * PAGE);
-    const pfns: number[] = [];
     const zeroBatch: number[] = [];
     const zero = write ? 0 : await this.ports.pages.zeroPage();
-    const flushZero = async () => {
-      if (!zeroBatch.length) return;
+    // Read faults that would map the zero page are served ahead, in one batch (each counts).
+    for (let i = 0; i < pages; i++) {
+      const e = entries[i];
+      const va = addr + i * PAGE;
+      const vma = this.mm.vmas.lookup(va);
+      if (write || e.present || !vma || !hasAny(vma.vmFlags, VM_ACCESS_FLAGS) || vma.file) continue;
+      zeroBatch.push(va);
+      this.minflt += 1;
+    }
+    if (zeroBatch.length) {
       await this.mapPages(
         zeroBatch.map((va) => {
           const v = this.mm.vmas.lookup(va);
@@ -370,32 +379,32 @@ export class MmProcess {
           };
         }),
       );
-      zeroBatch.length = 0;
-    };
-    for (let i = 0; i < pages; i++) {
-      const e = entries[i];
-      const va = addr + i * PAGE;
-      const vma = this.mm.vmas.lookup(va);
-      const accessible = vma !== undefined && hasAny(vma.vmFlags, VM_ACCESS_FLAGS);
-      if (e.present && accessible && (!write || e.writable) && e.pfn !== null) {
-        pfns.push(e.pfn);
-        continue;
-      }
-      if (!write && !e.present && vma && accessible && !vma.file) {
-        // do_anonymous_page, read: the zero page
-        zeroBatch.push(va);
-        this.minflt += 1;
-        pfns.push(zero);
-        continue;
-      }
-      await flushZero();
-      const r = await this.fault(va, write);
-      if (r !== 'ok') return { done: i, signal: r, pfns };
-      const [after] = await this.pagemap(va, va + PAGE);
-      pfns.push(after.pfn as number);
     }
-    await flushZero();
-    return { done: pages, signal: null, pfns };
+    const data = write ? Uint8Array.of(value & 0xff) : undefined;
+    const bytes: number[] = [];
+    let i = 0;
+    let retried = -1;
+    while (i < pages) {
+      const chunk = Math.min(ACCESS_CHUNK, pages - i);
+      const batch = Array.from({ length: chunk }, (_, k) => ({ va: addr + (i + k) * PAGE, write, data }));
+      const results = await this.ports.mmu.access(this.asid, batch);
+      let k = 0;
+      for (; k < chunk; k++) {
+        const r = results[k];
+        if (r.kind !== 'ok') break;
+        if (!write) bytes.push(r.data ? r.data[0] : 0);
+      }
+      i += k;
+      if (k === chunk) continue;
+      const r = results[k];
+      const va = addr + i * PAGE;
+      // A second fault on the same page after the handler succeeded would loop forever.
+      if (r.kind !== 'fault' || retried === i) return { done: i, signal: 'SIGSEGV', bytes };
+      const res = await this.fault(va, r.write);
+      if (res !== 'ok') return { done: i, signal: res, bytes };
+      retried = i;
+    }
+    return { done: pages, signal: null, bytes };
   }
 
   /**
@@ -555,8 +564,7 @@ export class MmProcess {
           for (const o of run) await this.populate(o as Extract<PageTableOp, { kind: 'populate' }>);
           break;
         case 'lazyfree':
-          // MADV_FREE: the pages stay mapped and keep their data until reclaim, which never
-          // happens here. (Their PTEs are not cleaned: Private_Clean/Referenced differ, tier 3.)
+          for (const o of run) await this.lazyFree(o as Extract<PageTableOp, { kind: 'lazyfree' }>);
           break;
         default:
           throw new PageStateUnavailableError(kind);
@@ -572,6 +580,33 @@ export class MmProcess {
       if (e.present && (!o.write || e.writable)) continue;
       await this.fault(e.va, o.write);
     }
+  }
+
+  /**
+   * MADV_FREE (madvise_free_pte_range): the pages stay mapped with their data until reclaim,
+   * which never comes here, but their PTEs turn clean and old; a later write dirties them again.
+   */
+  private async lazyFree(o: { start: number; end: number }): Promise<void> {
+    // Clear and re-set the entries (the clear flushes the TLB, as the kernel's tlb gather does),
+    // keeping every page and its references.
+    const range = { start: o.start, end: o.end };
+    const { removed } = await this.ports.mmu.unmapRanges(this.asid, [range]);
+    this.forget([range]);
+    if (!removed.length) return;
+    const vma = this.mm.vmas.lookup(o.start);
+    const exec = vma ? hasAny(vma.vmFlags, VM_EXEC) : false;
+    await this.mapPages(
+      removed.map((p) => ({
+        va: p.va,
+        pfn: p.pfn,
+        accessible: true,
+        writable: p.writable,
+        executable: exec,
+        dirty: p.special ? p.dirty : false,
+        special: p.special,
+        young: p.special ? p.young : false,
+      })),
+    );
   }
 
   /** zap: clear the PTEs, then drop the references and mappings the PTEs held. */

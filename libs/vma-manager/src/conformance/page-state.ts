@@ -221,22 +221,11 @@ export class PortsTarget implements Target {
     this.cache = null;
     const pages = Math.ceil(len / PAGE);
     const before = this.proc.minflt;
-    const walk = await this.proc.access(addr, pages, write);
-    const mem = this.proc.pageAllocator;
+    const walk = await this.proc.access(addr, pages, write, value);
     let values: Map<number, number> | null = null;
-    if (write) {
-      const byte = Uint8Array.of(value & 0xff);
-      await mem.writeBytes(walk.pfns.map((pfn) => ({ pfn, offset: 0, bytes: byte })));
-    } else {
-      // every access reads the first byte of its page; equal frames read equal bytes
-      const distinct = [...new Set(walk.pfns)];
-      const bytes = await mem.readBytes(distinct.map((pfn) => ({ pfn, offset: 0, length: 1 })));
-      const byPfn = new Map(distinct.map((pfn, i) => [pfn, bytes[i][0]]));
+    if (!write) {
       values = new Map();
-      for (const pfn of walk.pfns) {
-        const b = byPfn.get(pfn) as number;
-        values.set(b, (values.get(b) ?? 0) + 1);
-      }
+      for (const b of walk.bytes) values.set(b, (values.get(b) ?? 0) + 1);
     }
     return {
       pages,
