@@ -72,6 +72,17 @@ describe('MmProcess over the real mmu and page allocator', () => {
     expect(await read(A)).toBe(9);
   });
 
+  it('an exclusive page made r-- then rw- takes no fault on the next write', async () => {
+    const { proc, write } = await boot();
+    await proc.mmap(A, 0x1000, RW, PRIVATE);
+    await write(A, 1);
+    await proc.mprotect(A, 0x1000, M.PROT_READ);
+    await proc.mprotect(A, 0x1000, RW);
+    const before = proc.minflt;
+    await write(A, 2);
+    expect(proc.minflt).toBe(before);
+  });
+
   it('mremap moves the pages with their data', async () => {
     const { proc, present, write, read } = await boot();
     await proc.mmap(A, 0x2000, RW, PRIVATE);

@@ -543,19 +543,7 @@ export class MmProcess {
           await this.unmap(run.map((o) => o as Extract<PageTableOp, { kind: 'unmap' }>));
           break;
         case 'protect':
-          await this.ports.mmu.changeProtection(
-            this.asid,
-            run.map((o) => {
-              const p = o as Extract<PageTableOp, { kind: 'protect' }>;
-              return {
-                range: { start: p.start, end: p.end },
-                readable: hasAny(p.vmFlags, VM_READ),
-                writable: hasAny(p.vmFlags, VM_WRITE),
-                executable: hasAny(p.vmFlags, VM_EXEC),
-                copyOnWrite: !hasAny(p.vmFlags, VM_SHARED),
-              };
-            }),
-          );
+          await this.protect(run.map((o) => o as Extract<PageTableOp, { kind: 'protect' }>));
           break;
         case 'move':
           for (const o of run) await this.move(o as Extract<PageTableOp, { kind: 'move' }>);
@@ -579,6 +567,44 @@ export class MmProcess {
     for (const e of entries) {
       if (e.present && (!o.write || e.writable)) continue;
       await this.fault(e.va, o.write);
+    }
+  }
+
+  /**
+   * change_protection with MM_CP_TRY_CHANGE_WRITABLE: a private writable mapping gets read-only
+   * PTEs (copy-on-write), then write permission back on the pages mapped exactly once, which a
+   * write fault would reuse anyway (can_change_pte_writable).
+   */
+  private async protect(ops: readonly { start: number; end: number; vmFlags: number }[]): Promise<void> {
+    await this.ports.mmu.changeProtection(
+      this.asid,
+      ops.map((p) => ({
+        range: { start: p.start, end: p.end },
+        readable: hasAny(p.vmFlags, VM_READ),
+        writable: hasAny(p.vmFlags, VM_WRITE),
+        executable: hasAny(p.vmFlags, VM_EXEC),
+        copyOnWrite: !hasAny(p.vmFlags, VM_SHARED),
+      })),
+    );
+    for (const p of ops) {
+      if (!hasAny(p.vmFlags, VM_WRITE) || hasAny(p.vmFlags, VM_SHARED)) continue;
+      const upgrade = (await this.pagemap(p.start, p.end)).filter(
+        (e) => e.present && !e.special && e.exclusive && !e.writable && e.pfn !== null,
+      );
+      if (!upgrade.length) continue;
+      const exec = hasAny(p.vmFlags, VM_EXEC);
+      await this.mapPages(
+        upgrade.map((e) => ({
+          va: e.va,
+          pfn: e.pfn as number,
+          accessible: true,
+          writable: true,
+          executable: exec,
+          dirty: e.dirty,
+          special: false,
+          young: e.young,
+        })),
+      );
     }
   }
 
