@@ -63,3 +63,14 @@ export type { ConformanceCase, ConformanceReport, ConformanceOptions, Difference
 // Benchmarks
 export { benchmarks } from './benchmarks';
 export type { Benchmark } from './benchmarks';
+
+// Processes: the process table the vma-manager service serves
+export { VmaManager } from './tasks/process-table';
+export type { VmaManagerOptions, SyscallRequest, FaultRequest, ProcFileName } from './tasks/process-table';
+export { Task, TASK_COMM_LEN, SIGCHLD, commBytes } from './tasks/task';
+export type { TaskState } from './tasks/task';
+export type { Syscall, SyscallKind } from './tasks/syscall';
+export type { FaultOutcome } from './tasks/fault';
+export { X86_PF_PK, X86_PF_SHSTK, X86_PF_SGX } from './tasks/fault';
+export { PID_MAX_DEFAULT, RESERVED_PIDS } from './tasks/pid-map';
+export { NoSuchProcessError, ProcessExitedError, PidsExhaustedError } from './tasks/errors';

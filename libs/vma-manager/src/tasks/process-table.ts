@@ -1,0 +1,235 @@
+/**
+ * The vma-manager's process table: processes (tasks) with their address spaces, created,
+ * forked and exited; batches of memory syscalls and page faults addressed to them by pid; and
+ * their /proc files. Page tables and pages are reached through the ports (ports.ts), so the same
+ * table runs over the in-process adapters or over gRPC.
+ *
+ * Requests run one at a time, in arrival order: a syscall or fault awaits the ports between its
+ * VMA work and its page-table work, and nothing else may see the mm in between.
+ *
+ * Every request is validated before it changes anything: an unknown pid is a NoSuchProcessError
+ * (not-found), an exited one a ProcessExitedError (failed-precondition), a malformed argument a
+ * VmaDomainError (invalid-argument), each naming the request field and its value. In a batch,
+ * the field is `calls[i].pid`, `faults[i].address` and so on.
+ *
+ * Room for file descriptors: a task will own an fd table (lowest free fd, as Linux), copied by
+ * fork and closed by exit; mmap with an fd then resolves it to the device file. Until then every
+ * fd but -1 is EBADF, as the VMA model answers.
+ */
+import { Machine } from '../machine';
+import type { SyscallResult } from '../mman';
+import { MmProcess, type MmPorts } from '../process';
+import { procMaps } from '../proc-maps';
+import { procSmaps, type SmapsPageStats } from '../proc-smaps';
+import { PortsTarget } from '../conformance/page-state';
+import type { VmFile } from '../vma';
+import { NoSuchProcessError, PidsExhaustedError, ProcessExitedError } from './errors';
+import { checkFault, handleFault, type FaultOutcome } from './fault';
+import { PidMap, PID_MAX_DEFAULT } from './pid-map';
+import { procStatus } from './proc-status';
+import { ShmemObjects } from './shmem-objects';
+import { checkSyscall, runSyscall, type Syscall } from './syscall';
+import { Task } from './task';
+import { VmaDomainError } from '../errors';
+
+export interface VmaManagerOptions {
+  /** sysctls, RAM size and vm_committed_as shared by every process (default: the oracle's machine) */
+  readonly machine?: Machine;
+  /** pid_max (default PID_MAX_DEFAULT, 32768) */
+  readonly pidMax?: number;
+}
+
+/** One syscall of a batch, for the process `pid`. */
+export interface SyscallRequest {
+  readonly pid: number;
+  readonly call: Syscall;
+}
+
+/** One page fault of a batch: CR2 as va48 and the x86 error code, on a CPU running `pid`. */
+export interface FaultRequest {
+  readonly pid: number;
+  readonly address: number;
+  readonly errorCode: number;
+}
+
+export type ProcFileName = 'maps' | 'smaps' | 'status';
+
+const PROC_FILES: readonly ProcFileName[] = ['maps', 'smaps', 'status'];
+
+export class VmaManager {
+  private readonly tasks = new Map<number, Task>();
+  private readonly pids: PidMap;
+  private readonly shmem = new ShmemObjects();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly ports: MmPorts,
+    readonly machine: Machine,
+    pidMax: number,
+  ) {
+    this.pids = new PidMap(pidMax);
+  }
+
+  /**
+   * A process table over the ports. The shared zero page is set up here, once for the machine,
+   * so that a process's exit gives back exactly the pages it took.
+   */
+  static async create(ports: MmPorts, options: VmaManagerOptions = {}): Promise<VmaManager> {
+    await ports.pages.zeroPage();
+    return new VmaManager(ports, options.machine ?? new Machine(), options.pidMax ?? PID_MAX_DEFAULT);
+  }
+
+  /** A new process named `comm` (truncated to 15 bytes) with an empty address space; its pid. */
+  createProcess(comm: string): Promise<number> {
+    return this.serialize(async () => {
+      if (typeof comm !== 'string')
+        throw new VmaDomainError('invalid-argument', 'comm', comm, 'not a string');
+      const pid = this.allocPid();
+      const asid = await this.ports.mmu.createAddressSpace();
+      const proc = new MmProcess(this.machine, asid, this.ports, undefined, this.shmem);
+      this.tasks.set(pid, new Task(pid, comm, proc, 0));
+      return pid;
+    });
+  }
+
+  /**
+   * fork(): a child with a copy of the parent's address space (dup_mmap: copy-on-write private
+   * pages, shared memory shared, VM_DONTCOPY left out, VM_WIPEONFORK empty) and the parent's comm;
+   * its pid.
+   */
+  fork(pid: number): Promise<number> {
+    return this.serialize(async () => {
+      const parent = this.alive('pid', pid);
+      const childPid = this.allocPid();
+      const child = await parent.mm.fork();
+      this.tasks.set(childPid, new Task(childPid, parent.commBytes, child, parent.pid));
+      return childPid;
+    });
+  }
+
+  /**
+   * exit(): the address space is torn down (exit_mmap: every page and page-table page goes back)
+   * and shared memory no process maps any more is freed. The pid stays known, as exited, until
+   * it is handed out again.
+   */
+  exitProcess(pid: number): Promise<void> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      await task.mm.exit();
+      task.markExited();
+      await this.releaseShmem();
+    });
+  }
+
+  /**
+   * Memory syscalls, run in order; each result is the syscall's return value or Linux's errno.
+   * The whole batch is checked first: one bad pid or argument refuses all of it.
+   */
+  syscalls(batch: readonly SyscallRequest[]): Promise<SyscallResult[]> {
+    return this.serialize(async () => {
+      const procs = batch.map((s, i) => {
+        const task = this.alive(`calls[${i}].pid`, s.pid);
+        checkSyscall(`calls[${i}]`, s.call);
+        return task.mm;
+      });
+      const out: SyscallResult[] = [];
+      for (let i = 0; i < batch.length; i++) out.push(await runSyscall(procs[i], batch[i].call));
+      await this.releaseShmem();
+      return out;
+    });
+  }
+
+  /**
+   * Page faults, handled in order, each as do_user_addr_fault would: write from the error code's
+   * W bit; the outcome is 'handled' or the signal Linux delivers. The batch is checked first.
+   */
+  handleFaults(batch: readonly FaultRequest[]): Promise<FaultOutcome[]> {
+    return this.serialize(async () => {
+      const procs = batch.map((f, i) => {
+        const task = this.alive(`faults[${i}].pid`, f.pid);
+        checkFault(`faults[${i}]`, f.address, f.errorCode);
+        return task.mm;
+      });
+      const out: FaultOutcome[] = [];
+      for (let i = 0; i < batch.length; i++)
+        out.push(await handleFault(procs[i], batch[i].address, batch[i].errorCode));
+      return out;
+    });
+  }
+
+  /** /proc/PID/maps, smaps or status, as text. */
+  procFile(pid: number, file: ProcFileName): Promise<string> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      if (!PROC_FILES.includes(file))
+        throw new VmaDomainError(
+          'invalid-argument',
+          'file',
+          file,
+          `expected one of ${PROC_FILES.join(', ')}`,
+        );
+      const mm = task.mm.mm;
+      switch (file) {
+        case 'maps':
+          return procMaps(mm);
+        case 'smaps': {
+          const target = new PortsTarget(task.mm);
+          const stats = new Map<unknown, SmapsPageStats>();
+          for (const v of mm.vmas.all()) stats.set(v, await target.smaps(v));
+          return procSmaps(mm, (v) => stats.get(v) as SmapsPageStats);
+        }
+        case 'status':
+          return procStatus(task);
+      }
+    });
+  }
+
+  /** The task with this pid, alive or exited (for inspection; requests go through the methods). */
+  task(pid: number): Task {
+    const task = this.tasks.get(pid);
+    if (!task) throw new NoSuchProcessError('pid', pid);
+    return task;
+  }
+
+  /** The live tasks, by pid. */
+  processes(): Task[] {
+    return [...this.tasks.values()].filter((t) => t.alive).sort((a, b) => a.pid - b.pid);
+  }
+
+  /** Shmem objects that still hold pages (tests check none is left once every process exited). */
+  get shmemObjects(): number {
+    return this.shmem.size;
+  }
+
+  private alive(field: string, pid: number): Task {
+    const task = this.tasks.get(pid);
+    if (!task) throw new NoSuchProcessError(field, pid);
+    if (!task.alive) throw new ProcessExitedError(field, pid);
+    return task;
+  }
+
+  private allocPid(): number {
+    const pid = this.pids.alloc((p) => this.tasks.get(p)?.alive === true);
+    if (pid === null) throw new PidsExhaustedError(this.pids.pidMax);
+    // An exited task's record gives way to the new owner of its pid.
+    this.tasks.delete(pid);
+    return pid;
+  }
+
+  /** Frees the pages of shmem objects that no live process maps (see ShmemObjects). */
+  private async releaseShmem(): Promise<void> {
+    if (this.shmem.size === 0) return;
+    const live = new Set<VmFile>();
+    for (const t of this.tasks.values()) {
+      if (!t.alive) continue;
+      for (const v of t.mm.mm.vmas.all()) if (v.file) live.add(v.file);
+    }
+    await this.shmem.release(live, this.ports.pages);
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
