@@ -67,6 +67,64 @@ export function processProcFileToJSON(object: ProcessProcFile): string {
   }
 }
 
+/**
+ * What a fault ended with: handled (the access can be retried), or the
+ * signal and si_code Linux delivers.
+ */
+export enum FaultOutcome {
+  FAULT_OUTCOME_UNSPECIFIED = 0,
+  FAULT_OUTCOME_HANDLED = 1,
+  /** FAULT_OUTCOME_SIGSEGV_MAPERR - SIGSEGV, SEGV_MAPERR: no VMA at the address. */
+  FAULT_OUTCOME_SIGSEGV_MAPERR = 2,
+  /** FAULT_OUTCOME_SIGSEGV_ACCERR - SIGSEGV, SEGV_ACCERR: the VMA does not allow the access. */
+  FAULT_OUTCOME_SIGSEGV_ACCERR = 3,
+  /** FAULT_OUTCOME_SIGBUS - SIGBUS (VM_FAULT_SIGBUS), e.g. past the end of a shmem object. */
+  FAULT_OUTCOME_SIGBUS = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function faultOutcomeFromJSON(object: any): FaultOutcome {
+  switch (object) {
+    case 0:
+    case "FAULT_OUTCOME_UNSPECIFIED":
+      return FaultOutcome.FAULT_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "FAULT_OUTCOME_HANDLED":
+      return FaultOutcome.FAULT_OUTCOME_HANDLED;
+    case 2:
+    case "FAULT_OUTCOME_SIGSEGV_MAPERR":
+      return FaultOutcome.FAULT_OUTCOME_SIGSEGV_MAPERR;
+    case 3:
+    case "FAULT_OUTCOME_SIGSEGV_ACCERR":
+      return FaultOutcome.FAULT_OUTCOME_SIGSEGV_ACCERR;
+    case 4:
+    case "FAULT_OUTCOME_SIGBUS":
+      return FaultOutcome.FAULT_OUTCOME_SIGBUS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return FaultOutcome.UNRECOGNIZED;
+  }
+}
+
+export function faultOutcomeToJSON(object: FaultOutcome): string {
+  switch (object) {
+    case FaultOutcome.FAULT_OUTCOME_UNSPECIFIED:
+      return "FAULT_OUTCOME_UNSPECIFIED";
+    case FaultOutcome.FAULT_OUTCOME_HANDLED:
+      return "FAULT_OUTCOME_HANDLED";
+    case FaultOutcome.FAULT_OUTCOME_SIGSEGV_MAPERR:
+      return "FAULT_OUTCOME_SIGSEGV_MAPERR";
+    case FaultOutcome.FAULT_OUTCOME_SIGSEGV_ACCERR:
+      return "FAULT_OUTCOME_SIGSEGV_ACCERR";
+    case FaultOutcome.FAULT_OUTCOME_SIGBUS:
+      return "FAULT_OUTCOME_SIGBUS";
+    case FaultOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface CreateProcessRequest {
   /** The task's comm (at most 15 bytes, as TASK_COMM_LEN). */
   comm: string;
@@ -161,6 +219,43 @@ export interface StreamSyscallsRequest {
 export interface StreamSyscallsResponse {
   batchId: bigint;
   results: SyscallResult[];
+  /**
+   * Set when the batch as a whole was refused (an unknown or exited pid, a
+   * malformed call): none of it was performed, and results is empty. The
+   * message names the field and its value.
+   */
+  failure: string;
+}
+
+export interface ForkRequest {
+  /** The parent. */
+  pid: number;
+}
+
+export interface ForkResponse {
+  /** The child. */
+  pid: number;
+}
+
+/** A page fault of a CPU running process pid. */
+export interface ProcessFault {
+  pid: number;
+  /** CR2: the faulting virtual address (canonical 64-bit). */
+  address: bigint;
+  /**
+   * The x86 page-fault error code (P, W, U, RSVD, I, PK ... bits); write
+   * faults are those with W set.
+   */
+  errorCode: number;
+}
+
+export interface HandleFaultsRequest {
+  faults: ProcessFault[];
+}
+
+export interface HandleFaultsResponse {
+  /** One per fault, in order. */
+  outcomes: FaultOutcome[];
 }
 
 function createBaseCreateProcessRequest(): CreateProcessRequest {
@@ -1695,7 +1790,7 @@ export const StreamSyscallsRequest: MessageFns<StreamSyscallsRequest> = {
 };
 
 function createBaseStreamSyscallsResponse(): StreamSyscallsResponse {
-  return { batchId: 0n, results: [] };
+  return { batchId: 0n, results: [], failure: "" };
 }
 
 export const StreamSyscallsResponse: MessageFns<StreamSyscallsResponse> = {
@@ -1708,6 +1803,9 @@ export const StreamSyscallsResponse: MessageFns<StreamSyscallsResponse> = {
     }
     for (const v of message.results) {
       SyscallResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.failure !== "") {
+      writer.uint32(26).string(message.failure);
     }
     return writer;
   },
@@ -1741,6 +1839,14 @@ export const StreamSyscallsResponse: MessageFns<StreamSyscallsResponse> = {
             message.results.push(SyscallResult.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1759,6 +1865,7 @@ export const StreamSyscallsResponse: MessageFns<StreamSyscallsResponse> = {
       results: globalThis.Array.isArray(object?.results)
         ? object.results.map((e: any) => SyscallResult.fromJSON(e))
         : [],
+      failure: isSet(object.failure) ? globalThis.String(object.failure) : "",
     };
   },
 
@@ -1770,6 +1877,9 @@ export const StreamSyscallsResponse: MessageFns<StreamSyscallsResponse> = {
     if (message.results?.length) {
       obj.results = message.results.map((e) => SyscallResult.toJSON(e));
     }
+    if (message.failure !== "") {
+      obj.failure = message.failure;
+    }
     return obj;
   },
 
@@ -1780,6 +1890,403 @@ export const StreamSyscallsResponse: MessageFns<StreamSyscallsResponse> = {
     const message = createBaseStreamSyscallsResponse();
     message.batchId = (object.batchId !== undefined && object.batchId !== null) ? BigInt(object.batchId) : 0n;
     message.results = object.results?.map((e) => SyscallResult.fromPartial(e)) || [];
+    message.failure = object.failure ?? "";
+    return message;
+  },
+};
+
+function createBaseForkRequest(): ForkRequest {
+  return { pid: 0 };
+}
+
+export const ForkRequest: MessageFns<ForkRequest> = {
+  encode(message: ForkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForkRequest {
+    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+  },
+
+  toJSON(message: ForkRequest): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ForkRequest>): ForkRequest {
+    return ForkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForkRequest>): ForkRequest {
+    const message = createBaseForkRequest();
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseForkResponse(): ForkResponse {
+  return { pid: 0 };
+}
+
+export const ForkResponse: MessageFns<ForkResponse> = {
+  encode(message: ForkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForkResponse {
+    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+  },
+
+  toJSON(message: ForkResponse): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ForkResponse>): ForkResponse {
+    return ForkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForkResponse>): ForkResponse {
+    const message = createBaseForkResponse();
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseProcessFault(): ProcessFault {
+  return { pid: 0, address: 0n, errorCode: 0 };
+}
+
+export const ProcessFault: MessageFns<ProcessFault> = {
+  encode(message: ProcessFault, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(24).uint32(message.errorCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessFault {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessFault();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.errorCode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessFault {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: ProcessFault): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProcessFault>): ProcessFault {
+    return ProcessFault.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProcessFault>): ProcessFault {
+    const message = createBaseProcessFault();
+    message.pid = object.pid ?? 0;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.errorCode = object.errorCode ?? 0;
+    return message;
+  },
+};
+
+function createBaseHandleFaultsRequest(): HandleFaultsRequest {
+  return { faults: [] };
+}
+
+export const HandleFaultsRequest: MessageFns<HandleFaultsRequest> = {
+  encode(message: HandleFaultsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.faults) {
+      ProcessFault.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandleFaultsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandleFaultsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.faults.push(ProcessFault.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandleFaultsRequest {
+    return {
+      faults: globalThis.Array.isArray(object?.faults) ? object.faults.map((e: any) => ProcessFault.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HandleFaultsRequest): unknown {
+    const obj: any = {};
+    if (message.faults?.length) {
+      obj.faults = message.faults.map((e) => ProcessFault.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandleFaultsRequest>): HandleFaultsRequest {
+    return HandleFaultsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandleFaultsRequest>): HandleFaultsRequest {
+    const message = createBaseHandleFaultsRequest();
+    message.faults = object.faults?.map((e) => ProcessFault.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHandleFaultsResponse(): HandleFaultsResponse {
+  return { outcomes: [] };
+}
+
+export const HandleFaultsResponse: MessageFns<HandleFaultsResponse> = {
+  encode(message: HandleFaultsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcomes.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.outcomes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandleFaultsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandleFaultsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.outcomes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.outcomes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandleFaultsResponse {
+    return {
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => faultOutcomeFromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HandleFaultsResponse): unknown {
+    const obj: any = {};
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => faultOutcomeToJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandleFaultsResponse>): HandleFaultsResponse {
+    return HandleFaultsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandleFaultsResponse>): HandleFaultsResponse {
+    const message = createBaseHandleFaultsResponse();
+    message.outcomes = object.outcomes?.map((e) => e) || [];
     return message;
   },
 };
@@ -1837,6 +2344,33 @@ export const VmaManagerServiceService = {
       Buffer.from(StreamSyscallsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamSyscallsResponse => StreamSyscallsResponse.decode(value),
   },
+  /**
+   * fork(): a child process with a copy-on-write copy of the parent's address
+   * space and the parent's comm.
+   */
+  fork: {
+    path: "/pagemesh.v1.VmaManagerService/Fork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForkRequest): Buffer => Buffer.from(ForkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForkRequest => ForkRequest.decode(value),
+    responseSerialize: (value: ForkResponse): Buffer => Buffer.from(ForkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForkResponse => ForkResponse.decode(value),
+  },
+  /**
+   * Page faults of user accesses (CR2 and the x86 error code), handled in
+   * order as do_user_addr_fault would; each answered with its outcome.
+   */
+  handleFaults: {
+    path: "/pagemesh.v1.VmaManagerService/HandleFaults" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HandleFaultsRequest): Buffer => Buffer.from(HandleFaultsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HandleFaultsRequest => HandleFaultsRequest.decode(value),
+    responseSerialize: (value: HandleFaultsResponse): Buffer =>
+      Buffer.from(HandleFaultsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandleFaultsResponse => HandleFaultsResponse.decode(value),
+  },
 } as const;
 
 export interface VmaManagerServiceServer extends UntypedServiceImplementation {
@@ -1848,6 +2382,16 @@ export interface VmaManagerServiceServer extends UntypedServiceImplementation {
   readProcFile: handleUnaryCall<VmaManagerServiceReadProcFileRequest, VmaManagerServiceReadProcFileResponse>;
   /** A stream of syscall batches for one or more processes, answered in order. */
   streamSyscalls: handleBidiStreamingCall<StreamSyscallsRequest, StreamSyscallsResponse>;
+  /**
+   * fork(): a child process with a copy-on-write copy of the parent's address
+   * space and the parent's comm.
+   */
+  fork: handleUnaryCall<ForkRequest, ForkResponse>;
+  /**
+   * Page faults of user accesses (CR2 and the x86 error code), handled in
+   * order as do_user_addr_fault would; each answered with its outcome.
+   */
+  handleFaults: handleUnaryCall<HandleFaultsRequest, HandleFaultsResponse>;
 }
 
 export interface VmaManagerServiceClient extends Client {
@@ -1906,6 +2450,41 @@ export interface VmaManagerServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<StreamSyscallsRequest, StreamSyscallsResponse>;
+  /**
+   * fork(): a child process with a copy-on-write copy of the parent's address
+   * space and the parent's comm.
+   */
+  fork(request: ForkRequest, callback: (error: ServiceError | null, response: ForkResponse) => void): ClientUnaryCall;
+  fork(
+    request: ForkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForkResponse) => void,
+  ): ClientUnaryCall;
+  fork(
+    request: ForkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Page faults of user accesses (CR2 and the x86 error code), handled in
+   * order as do_user_addr_fault would; each answered with its outcome.
+   */
+  handleFaults(
+    request: HandleFaultsRequest,
+    callback: (error: ServiceError | null, response: HandleFaultsResponse) => void,
+  ): ClientUnaryCall;
+  handleFaults(
+    request: HandleFaultsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandleFaultsResponse) => void,
+  ): ClientUnaryCall;
+  handleFaults(
+    request: HandleFaultsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandleFaultsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const VmaManagerServiceClient = makeGenericClientConstructor(
