@@ -340,6 +340,49 @@ export interface MmuServiceReadProcFileResponse {
   text: string;
 }
 
+export interface MarkSpecialRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+  count: number;
+  special: boolean;
+}
+
+export interface MarkSpecialResponse {
+  changed: number;
+}
+
+export interface KmapRequest {
+  pfn: bigint;
+}
+
+export interface KmapResponse {
+  addr: bigint;
+}
+
+export interface KunmapRequest {
+  pfn: bigint;
+}
+
+export interface KunmapResponse {
+}
+
+export interface KmapLocalRequest {
+  cpu: number;
+  pfn: bigint;
+}
+
+export interface KmapLocalResponse {
+  addr: bigint;
+}
+
+export interface KunmapLocalRequest {
+  cpu: number;
+  addr: bigint;
+}
+
+export interface KunmapLocalResponse {
+}
+
 function createBaseGetPagingInfoRequest(): GetPagingInfoRequest {
   return {};
 }
@@ -4124,6 +4167,762 @@ export const MmuServiceReadProcFileResponse: MessageFns<MmuServiceReadProcFileRe
   },
 };
 
+function createBaseMarkSpecialRequest(): MarkSpecialRequest {
+  return { addressSpaceId: 0n, address: 0n, count: 0, special: false };
+}
+
+export const MarkSpecialRequest: MessageFns<MarkSpecialRequest> = {
+  encode(message: MarkSpecialRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    if (message.special !== false) {
+      writer.uint32(32).bool(message.special);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkSpecialRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkSpecialRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.special = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkSpecialRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      special: isSet(object.special) ? globalThis.Boolean(object.special) : false,
+    };
+  },
+
+  toJSON(message: MarkSpecialRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.special !== false) {
+      obj.special = message.special;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MarkSpecialRequest>): MarkSpecialRequest {
+    return MarkSpecialRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MarkSpecialRequest>): MarkSpecialRequest {
+    const message = createBaseMarkSpecialRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    message.special = object.special ?? false;
+    return message;
+  },
+};
+
+function createBaseMarkSpecialResponse(): MarkSpecialResponse {
+  return { changed: 0 };
+}
+
+export const MarkSpecialResponse: MessageFns<MarkSpecialResponse> = {
+  encode(message: MarkSpecialResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== 0) {
+      writer.uint32(8).uint32(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkSpecialResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkSpecialResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkSpecialResponse {
+    return { changed: isSet(object.changed) ? globalThis.Number(object.changed) : 0 };
+  },
+
+  toJSON(message: MarkSpecialResponse): unknown {
+    const obj: any = {};
+    if (message.changed !== 0) {
+      obj.changed = Math.round(message.changed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MarkSpecialResponse>): MarkSpecialResponse {
+    return MarkSpecialResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MarkSpecialResponse>): MarkSpecialResponse {
+    const message = createBaseMarkSpecialResponse();
+    message.changed = object.changed ?? 0;
+    return message;
+  },
+};
+
+function createBaseKmapRequest(): KmapRequest {
+  return { pfn: 0n };
+}
+
+export const KmapRequest: MessageFns<KmapRequest> = {
+  encode(message: KmapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.pfn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KmapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKmapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KmapRequest {
+    return { pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n };
+  },
+
+  toJSON(message: KmapRequest): unknown {
+    const obj: any = {};
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KmapRequest>): KmapRequest {
+    return KmapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KmapRequest>): KmapRequest {
+    const message = createBaseKmapRequest();
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    return message;
+  },
+};
+
+function createBaseKmapResponse(): KmapResponse {
+  return { addr: 0n };
+}
+
+export const KmapResponse: MessageFns<KmapResponse> = {
+  encode(message: KmapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KmapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKmapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KmapResponse {
+    return { addr: isSet(object.addr) ? BigInt(object.addr) : 0n };
+  },
+
+  toJSON(message: KmapResponse): unknown {
+    const obj: any = {};
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KmapResponse>): KmapResponse {
+    return KmapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KmapResponse>): KmapResponse {
+    const message = createBaseKmapResponse();
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    return message;
+  },
+};
+
+function createBaseKunmapRequest(): KunmapRequest {
+  return { pfn: 0n };
+}
+
+export const KunmapRequest: MessageFns<KunmapRequest> = {
+  encode(message: KunmapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.pfn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KunmapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKunmapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KunmapRequest {
+    return { pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n };
+  },
+
+  toJSON(message: KunmapRequest): unknown {
+    const obj: any = {};
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KunmapRequest>): KunmapRequest {
+    return KunmapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KunmapRequest>): KunmapRequest {
+    const message = createBaseKunmapRequest();
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    return message;
+  },
+};
+
+function createBaseKunmapResponse(): KunmapResponse {
+  return {};
+}
+
+export const KunmapResponse: MessageFns<KunmapResponse> = {
+  encode(_: KunmapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KunmapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKunmapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): KunmapResponse {
+    return {};
+  },
+
+  toJSON(_: KunmapResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<KunmapResponse>): KunmapResponse {
+    return KunmapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<KunmapResponse>): KunmapResponse {
+    const message = createBaseKunmapResponse();
+    return message;
+  },
+};
+
+function createBaseKmapLocalRequest(): KmapLocalRequest {
+  return { cpu: 0, pfn: 0n };
+}
+
+export const KmapLocalRequest: MessageFns<KmapLocalRequest> = {
+  encode(message: KmapLocalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpu !== 0) {
+      writer.uint32(8).uint32(message.cpu);
+    }
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.pfn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KmapLocalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKmapLocalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KmapLocalRequest {
+    return {
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+    };
+  },
+
+  toJSON(message: KmapLocalRequest): unknown {
+    const obj: any = {};
+    if (message.cpu !== 0) {
+      obj.cpu = Math.round(message.cpu);
+    }
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KmapLocalRequest>): KmapLocalRequest {
+    return KmapLocalRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KmapLocalRequest>): KmapLocalRequest {
+    const message = createBaseKmapLocalRequest();
+    message.cpu = object.cpu ?? 0;
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    return message;
+  },
+};
+
+function createBaseKmapLocalResponse(): KmapLocalResponse {
+  return { addr: 0n };
+}
+
+export const KmapLocalResponse: MessageFns<KmapLocalResponse> = {
+  encode(message: KmapLocalResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KmapLocalResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKmapLocalResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KmapLocalResponse {
+    return { addr: isSet(object.addr) ? BigInt(object.addr) : 0n };
+  },
+
+  toJSON(message: KmapLocalResponse): unknown {
+    const obj: any = {};
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KmapLocalResponse>): KmapLocalResponse {
+    return KmapLocalResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KmapLocalResponse>): KmapLocalResponse {
+    const message = createBaseKmapLocalResponse();
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    return message;
+  },
+};
+
+function createBaseKunmapLocalRequest(): KunmapLocalRequest {
+  return { cpu: 0, addr: 0n };
+}
+
+export const KunmapLocalRequest: MessageFns<KunmapLocalRequest> = {
+  encode(message: KunmapLocalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpu !== 0) {
+      writer.uint32(8).uint32(message.cpu);
+    }
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.addr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KunmapLocalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKunmapLocalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KunmapLocalRequest {
+    return {
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+      addr: isSet(object.addr) ? BigInt(object.addr) : 0n,
+    };
+  },
+
+  toJSON(message: KunmapLocalRequest): unknown {
+    const obj: any = {};
+    if (message.cpu !== 0) {
+      obj.cpu = Math.round(message.cpu);
+    }
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KunmapLocalRequest>): KunmapLocalRequest {
+    return KunmapLocalRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KunmapLocalRequest>): KunmapLocalRequest {
+    const message = createBaseKunmapLocalRequest();
+    message.cpu = object.cpu ?? 0;
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    return message;
+  },
+};
+
+function createBaseKunmapLocalResponse(): KunmapLocalResponse {
+  return {};
+}
+
+export const KunmapLocalResponse: MessageFns<KunmapLocalResponse> = {
+  encode(_: KunmapLocalResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KunmapLocalResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKunmapLocalResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): KunmapLocalResponse {
+    return {};
+  },
+
+  toJSON(_: KunmapLocalResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<KunmapLocalResponse>): KunmapLocalResponse {
+    return KunmapLocalResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<KunmapLocalResponse>): KunmapLocalResponse {
+    const message = createBaseKunmapLocalResponse();
+    return message;
+  },
+};
+
 /**
  * Every page table, the kernel's included; the TLBs of the simulated CPUs;
  * the direct map, vmalloc, kmap and remap_pfn_range. The only writer of
@@ -4294,6 +5093,56 @@ export const MmuServiceService = {
     responseSerialize: (value: GetTlbStatsResponse): Buffer => Buffer.from(GetTlbStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTlbStatsResponse => GetTlbStatsResponse.decode(value),
   },
+  /** Set or clear the special-PTE kind (pte_mkspecial) on the present entries of a range. */
+  markSpecial: {
+    path: "/pagemesh.v1.MmuService/MarkSpecial" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MarkSpecialRequest): Buffer => Buffer.from(MarkSpecialRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MarkSpecialRequest => MarkSpecialRequest.decode(value),
+    responseSerialize: (value: MarkSpecialResponse): Buffer => Buffer.from(MarkSpecialResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MarkSpecialResponse => MarkSpecialResponse.decode(value),
+  },
+  /** kmap(page): a kernel address for any page; a lowmem page's is its direct-map address. */
+  kmap: {
+    path: "/pagemesh.v1.MmuService/Kmap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KmapRequest): Buffer => Buffer.from(KmapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KmapRequest => KmapRequest.decode(value),
+    responseSerialize: (value: KmapResponse): Buffer => Buffer.from(KmapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KmapResponse => KmapResponse.decode(value),
+  },
+  /** kunmap(page). */
+  kunmap: {
+    path: "/pagemesh.v1.MmuService/Kunmap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KunmapRequest): Buffer => Buffer.from(KunmapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KunmapRequest => KunmapRequest.decode(value),
+    responseSerialize: (value: KunmapResponse): Buffer => Buffer.from(KunmapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KunmapResponse => KunmapResponse.decode(value),
+  },
+  /** kmap_local_page(page) on a CPU: stack-like slots, undone in reverse order. */
+  kmapLocal: {
+    path: "/pagemesh.v1.MmuService/KmapLocal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KmapLocalRequest): Buffer => Buffer.from(KmapLocalRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KmapLocalRequest => KmapLocalRequest.decode(value),
+    responseSerialize: (value: KmapLocalResponse): Buffer => Buffer.from(KmapLocalResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KmapLocalResponse => KmapLocalResponse.decode(value),
+  },
+  /** kunmap_local(addr) on a CPU. */
+  kunmapLocal: {
+    path: "/pagemesh.v1.MmuService/KunmapLocal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KunmapLocalRequest): Buffer => Buffer.from(KunmapLocalRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KunmapLocalRequest => KunmapLocalRequest.decode(value),
+    responseSerialize: (value: KunmapLocalResponse): Buffer => Buffer.from(KunmapLocalResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KunmapLocalResponse => KunmapLocalResponse.decode(value),
+  },
   /** /proc/vmallocinfo. */
   readProcFile: {
     path: "/pagemesh.v1.MmuService/ReadProcFile" as const,
@@ -4343,6 +5192,16 @@ export interface MmuServiceServer extends UntypedServiceImplementation {
   vmallocToPfn: handleUnaryCall<VmallocToPfnRequest, VmallocToPfnResponse>;
   /** Hit and miss counters of a CPU's TLB. */
   getTlbStats: handleUnaryCall<GetTlbStatsRequest, GetTlbStatsResponse>;
+  /** Set or clear the special-PTE kind (pte_mkspecial) on the present entries of a range. */
+  markSpecial: handleUnaryCall<MarkSpecialRequest, MarkSpecialResponse>;
+  /** kmap(page): a kernel address for any page; a lowmem page's is its direct-map address. */
+  kmap: handleUnaryCall<KmapRequest, KmapResponse>;
+  /** kunmap(page). */
+  kunmap: handleUnaryCall<KunmapRequest, KunmapResponse>;
+  /** kmap_local_page(page) on a CPU: stack-like slots, undone in reverse order. */
+  kmapLocal: handleUnaryCall<KmapLocalRequest, KmapLocalResponse>;
+  /** kunmap_local(addr) on a CPU. */
+  kunmapLocal: handleUnaryCall<KunmapLocalRequest, KunmapLocalResponse>;
   /** /proc/vmallocinfo. */
   readProcFile: handleUnaryCall<MmuServiceReadProcFileRequest, MmuServiceReadProcFileResponse>;
 }
@@ -4578,6 +5437,83 @@ export interface MmuServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTlbStatsResponse) => void,
+  ): ClientUnaryCall;
+  /** Set or clear the special-PTE kind (pte_mkspecial) on the present entries of a range. */
+  markSpecial(
+    request: MarkSpecialRequest,
+    callback: (error: ServiceError | null, response: MarkSpecialResponse) => void,
+  ): ClientUnaryCall;
+  markSpecial(
+    request: MarkSpecialRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MarkSpecialResponse) => void,
+  ): ClientUnaryCall;
+  markSpecial(
+    request: MarkSpecialRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MarkSpecialResponse) => void,
+  ): ClientUnaryCall;
+  /** kmap(page): a kernel address for any page; a lowmem page's is its direct-map address. */
+  kmap(request: KmapRequest, callback: (error: ServiceError | null, response: KmapResponse) => void): ClientUnaryCall;
+  kmap(
+    request: KmapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KmapResponse) => void,
+  ): ClientUnaryCall;
+  kmap(
+    request: KmapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KmapResponse) => void,
+  ): ClientUnaryCall;
+  /** kunmap(page). */
+  kunmap(
+    request: KunmapRequest,
+    callback: (error: ServiceError | null, response: KunmapResponse) => void,
+  ): ClientUnaryCall;
+  kunmap(
+    request: KunmapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KunmapResponse) => void,
+  ): ClientUnaryCall;
+  kunmap(
+    request: KunmapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KunmapResponse) => void,
+  ): ClientUnaryCall;
+  /** kmap_local_page(page) on a CPU: stack-like slots, undone in reverse order. */
+  kmapLocal(
+    request: KmapLocalRequest,
+    callback: (error: ServiceError | null, response: KmapLocalResponse) => void,
+  ): ClientUnaryCall;
+  kmapLocal(
+    request: KmapLocalRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KmapLocalResponse) => void,
+  ): ClientUnaryCall;
+  kmapLocal(
+    request: KmapLocalRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KmapLocalResponse) => void,
+  ): ClientUnaryCall;
+  /** kunmap_local(addr) on a CPU. */
+  kunmapLocal(
+    request: KunmapLocalRequest,
+    callback: (error: ServiceError | null, response: KunmapLocalResponse) => void,
+  ): ClientUnaryCall;
+  kunmapLocal(
+    request: KunmapLocalRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KunmapLocalResponse) => void,
+  ): ClientUnaryCall;
+  kunmapLocal(
+    request: KunmapLocalRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KunmapLocalResponse) => void,
   ): ClientUnaryCall;
   /** /proc/vmallocinfo. */
   readProcFile(

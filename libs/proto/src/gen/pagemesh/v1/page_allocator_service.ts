@@ -416,6 +416,22 @@ export interface StreamTransferPhysResponse {
   failure: string;
 }
 
+export interface SplitPageRequest {
+  pfn: bigint;
+  order: number;
+}
+
+export interface SplitPageResponse {
+}
+
+export interface KsizeRequest {
+  addr: bigint;
+}
+
+export interface KsizeResponse {
+  size: bigint;
+}
+
 function createBaseGetMachineRequest(): GetMachineRequest {
   return {};
 }
@@ -3874,6 +3890,286 @@ export const StreamTransferPhysResponse: MessageFns<StreamTransferPhysResponse> 
   },
 };
 
+function createBaseSplitPageRequest(): SplitPageRequest {
+  return { pfn: 0n, order: 0 };
+}
+
+export const SplitPageRequest: MessageFns<SplitPageRequest> = {
+  encode(message: SplitPageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.pfn);
+    }
+    if (message.order !== 0) {
+      writer.uint32(16).uint32(message.order);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SplitPageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSplitPageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.order = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SplitPageRequest {
+    return {
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+      order: isSet(object.order) ? globalThis.Number(object.order) : 0,
+    };
+  },
+
+  toJSON(message: SplitPageRequest): unknown {
+    const obj: any = {};
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    if (message.order !== 0) {
+      obj.order = Math.round(message.order);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SplitPageRequest>): SplitPageRequest {
+    return SplitPageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SplitPageRequest>): SplitPageRequest {
+    const message = createBaseSplitPageRequest();
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    message.order = object.order ?? 0;
+    return message;
+  },
+};
+
+function createBaseSplitPageResponse(): SplitPageResponse {
+  return {};
+}
+
+export const SplitPageResponse: MessageFns<SplitPageResponse> = {
+  encode(_: SplitPageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SplitPageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSplitPageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SplitPageResponse {
+    return {};
+  },
+
+  toJSON(_: SplitPageResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SplitPageResponse>): SplitPageResponse {
+    return SplitPageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SplitPageResponse>): SplitPageResponse {
+    const message = createBaseSplitPageResponse();
+    return message;
+  },
+};
+
+function createBaseKsizeRequest(): KsizeRequest {
+  return { addr: 0n };
+}
+
+export const KsizeRequest: MessageFns<KsizeRequest> = {
+  encode(message: KsizeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0n) {
+      if (BigInt.asUintN(64, message.addr) !== message.addr) {
+        throw new globalThis.Error("value provided for field message.addr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KsizeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKsizeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KsizeRequest {
+    return { addr: isSet(object.addr) ? BigInt(object.addr) : 0n };
+  },
+
+  toJSON(message: KsizeRequest): unknown {
+    const obj: any = {};
+    if (message.addr !== 0n) {
+      obj.addr = message.addr.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KsizeRequest>): KsizeRequest {
+    return KsizeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KsizeRequest>): KsizeRequest {
+    const message = createBaseKsizeRequest();
+    message.addr = (object.addr !== undefined && object.addr !== null) ? BigInt(object.addr) : 0n;
+    return message;
+  },
+};
+
+function createBaseKsizeResponse(): KsizeResponse {
+  return { size: 0n };
+}
+
+export const KsizeResponse: MessageFns<KsizeResponse> = {
+  encode(message: KsizeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KsizeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKsizeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KsizeResponse {
+    return { size: isSet(object.size) ? BigInt(object.size) : 0n };
+  },
+
+  toJSON(message: KsizeResponse): unknown {
+    const obj: any = {};
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KsizeResponse>): KsizeResponse {
+    return KsizeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KsizeResponse>): KsizeResponse {
+    const message = createBaseKsizeResponse();
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    return message;
+  },
+};
+
 /**
  * Physical memory: struct page for every PFN, the zones, the buddy
  * allocator, kmalloc and the bytes of RAM. Every call that touches many
@@ -4029,6 +4325,26 @@ export const PageAllocatorServiceService = {
       Buffer.from(GetPageCountsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPageCountsResponse => GetPageCountsResponse.decode(value),
   },
+  /** split_page(page, order): a non-compound order-N block becomes 2^N order-0 pages. */
+  splitPage: {
+    path: "/pagemesh.v1.PageAllocatorService/SplitPage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SplitPageRequest): Buffer => Buffer.from(SplitPageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SplitPageRequest => SplitPageRequest.decode(value),
+    responseSerialize: (value: SplitPageResponse): Buffer => Buffer.from(SplitPageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SplitPageResponse => SplitPageResponse.decode(value),
+  },
+  /** ksize(addr): the usable size of a live kmalloc allocation. */
+  ksize: {
+    path: "/pagemesh.v1.PageAllocatorService/Ksize" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KsizeRequest): Buffer => Buffer.from(KsizeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KsizeRequest => KsizeRequest.decode(value),
+    responseSerialize: (value: KsizeResponse): Buffer => Buffer.from(KsizeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KsizeResponse => KsizeResponse.decode(value),
+  },
   /**
    * TransferPhys as a stream of batches, answered in order: the mmu's data
    * path for access batches, pipelined on one stream.
@@ -4075,6 +4391,10 @@ export interface PageAllocatorServiceServer extends UntypedServiceImplementation
   transferPhys: handleUnaryCall<TransferPhysRequest, TransferPhysResponse>;
   /** page_count() and page_mapcount() of each pfn. */
   getPageCounts: handleUnaryCall<GetPageCountsRequest, GetPageCountsResponse>;
+  /** split_page(page, order): a non-compound order-N block becomes 2^N order-0 pages. */
+  splitPage: handleUnaryCall<SplitPageRequest, SplitPageResponse>;
+  /** ksize(addr): the usable size of a live kmalloc allocation. */
+  ksize: handleUnaryCall<KsizeRequest, KsizeResponse>;
   /**
    * TransferPhys as a stream of batches, answered in order: the mmu's data
    * path for access batches, pipelined on one stream.
@@ -4297,6 +4617,38 @@ export interface PageAllocatorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPageCountsResponse) => void,
+  ): ClientUnaryCall;
+  /** split_page(page, order): a non-compound order-N block becomes 2^N order-0 pages. */
+  splitPage(
+    request: SplitPageRequest,
+    callback: (error: ServiceError | null, response: SplitPageResponse) => void,
+  ): ClientUnaryCall;
+  splitPage(
+    request: SplitPageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SplitPageResponse) => void,
+  ): ClientUnaryCall;
+  splitPage(
+    request: SplitPageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SplitPageResponse) => void,
+  ): ClientUnaryCall;
+  /** ksize(addr): the usable size of a live kmalloc allocation. */
+  ksize(
+    request: KsizeRequest,
+    callback: (error: ServiceError | null, response: KsizeResponse) => void,
+  ): ClientUnaryCall;
+  ksize(
+    request: KsizeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KsizeResponse) => void,
+  ): ClientUnaryCall;
+  ksize(
+    request: KsizeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KsizeResponse) => void,
   ): ClientUnaryCall;
   /**
    * TransferPhys as a stream of batches, answered in order: the mmu's data
