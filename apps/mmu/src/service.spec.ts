@@ -195,6 +195,33 @@ describe('mmu service over gRPC, against a real page-allocator service', () => {
     expect(await meminfoKb('VmallocUsed')).toBe(before);
   });
 
+  it('kmaps a lowmem page at its direct-map address and marks entries special', async () => {
+    const { pfns } = await promisifyUnary(
+      paClient,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 1 }));
+    const { addr } = await promisifyUnary(mmuClient, 'kmap')({ pfn: pfns[0] });
+    expect(addr).toBe(0xffff888000000000n + pfns[0] * 4096n);
+    await promisifyUnary(mmuClient, 'kunmap')({ pfn: pfns[0] });
+    const local = await promisifyUnary(mmuClient, 'kmapLocal')({ cpu: 0, pfn: pfns[0] });
+    expect(local.addr).toBe(addr);
+    await promisifyUnary(mmuClient, 'kunmapLocal')({ cpu: 0, addr: local.addr });
+    const { addressSpaceId } = await promisifyUnary(mmuClient, 'createAddressSpace')({});
+    await promisifyUnary(
+      mmuClient,
+      'mapPages',
+    )(MapPagesRequest.fromPartial({ addressSpaceId, address: USER_VA, pfns, pgprot: PAGE_RW_USER }));
+    const marked = await promisifyUnary(
+      mmuClient,
+      'markSpecial',
+    )({ addressSpaceId, address: USER_VA, count: 1, special: true });
+    expect(marked.changed).toBe(1);
+    const [entry] = (
+      await promisifyUnary(mmuClient, 'pagemap')({ addressSpaceId, address: USER_VA, count: 1 })
+    ).entries;
+    expect(entry).toMatchObject({ present: true, special: true, exclusive: false });
+  });
+
   it('refuses a malformed request with the status that names the field', async () => {
     const { addressSpaceId } = await promisifyUnary(mmuClient, 'createAddressSpace')({});
     const nonCanonical = (await promisifyUnary(

@@ -212,6 +212,27 @@ describe('page-allocator service over gRPC', () => {
     expect([...answers[2].data[0]]).toEqual([5]);
   });
 
+  it('splits a non-compound block and answers ksize', async () => {
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, order: 2 }));
+    await call(client, 'splitPage')({ pfn: pfns[0], order: 2 });
+    const pages = (await call(client, 'getPages')({ startPfn: pfns[0], count: 4 })).pages;
+    expect(pages.map((p) => [p.refcount, p.order])).toEqual([
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ]);
+    await call(
+      client,
+      'freePages',
+    )(FreePagesRequest.fromPartial({ pfns: pages.map((p) => p.pfn), order: 0 }));
+    const { addr } = await call(client, 'kmalloc')({ size: 90n, gfpMask: GFP.KERNEL });
+    expect((await call(client, 'ksize')({ addr })).size).toBe(96n);
+  });
+
   it('refuses a malformed request with INVALID_ARGUMENT naming the field', async () => {
     const err = (await call(
       client,

@@ -14,6 +14,11 @@ import {
   type AccessResult,
   type GetPagingInfoResponse,
   type MapPagesRequest,
+  type MarkSpecialRequest,
+  type KmapRequest,
+  type KunmapRequest,
+  type KmapLocalRequest,
+  type KunmapLocalRequest,
   type MmuServiceReadProcFileRequest,
   type PagemapRequest,
   type PagemapResponse,
@@ -342,6 +347,30 @@ export function mmuHandlers(mmu: Mmu) {
     vmallocToPfn: unary(vmallocToPfn),
     getTlbStats: unary(getTlbStats),
     readProcFile: unary(readProcFile),
+    markSpecial: unary(async (req: MarkSpecialRequest) => {
+      checkBatch('count', req.count, MAX_PAGES_PER_CALL);
+      const changed = await mmu.markSpecial(
+        asidOf(req.addressSpaceId),
+        wireVa('address', req.address),
+        req.count,
+        req.special,
+      );
+      return { changed };
+    }),
+    kmap: unary(async (req: KmapRequest) => ({
+      addr: canonicalFromVa48(await mmu.kmap(toNumber('pfn', req.pfn))),
+    })),
+    kunmap: unary(async (req: KunmapRequest) => {
+      await mmu.kunmap(toNumber('pfn', req.pfn));
+      return {};
+    }),
+    kmapLocal: unary(async (req: KmapLocalRequest) => ({
+      addr: canonicalFromVa48(await mmu.kmapLocal(req.cpu, toNumber('pfn', req.pfn))),
+    })),
+    kunmapLocal: unary(async (req: KunmapLocalRequest) => {
+      await mmu.kunmapLocal(req.cpu, wireVa('addr', req.addr));
+      return {};
+    }),
     streamAccesses: (call: ServerDuplexStream<StreamAccessesRequest, StreamAccessesResponse>) =>
       new Promise<void>((resolve, reject) => {
         // Each batch starts as soon as it arrives (the mmu keeps call order and pipelines the

@@ -25,6 +25,8 @@ import {
   PageUse,
   type KfreeRequest,
   type KmallocRequest,
+  type KsizeRequest,
+  type SplitPageRequest,
   type KmallocResponse,
   type GetPagesRequest,
   type GetPagesResponse,
@@ -351,6 +353,11 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     writePhys: unary(writePhys),
     readProcFile: unary(readProcFile),
     kmalloc: unary(kmalloc),
+    ksize: unary((req: KsizeRequest) => ({ size: BigInt(pa.ksize(kernelAddress('addr', req.addr))) })),
+    splitPage: unary((req: SplitPageRequest) => {
+      pa.splitPage(toNumber('pfn', req.pfn), req.order);
+      return {};
+    }),
     transferPhys: unary(transferPhys),
     getPageCounts: unary(getPageCounts),
     kfree: unary(kfree),
