@@ -74,3 +74,4 @@ export type { FaultOutcome } from './tasks/fault';
 export { X86_PF_PK, X86_PF_SHSTK, X86_PF_SGX } from './tasks/fault';
 export { PID_MAX_DEFAULT, RESERVED_PIDS } from './tasks/pid-map';
 export { NoSuchProcessError, ProcessExitedError, PidsExhaustedError } from './tasks/errors';
+export { inprocMmuPort, inprocPagesPort } from './inproc-ports';

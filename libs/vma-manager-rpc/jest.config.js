@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'vma-manager-rpc',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,299 @@
+import {
+  KERNEL_ASID,
+  MAX_PAGEMAP_PAGES,
+  PROT_X86_64,
+  X86_PF_WRITE,
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  _PAGE_USER,
+  pgprot,
+  vmGetPageProt,
+} from '@pagemesh/mmu';
+import { MAX_PAGES_PER_CALL } from '@pagemesh/mmu-rpc';
+import { toNumber } from '@pagemesh/page-allocator-rpc';
+import {
+  AccessOp,
+  MapPagesRequest,
+  type MmuServiceClient,
+  type StreamAccessesRequest,
+  type StreamAccessesResponse,
+} from '@pagemesh/proto';
+import { promisifyUnary } from '@pagemesh/service-kit';
+import { PAGE_SIZE, canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
+import type { MappedPage, MmuPort, PagemapEntry, ProtectionChange, VaRange } from '@pagemesh/vma-manager';
+
+/** One page to map, as MmuPort.mapPages takes it. */
+type PageToMap = Parameters<MmuPort['mapPages']>[1][number];
+/** A user access and its outcome, as MmuPort.access takes and gives them. */
+interface UserAccess {
+  readonly va: number;
+  readonly write: boolean;
+  readonly data?: Uint8Array;
+}
+type AccessOutcome =
+  | { readonly kind: 'ok'; readonly data?: Uint8Array }
+  | { readonly kind: 'fault'; readonly write: boolean }
+  | { readonly kind: 'skipped' };
+
+/** The simulated CPU user accesses run on (as in inprocMmuPort). */
+const ACCESS_CPU = 0;
+
+/** x86 pgprot (lo, hi) → the 64-bit wire value. */
+function pgprotToWire(p: { lo: number; hi: number }): bigint {
+  return (BigInt(p.hi >>> 0) << 32n) | BigInt(p.lo >>> 0);
+}
+
+/** The PTE protection of one page to map: what inprocMmuPort computes with the same helpers. */
+function pageProt(p: PageToMap): { lo: number; hi: number } {
+  if (!p.accessible) return PROT_X86_64.PAGE_NONE;
+  return pgprot(
+    _PAGE_PRESENT |
+      _PAGE_USER |
+      (p.young === false ? 0 : _PAGE_ACCESSED) |
+      (p.writable ? _PAGE_RW : 0) |
+      (p.dirty ? _PAGE_DIRTY : 0),
+    !p.executable,
+  );
+}
+
+/** change_protection's new pgprot: vm_get_page_prot of the change's flags (private → COW). */
+function changeProt(c: ProtectionChange): { lo: number; hi: number } {
+  const flags =
+    (c.readable ? 1 : 0) | (c.writable ? 2 : 0) | (c.executable ? 4 : 0) | (c.copyOnWrite ? 0 : 8);
+  return vmGetPageProt(flags, PROT_X86_64);
+}
+
+/** A user address from the mmu's answer: a non-canonical one is the mmu's bug (INTERNAL). */
+function userVa(field: string, value: bigint): number {
+  const va = va48FromCanonical(value);
+  if (va === null) throw new Error(`${field}=0x${value.toString(16)} from the mmu: not canonical`);
+  return va;
+}
+
+/** Calls `fn` for each [start, count) piece of a page range, at most `max` pages each. */
+async function inPieces(r: VaRange, max: number, fn: (start: number, count: number) => Promise<void>) {
+  for (let va = r.start; va < r.end; va += max * PAGE_SIZE)
+    await fn(va, Math.min(max, (r.end - va) / PAGE_SIZE));
+}
+
+/**
+ * The vma-manager's port to the mmu, over the mmu service (CreateAddressSpace,
+ * DestroyAddressSpace, MapPages, UnmapPages, ProtectPages, Pagemap, SwitchCpu, StreamAccesses).
+ *
+ * The mmu's wire answers (Pagemap entries, removed PTEs) do not carry a PTE's RW bit, which the
+ * fault handler and fork need. This port is the only writer of its address spaces' user PTEs
+ * (the hardware only sets Accessed and Dirty), so it keeps the RW bit of every entry it installed
+ * and updates it as ProtectPages does (pte_modify takes RW from the new pgprot), instead of a
+ * Walk per page.
+ */
+export class GrpcMmuPort implements MmuPort {
+  private readonly createAs;
+  private readonly destroyAs;
+  private readonly mapCall;
+  private readonly unmapCall;
+  private readonly protectCall;
+  private readonly pagemapCall;
+  private readonly switchCpu;
+  /** asid → va → RW of each entry (present or PROT_NONE) this port installed */
+  private readonly entries = new Map<number, Map<number, boolean>>();
+  /** asids this port loaded on ACCESS_CPU, to switch away from before destroying them */
+  private readonly loaded = new Set<number>();
+
+  constructor(private readonly client: MmuServiceClient) {
+    this.createAs = promisifyUnary(client, 'createAddressSpace');
+    this.destroyAs = promisifyUnary(client, 'destroyAddressSpace');
+    this.mapCall = promisifyUnary(client, 'mapPages');
+    this.unmapCall = promisifyUnary(client, 'unmapPages');
+    this.protectCall = promisifyUnary(client, 'protectPages');
+    this.pagemapCall = promisifyUnary(client, 'pagemap');
+    this.switchCpu = promisifyUnary(client, 'switchCpu');
+  }
+
+  async createAddressSpace(): Promise<number> {
+    const { addressSpaceId } = await this.createAs({});
+    const asid = toNumber('address_space_id', addressSpaceId);
+    this.entries.set(asid, new Map());
+    return asid;
+  }
+
+  async destroyAddressSpace(asid: number): Promise<void> {
+    if (this.loaded.delete(asid))
+      await this.switchCpu({ cpu: ACCESS_CPU, addressSpaceId: BigInt(KERNEL_ASID) });
+    await this.destroyAs({ addressSpaceId: BigInt(asid) });
+    this.entries.delete(asid);
+  }
+
+  async unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }> {
+    const rw = this.table(asid);
+    const removed: MappedPage[] = [];
+    for (const r of ranges) {
+      await inPieces(r, MAX_PAGES_PER_CALL, async (start, count) => {
+        const res = await this.unmapCall({
+          addressSpaceId: BigInt(asid),
+          address: canonicalFromVa48(start),
+          count,
+        });
+        for (const p of res.removed) {
+          const va = userVa('removed.address', p.address);
+          removed.push({
+            va,
+            pfn: toNumber('removed.pfn', p.pfn),
+            writable: rw.get(va) === true,
+            dirty: p.dirty,
+            young: p.accessed,
+            special: p.special,
+          });
+        }
+      });
+      forEachIn(rw, r, (va) => rw.delete(va));
+    }
+    return { removed };
+  }
+
+  async changeProtection(asid: number, changes: readonly ProtectionChange[]): Promise<void> {
+    const rw = this.table(asid);
+    for (const c of changes) {
+      const prot = changeProt(c);
+      await inPieces(c.range, MAX_PAGES_PER_CALL, async (start, count) => {
+        await this.protectCall({
+          addressSpaceId: BigInt(asid),
+          address: canonicalFromVa48(start),
+          count,
+          pgprot: pgprotToWire(prot),
+        });
+      });
+      const writable = (prot.lo & _PAGE_RW) !== 0;
+      forEachIn(rw, c.range, (va) => rw.set(va, writable));
+    }
+  }
+
+  /** One MapPages call per run of consecutive pages with the same protection and kind. */
+  async mapPages(asid: number, pages: readonly PageToMap[]): Promise<void> {
+    const rw = this.table(asid);
+    let i = 0;
+    while (i < pages.length) {
+      const first = pages[i];
+      const prot = pageProt(first);
+      let j = i + 1;
+      while (
+        j < pages.length &&
+        j - i < MAX_PAGES_PER_CALL &&
+        pages[j].va === pages[j - 1].va + PAGE_SIZE &&
+        pages[j].special === first.special &&
+        samePgprot(pageProt(pages[j]), prot)
+      )
+        j++;
+      await this.mapCall(
+        MapPagesRequest.fromPartial({
+          addressSpaceId: BigInt(asid),
+          address: canonicalFromVa48(first.va),
+          pfns: pages.slice(i, j).map((p) => BigInt(p.pfn)),
+          pgprot: pgprotToWire(prot),
+          special: first.special,
+          replace: true,
+        }),
+      );
+      for (let k = i; k < j; k++) rw.set(pages[k].va, pages[k].accessible && pages[k].writable);
+      i = j;
+    }
+  }
+
+  async pagemap(asid: number, ranges: readonly VaRange[]): Promise<PagemapEntry[]> {
+    const rw = this.table(asid);
+    const out: PagemapEntry[] = [];
+    for (const r of ranges) {
+      await inPieces(r, MAX_PAGEMAP_PAGES, async (start, count) => {
+        const res = await this.pagemapCall({
+          addressSpaceId: BigInt(asid),
+          address: canonicalFromVa48(start),
+          count,
+        });
+        for (const e of res.entries) {
+          const va = userVa('entries.address', e.address);
+          out.push({
+            va,
+            present: e.present,
+            pfn: e.present ? toNumber('entries.pfn', e.pfn) : null,
+            special: e.special,
+            exclusive: e.exclusive,
+            writable: e.present && !e.special && rw.get(va) === true,
+            dirty: e.dirty,
+            young: e.accessed,
+          });
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * User accesses on ACCESS_CPU: the address space is loaded (SwitchCpu) before each batch, since
+   * other clients of the mmu may use that CPU too, then the batch goes down one StreamAccesses call.
+   */
+  async access(asid: number, accesses: readonly UserAccess[]): Promise<AccessOutcome[]> {
+    if (!accesses.length) return [];
+    await this.switchCpu({ cpu: ACCESS_CPU, addressSpaceId: BigInt(asid) });
+    this.loaded.add(asid);
+    const res = await this.accessBatch({
+      batchId: 0n,
+      accesses: accesses.map((a) => ({
+        cpu: ACCESS_CPU,
+        address: canonicalFromVa48(a.va),
+        op: a.write ? AccessOp.ACCESS_OP_WRITE : AccessOp.ACCESS_OP_READ,
+        user: true,
+        length: a.write ? 0 : 1,
+        data: a.write ? Buffer.from(a.data ?? new Uint8Array(1)) : Buffer.alloc(0),
+      })),
+    });
+    if (res.failure) throw new Error(`mmu refused an access batch: ${res.failure}`);
+    return res.results.map((r): AccessOutcome => {
+      const result = r.result;
+      if (result?.$case === 'data') return { kind: 'ok', data: new Uint8Array(result.value) };
+      if (result?.$case === 'pageFault')
+        return { kind: 'fault', write: (result.value.errorCode & X86_PF_WRITE) !== 0 };
+      if (result?.$case === 'skipped') return { kind: 'skipped' };
+      return { kind: 'fault', write: false };
+    });
+  }
+
+  private accessBatch(req: StreamAccessesRequest): Promise<StreamAccessesResponse> {
+    return new Promise((resolve, reject) => {
+      const stream = this.client.streamAccesses();
+      let answer: StreamAccessesResponse | undefined;
+      stream.on('data', (r: StreamAccessesResponse) => (answer ??= r));
+      stream.on('error', reject);
+      stream.on('end', () =>
+        answer ? resolve(answer) : reject(new Error('mmu ended the access stream unanswered')),
+      );
+      stream.write(req);
+      stream.end();
+    });
+  }
+
+  private table(asid: number): Map<number, boolean> {
+    let t = this.entries.get(asid);
+    if (!t) this.entries.set(asid, (t = new Map()));
+    return t;
+  }
+}
+
+function samePgprot(a: { lo: number; hi: number }, b: { lo: number; hi: number }): boolean {
+  return a.lo === b.lo && a.hi === b.hi;
+}
+
+/** Calls `fn` for each tracked va in [r.start, r.end), by whichever is smaller: range or map. */
+function forEachIn(map: Map<number, boolean>, r: VaRange, fn: (va: number) => void): void {
+  const pages = (r.end - r.start) / PAGE_SIZE;
+  if (pages <= map.size) {
+    for (let va = r.start; va < r.end; va += PAGE_SIZE) if (map.has(va)) fn(va);
+  } else {
+    for (const va of [...map.keys()]) if (va >= r.start && va < r.end) fn(va);
+  }
+}
+
+/** The vma-manager's MmuPort over an mmu service client. */
+export function grpcMmuPort(client: MmuServiceClient): MmuPort {
+  return new GrpcMmuPort(client);
+}

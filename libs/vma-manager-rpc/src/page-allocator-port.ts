@@ -1,0 +1,133 @@
+import { GFP } from '@pagemesh/page-allocator';
+import { MAX_BATCH, MAX_GET_PAGES, toBigints, toNumbers } from '@pagemesh/page-allocator-rpc';
+import {
+  AllocPagesRequest,
+  ChangePageFlagsRequest,
+  Errno,
+  PageFlag,
+  PageRefOp,
+  type PageAllocatorServiceClient,
+  type PhysOp,
+} from '@pagemesh/proto';
+import { DomainError, promisifyUnary } from '@pagemesh/service-kit';
+import { PAGE_SIZE } from '@pagemesh/uapi';
+import type { PageAllocatorPort } from '@pagemesh/vma-manager';
+
+/** What do_anonymous_page allocates user pages with: GFP_HIGHUSER_MOVABLE | __GFP_ZERO. */
+const GFP_USER_ZEROED = GFP.HIGHUSER_MOVABLE | GFP.ZERO;
+/** Pages copied per TransferPhys call: 4 MiB, well under the 16 MiB message limit. */
+const COPY_CHUNK_PAGES = 1024;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const read = (paddr: number, length: number): PhysOp => ({
+  op: { $case: 'read', value: { paddr: BigInt(paddr), length } },
+});
+const write = (paddr: number, data: Uint8Array): PhysOp => ({
+  op: {
+    $case: 'write',
+    value: { paddr: BigInt(paddr), data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
+  },
+});
+
+/**
+ * The vma-manager's port to the page allocator, over the page-allocator service: one call per
+ * method and batch (split only where a batch exceeds what one call takes), the same work
+ * inprocPagesPort does over the domain object.
+ */
+export function grpcPagesPort(client: PageAllocatorServiceClient): PageAllocatorPort {
+  const allocPages = promisifyUnary(client, 'allocPages');
+  const changePageRefs = promisifyUnary(client, 'changePageRefs');
+  const changePageFlags = promisifyUnary(client, 'changePageFlags');
+  const getPageCounts = promisifyUnary(client, 'getPageCounts');
+  const getPages = promisifyUnary(client, 'getPages');
+  const transferPhys = promisifyUnary(client, 'transferPhys');
+  let zero: Promise<number> | null = null;
+
+  const refs = async (op: PageRefOp, pfns: readonly number[]) => {
+    for (const part of chunks(pfns, MAX_BATCH)) await changePageRefs({ op, pfns: toBigints(part) });
+  };
+  const allocZeroed = async (count: number): Promise<number[]> => {
+    const res = await allocPages(
+      AllocPagesRequest.fromPartial({ gfpMask: GFP_USER_ZEROED, order: 0, count, allOrNothing: true }),
+    );
+    if (res.errno !== Errno.ERRNO_UNSPECIFIED)
+      throw new DomainError('resource-exhausted', `out of memory: ${count} user pages`, {
+        field: 'count',
+        value: count,
+      });
+    return toNumbers('pfns', res.pfns);
+  };
+
+  return {
+    async allocZeroedPages(count) {
+      const out: number[] = [];
+      for (let left = count; left > 0; left -= MAX_BATCH)
+        out.push(...(await allocZeroed(Math.min(left, MAX_BATCH))));
+      return out;
+    },
+    getPages: (pfns) => refs(PageRefOp.PAGE_REF_OP_GET, pfns),
+    putPages: (pfns) => refs(PageRefOp.PAGE_REF_OP_PUT, pfns),
+    addMapcounts: (pfns, delta) =>
+      refs(delta > 0 ? PageRefOp.PAGE_REF_OP_MAPCOUNT_INC : PageRefOp.PAGE_REF_OP_MAPCOUNT_DEC, pfns),
+    async mapcounts(pfns) {
+      const out: number[] = [];
+      for (const part of chunks(pfns, MAX_BATCH))
+        out.push(...(await getPageCounts({ pfns: toBigints(part) })).mapcounts);
+      return out;
+    },
+    async markDirty(pfns) {
+      for (const part of chunks(pfns, MAX_BATCH))
+        await changePageFlags(
+          ChangePageFlagsRequest.fromPartial({ pfns: toBigints(part), set: [PageFlag.PAGE_FLAG_DIRTY] }),
+        );
+    },
+    async dirtyFlags(pfns) {
+      // one GetPages per run of consecutive PFNs
+      const dirty = new Map<number, boolean>();
+      const sorted = [...new Set(pfns)].sort((a, b) => a - b);
+      let i = 0;
+      while (i < sorted.length) {
+        let j = i + 1;
+        while (j < sorted.length && sorted[j] === sorted[j - 1] + 1 && j - i < MAX_GET_PAGES) j++;
+        const { pages } = await getPages({ startPfn: BigInt(sorted[i]), count: j - i });
+        pages.forEach((p, k) => dirty.set(sorted[i] + k, p.flags.includes(PageFlag.PAGE_FLAG_DIRTY)));
+        i = j;
+      }
+      return pfns.map((pfn) => dirty.get(pfn) ?? false);
+    },
+    async copyPages(pairs) {
+      for (const part of chunks(pairs, COPY_CHUNK_PAGES)) {
+        const { data } = await transferPhys({ ops: part.map((p) => read(p.src * PAGE_SIZE, PAGE_SIZE)) });
+        await transferPhys({ ops: part.map((p, k) => write(p.dst * PAGE_SIZE, data[k])) });
+      }
+    },
+    zeroPage() {
+      // ZERO_PAGE(0): one zeroed page, reserved so that nothing ever frees it; allocated once.
+      zero ??= (async () => {
+        const [pfn] = await allocZeroed(1);
+        await changePageFlags(
+          ChangePageFlagsRequest.fromPartial({ pfns: [BigInt(pfn)], set: [PageFlag.PAGE_FLAG_RESERVED] }),
+        );
+        return pfn;
+      })();
+      zero.catch(() => (zero = null));
+      return zero;
+    },
+    async readBytes(reads) {
+      if (!reads.length) return [];
+      const { data } = await transferPhys({
+        ops: reads.map((r) => read(r.pfn * PAGE_SIZE + r.offset, r.length)),
+      });
+      return data.map((d) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    },
+    async writeBytes(writes) {
+      if (!writes.length) return;
+      await transferPhys({ ops: writes.map((w) => write(w.pfn * PAGE_SIZE + w.offset, w.bytes)) });
+    },
+  };
+}

@@ -1,0 +1,215 @@
+import fc from 'fast-check';
+import { Mmu, inprocPageAllocatorPort } from '@pagemesh/mmu';
+import { grpcPageAllocatorPort, mmuHandlers } from '@pagemesh/mmu-rpc';
+import { bootMachine, type PageAllocator } from '@pagemesh/page-allocator';
+import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
+import {
+  MmuServiceClient,
+  MmuServiceService,
+  PageAllocatorServiceClient,
+  PageAllocatorServiceService,
+  protoFile,
+  protoIncludeDir,
+} from '@pagemesh/proto';
+import { ClientPool, parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
+import {
+  VmaManager,
+  inprocMmuPort,
+  inprocPagesPort,
+  mman as M,
+  type FaultRequest,
+  type MmPorts,
+  type Syscall,
+} from '@pagemesh/vma-manager';
+import { grpcMmuPort } from './mmu-port';
+import { grpcPagesPort } from './page-allocator-port';
+
+const TEST_ARGS = ['--port=0', '--metrics-port=off'];
+const A = 0x7e00_0000_0000;
+const RW = M.PROT_READ | M.PROT_WRITE;
+
+/** A page-allocator service and an mmu service booted against it, on ephemeral ports. */
+async function lowerServices(pa: PageAllocator, pool: ClientPool): Promise<RunningService[]> {
+  const pageAllocator = await startService({
+    name: 'page-allocator',
+    protoFiles: [protoFile('pageAllocator')],
+    includeDirs: [protoIncludeDir()],
+    services: [{ definition: PageAllocatorServiceService, implementation: pageAllocatorHandlers(pa) }],
+    config: parseServiceConfig('page-allocator', { argv: TEST_ARGS, env: {} }),
+  });
+  const mmu = await Mmu.boot(
+    grpcPageAllocatorPort(pool.client(pageAllocator.address, PageAllocatorServiceClient)),
+    {
+      cpus: 1,
+    },
+  );
+  const mmuService = await startService({
+    name: 'mmu',
+    protoFiles: [protoFile('mmu')],
+    includeDirs: [protoIncludeDir()],
+    services: [{ definition: MmuServiceService, implementation: mmuHandlers(mmu) }],
+    config: parseServiceConfig('mmu', { argv: TEST_ARGS, env: {} }),
+  });
+  return [pageAllocator, mmuService];
+}
+
+describe('the vma-manager ports over the real page-allocator and mmu services', () => {
+  let pa: PageAllocator;
+  let pool: ClientPool;
+  let services: RunningService[];
+  let vm: VmaManager;
+  let ports: MmPorts;
+
+  beforeAll(async () => {
+    pa = bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 });
+    pool = new ClientPool();
+    services = await lowerServices(pa, pool);
+    ports = {
+      mmu: grpcMmuPort(pool.client(services[1].address, MmuServiceClient)),
+      pages: grpcPagesPort(pool.client(services[0].address, PageAllocatorServiceClient)),
+    };
+    vm = await VmaManager.create(ports);
+  });
+
+  afterAll(async () => {
+    pool.close();
+    for (const s of [...services].reverse()) await s.shutdown();
+  });
+
+  it('faults, forks copy-on-write, copies on write and gives every page back on exit', async () => {
+    const free = pa.nrFreePages;
+    const parent = await vm.createProcess('parent');
+    await vm.syscalls([
+      { pid: parent, call: { kind: 'mmap', addr: A, length: 0x3000, prot: RW, flags: 0x32 } },
+    ]);
+    expect(
+      await vm.handleFaults([
+        { pid: parent, address: A, errorCode: 0x6 },
+        { pid: parent, address: A + 0x1000, errorCode: 0x4 },
+      ]),
+    ).toEqual(['handled', 'handled']);
+    const [page] = await vm.task(parent).mm.pagemap(A, A + 0x1000);
+    expect(page).toMatchObject({ present: true, writable: true, exclusive: true });
+    const [zero] = await vm.task(parent).mm.pagemap(A + 0x1000, A + 0x2000);
+    expect(zero).toMatchObject({ present: true, special: true, writable: false });
+
+    const child = await vm.fork(parent);
+    expect(pa.pageCount(page.pfn as number)).toBe(2);
+    expect((await vm.task(parent).mm.pagemap(A, A + 0x1000))[0]).toMatchObject({ writable: false });
+    expect(await vm.handleFaults([{ pid: child, address: A, errorCode: 0x7 }])).toEqual(['handled']);
+    const [copy] = await vm.task(child).mm.pagemap(A, A + 0x1000);
+    expect(copy.pfn).not.toBe(page.pfn);
+    expect(copy.writable).toBe(true);
+    expect(pa.pageCount(page.pfn as number)).toBe(1);
+
+    await vm.syscalls([
+      { pid: parent, call: { kind: 'mprotect', addr: A, length: 0x3000, prot: M.PROT_READ } },
+    ]);
+    expect(await vm.handleFaults([{ pid: parent, address: A, errorCode: 0x7 }])).toEqual(['sigsegv-accerr']);
+    await vm.exitProcess(child);
+    await vm.exitProcess(parent);
+    expect(pa.nrFreePages).toBe(free);
+    pa.checkInvariants();
+  });
+
+  it('gives the same answers as the in-process ports for random syscalls and faults', async () => {
+    const addr = fc.integer({ min: 0, max: 15 }).map((p) => A + p * 4096);
+    const len = fc.integer({ min: 1, max: 6 }).map((n) => n * 4096);
+    const prot = fc.constantFrom(M.PROT_NONE, M.PROT_READ, RW);
+    const call: fc.Arbitrary<Syscall> = fc.oneof(
+      fc.record({
+        kind: fc.constant('mmap' as const),
+        addr,
+        length: len,
+        prot,
+        flags: fc.constantFrom(0x32, 0x31, 0x8032),
+      }),
+      fc.record({ kind: fc.constant('munmap' as const), addr, length: len }),
+      fc.record({ kind: fc.constant('mprotect' as const), addr, length: len, prot }),
+      fc.record({
+        kind: fc.constant('madvise' as const),
+        addr,
+        length: len,
+        advice: fc.constantFrom(M.MADV_DONTNEED, M.MADV_WIPEONFORK),
+      }),
+      fc.record({
+        kind: fc.constant('mremap' as const),
+        oldAddr: addr,
+        oldLength: len,
+        newLength: len,
+        flags: fc.constantFrom(0, M.MREMAP_MAYMOVE | M.MREMAP_FIXED),
+        newAddr: addr,
+      }),
+    );
+    const fault = fc.record({
+      page: fc.integer({ min: 0, max: 17 }),
+      errorCode: fc.constantFrom(0x4, 0x6, 0x7),
+    });
+    const step = fc.oneof(
+      fc.record({ calls: fc.array(call, { minLength: 1, maxLength: 3 }) }),
+      fc.record({ faults: fc.array(fault, { minLength: 1, maxLength: 4 }) }),
+      fc.record({ fork: fc.boolean() }),
+    );
+    const free = pa.nrFreePages;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
+        const localPa = bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 });
+        const runFree = pa.nrFreePages;
+        const localMmu = await Mmu.boot(inprocPageAllocatorPort(localPa), { cpus: 1 });
+        const local = await VmaManager.create({
+          mmu: inprocMmuPort(localMmu),
+          pages: inprocPagesPort(localPa),
+        });
+        // a fresh table (and machine: inode numbers) each run, over the same ports and zero page
+        const both = [local, await VmaManager.create(ports)];
+        const pids = await Promise.all(both.map((m) => m.createProcess('diff')));
+        try {
+          let forked = 0;
+          for (const s of steps) {
+            const answers = await Promise.all(
+              both.map(async (m, k) => {
+                const pid = pids[k];
+                if ('calls' in s) return m.syscalls(s.calls.map((c) => ({ pid, call: c })));
+                if ('faults' in s)
+                  return m.handleFaults(
+                    s.faults.map((f): FaultRequest => ({
+                      pid,
+                      address: A + f.page * 4096,
+                      errorCode: f.errorCode,
+                    })),
+                  );
+                if (forked < 2) {
+                  // the child exits at once: fork's COW marking stays behind in the parent
+                  await m.exitProcess(await m.fork(pid));
+                }
+                return null;
+              }),
+            );
+            if ('fork' in s) forked++;
+            expect(answers[1]).toEqual(answers[0]);
+            const maps = await Promise.all(both.map((m, k) => m.procFile(pids[k], 'maps')));
+            expect(maps[1]).toBe(maps[0]);
+            const residency = await Promise.all(
+              both.map(async (m, k) =>
+                (await m.task(pids[k]).mm.pagemap(A, A + 18 * 4096)).map((e) => [
+                  e.present,
+                  e.special,
+                  e.writable,
+                  e.exclusive,
+                  e.dirty,
+                ]),
+              ),
+            );
+            expect(residency[1]).toEqual(residency[0]);
+          }
+        } finally {
+          // a failed step must not leave processes behind for the next run
+          for (const m of both) for (const t of m.processes()) await m.exitProcess(t.pid);
+        }
+        expect(pa.nrFreePages).toBe(runFree);
+        expect(pa.nrFreePages).toBe(free);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
