@@ -2,25 +2,13 @@ import { credentials } from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AccessOp,
-  DeviceDriversServiceClient,
-  Errno,
-  MmuServiceClient,
-  VmFlag,
-  type Access,
-  type StreamAccessesResponse,
-  type Vma,
-} from '@pagemesh/proto';
+import { DeviceDriversServiceClient, Errno, MmuServiceClient, VmFlag, type Vma } from '@pagemesh/proto';
 import { promisifyUnary } from '@pagemesh/service-kit';
 import { startLocalStack, type RunningStack } from '../stack/local-stack';
 import { distDir } from '../commands/common';
 import type { Benchmark } from './benchmark';
+import { streamReads } from './access-stream';
 
-/** Accesses per batch and batches in flight: as mmu.grpc_stream_accesses_per_s measures. */
-const BATCH = 256;
-const IN_FLIGHT = 8;
-const RUN_MS = 1_000;
 /** The lab drivers' NPAGES, their major and /dev node (kernel-labs memory_mapping). */
 const NPAGES = 16;
 const DEV = { path: '/dev/mymmap', major: 42, minor: 0 };
@@ -89,54 +77,11 @@ async function deviceMapping(): Promise<string> {
   return mmuAddress;
 }
 
-/** 8-byte user reads spread over the device mapping's 16 pages. */
-function batchOfReads(seq: number): Access[] {
-  return Array.from({ length: BATCH }, (_, i) => ({
-    cpu: 0,
-    address: DEV_VA + BigInt((((seq * BATCH + i) * 64) % (NPAGES * 4096)) & ~7),
-    op: AccessOp.ACCESS_OP_READ,
-    user: true,
-    length: 8,
-    data: Buffer.alloc(0),
-  }));
-}
-
-/** Streams batches of 256 reads, 8 in flight, for about a second; accesses answered per second. */
-async function streamReads(address: string): Promise<number> {
-  const client = new MmuServiceClient(address, credentials.createInsecure());
-  const stream = client.streamAccesses();
-  let sent = 0;
-  let answered = 0;
-  let inFlight = 0;
-  const deadline = performance.now() + RUN_MS;
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const send = () => {
-      inFlight++;
-      stream.write({ batchId: BigInt(sent), accesses: batchOfReads(sent++) });
-    };
-    stream.on('data', (res: StreamAccessesResponse) => {
-      inFlight--;
-      if (res.failure) return reject(new Error(`access batch refused: ${res.failure}`));
-      if (res.results.some((r) => r.result?.$case !== 'data'))
-        return reject(new Error('a read through the device mapping faulted'));
-      answered += res.results.length;
-      if (performance.now() < deadline) send();
-      else if (inFlight === 0) stream.end();
-    });
-    stream.on('end', resolve);
-    stream.on('error', reject);
-    for (let i = 0; i < IN_FLIGHT; i++) send();
-  });
-  client.close();
-  return Math.round(answered / ((performance.now() - t0) / 1000));
-}
-
 export const grpcDeviceDriversBenchmarks: Benchmark[] = [
   {
     id: 'drivers.grpc_device_mmap_access_per_s',
     unit: 'accesses/s',
-    run: async () => streamReads(await deviceMapping()),
+    run: async () => streamReads(await deviceMapping(), DEV_VA, NPAGES * 4096),
   },
 ];
 

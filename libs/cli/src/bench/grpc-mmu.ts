@@ -4,23 +4,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AccessOp,
   AllocPagesRequest,
   MapPagesRequest,
   MmuServiceClient,
   PageAllocatorServiceClient,
-  type Access,
-  type StreamAccessesResponse,
 } from '@pagemesh/proto';
 import { promisifyUnary } from '@pagemesh/service-kit';
 import { startLocalStack, type RunningStack } from '../stack/local-stack';
 import { distDir } from '../commands/common';
 import type { Benchmark } from './benchmark';
+import { streamReads } from './access-stream';
 
-/** Accesses per batch and batches in flight: the same for the service and the echo baseline. */
-const BATCH = 256;
-const IN_FLIGHT = 8;
-const RUN_MS = 1_000;
 /** 8-byte user reads spread over this many mapped pages. */
 const PAGES = 256;
 const USER_VA = 0x7e0000000000n;
@@ -74,58 +68,16 @@ async function echoServer(): Promise<string> {
   return address;
 }
 
-function batchOfReads(seq: number): Access[] {
-  return Array.from({ length: BATCH }, (_, i) => ({
-    cpu: 0,
-    address: USER_VA + BigInt((((seq * BATCH + i) * 64) % (PAGES * 4096)) & ~7),
-    op: AccessOp.ACCESS_OP_READ,
-    user: true,
-    length: 8,
-    data: Buffer.alloc(0),
-  }));
-}
-
-/** Streams batches of 256 reads, 8 in flight, for about a second; accesses answered per second. */
-async function streamAccesses(address: string): Promise<number> {
-  const client = new MmuServiceClient(address, credentials.createInsecure());
-  const stream = client.streamAccesses();
-  let sent = 0;
-  let answered = 0;
-  let inFlight = 0;
-  const deadline = performance.now() + RUN_MS;
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const send = () => {
-      inFlight++;
-      stream.write({ batchId: BigInt(sent), accesses: batchOfReads(sent++) });
-    };
-    stream.on('data', (res: StreamAccessesResponse) => {
-      inFlight--;
-      if (res.failure) return reject(new Error(`access batch refused: ${res.failure}`));
-      if (res.results.some((r) => r.result?.$case !== 'data'))
-        return reject(new Error('an access of the benchmark faulted'));
-      answered += res.results.length;
-      if (performance.now() < deadline) send();
-      else if (inFlight === 0) stream.end();
-    });
-    stream.on('end', resolve);
-    stream.on('error', reject);
-    for (let i = 0; i < IN_FLIGHT; i++) send();
-  });
-  client.close();
-  return Math.round(answered / ((performance.now() - t0) / 1000));
-}
-
 export const grpcMmuBenchmarks: Benchmark[] = [
   {
     id: 'mmu.grpc_stream_accesses_per_s',
     unit: 'accesses/s',
-    run: async () => (last.service = await streamAccesses(await mmuWithMappedPages())),
+    run: async () => (last.service = await streamReads(await mmuWithMappedPages(), USER_VA, PAGES * 4096)),
   },
   {
     id: 'mmu.grpc_echo_batch_items_per_s',
     unit: 'items/s',
-    run: async () => (last.echo = await streamAccesses(await echoServer())),
+    run: async () => (last.echo = await streamReads(await echoServer(), USER_VA, PAGES * 4096)),
   },
   {
     // The median runs of the two benchmarks above, measured in this same run.
@@ -133,8 +85,8 @@ export const grpcMmuBenchmarks: Benchmark[] = [
     unit: 'ratio',
     goal: { op: '>=', value: 0.5 },
     run: async () => {
-      const service = await streamAccesses(await mmuWithMappedPages());
-      const baseline = await streamAccesses(await echoServer());
+      const service = await streamReads(await mmuWithMappedPages(), USER_VA, PAGES * 4096);
+      const baseline = await streamReads(await echoServer(), USER_VA, PAGES * 4096);
       return Number((service / baseline).toFixed(3));
     },
   },

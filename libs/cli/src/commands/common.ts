@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { defaultAddresses, parseAddressList, type ServiceName } from '../stack/service-table';
 
 /** Where the command writes: results to stdout, progress and diagnostics to stderr. */
 export interface CliIo {
@@ -36,4 +37,17 @@ export function distDir(): string {
     if (existsSync(join(dir, 'dist', 'apps', 'page-allocator', 'main.cjs'))) return join(dir, 'dist');
   }
   throw new Error('cannot find the service bundles (dist/apps/*/main.cjs): run `npm run build` first');
+}
+
+/** The options every command that talks to a running stack takes. */
+export interface StackAddressOptions {
+  basePort: number;
+  host: string;
+  addresses?: string;
+}
+
+/** Where each service of a running stack is: the default ports from --base-port, overridden by --addresses. */
+export function stackAddresses(options: StackAddressOptions): Record<ServiceName, string> {
+  const addresses = defaultAddresses(options.host, options.basePort);
+  return options.addresses ? parseAddressList(options.addresses, addresses) : addresses;
 }

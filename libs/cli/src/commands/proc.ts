@@ -2,8 +2,8 @@ import { credentials } from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MmuProcFile, MmuServiceClient, PageAllocatorServiceClient, ProcFile } from '@pagemesh/proto';
 import { promisifyUnary } from '@pagemesh/service-kit';
-import { DEFAULT_BASE_PORT, defaultAddresses, parseAddressList } from '../stack/service-table';
-import { parseIntOption, type CommandIo } from './common';
+import { DEFAULT_BASE_PORT } from '../stack/service-table';
+import { parseIntOption, stackAddresses, type CommandIo } from './common';
 
 /** The /proc files a running stack serves, and which service owns each. */
 const FILES = {
@@ -49,8 +49,7 @@ export function registerProc(program: Command, io: CommandIo): void {
     .option('--addresses <list>', 'explicit addresses: name=host:port,...')
     .option('--json', 'print {"file", "text"} as JSON')
     .action(async (file: FileName, options: ProcOptions) => {
-      let addresses = defaultAddresses(options.host, options.basePort);
-      if (options.addresses) addresses = parseAddressList(options.addresses, addresses);
+      const addresses = stackAddresses(options);
       const spec = FILES[file];
       let text: string;
       if (spec.service === 'mmu') {

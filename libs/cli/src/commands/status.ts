@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
 import { checkHealth } from '@pagemesh/service-kit';
-import {
-  DEFAULT_BASE_PORT,
-  SERVICES,
-  defaultAddresses,
-  parseAddressList,
-  type ServiceName,
-} from '../stack/service-table';
+import { DEFAULT_BASE_PORT, SERVICES, type ServiceName } from '../stack/service-table';
 import { renderTable } from '../output/table';
-import { parseIntOption, type CommandIo } from './common';
+import { parseIntOption, stackAddresses, type CommandIo } from './common';
 
 export interface ServiceHealth {
   name: ServiceName;
@@ -60,8 +54,7 @@ export function registerStatus(program: Command, io: CommandIo): void {
     .option('--timeout-ms <ms>', 'deadline of each health check', parseIntOption, 2_000)
     .option('--json', 'print JSON instead of a table')
     .action(async (options: StatusOptions) => {
-      let addresses = defaultAddresses(options.host, options.basePort);
-      if (options.addresses) addresses = parseAddressList(options.addresses, addresses);
+      const addresses = stackAddresses(options);
       const health = await stackHealth(addresses, options.timeoutMs);
       io.out(options.json ? JSON.stringify({ services: health }) : healthTable(health));
       if (health.some((h) => h.status !== 'SERVING')) io.setExitCode(1);
