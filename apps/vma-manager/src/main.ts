@@ -1,6 +1,4 @@
 import { runServiceMain } from '@pagemesh/service-kit';
-import { buildVmaManagerService, CALLS } from './service';
+import { buildVmaManagerService, FLAGS } from './service';
 
-void runServiceMain('vma-manager', (config) => buildVmaManagerService(config), {
-  extraFlags: CALLS.map((c) => `${c}-address`),
-});
+void runServiceMain('vma-manager', (config) => buildVmaManagerService(config), { extraFlags: FLAGS });
