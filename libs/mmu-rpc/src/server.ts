@@ -39,7 +39,7 @@ import {
   type GetTlbStatsRequest,
   type GetTlbStatsResponse,
 } from '@pagemesh/proto';
-import { DomainError } from '@pagemesh/service-kit';
+import { DomainError, serveBatchStream } from '@pagemesh/service-kit';
 import { ERRNO, canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
 import { vmFlagsFromWire, vmFlagsToWire } from './vm-flags-wire';
 
@@ -371,29 +371,13 @@ export function mmuHandlers(mmu: Mmu) {
       await mmu.kunmapLocal(req.cpu, wireVa('addr', req.addr));
       return {};
     }),
+    // Each batch starts as soon as it arrives (the mmu keeps call order and pipelines the data
+    // transfers); the answers go out in arrival order.
     streamAccesses: (call: ServerDuplexStream<StreamAccessesRequest, StreamAccessesResponse>) =>
-      new Promise<void>((resolve, reject) => {
-        // Each batch starts as soon as it arrives (the mmu keeps call order and pipelines the
-        // data transfers); the answers are written in arrival order.
-        let chain: Promise<void> = Promise.resolve();
-        call.on('data', (req: StreamAccessesRequest) => {
-          const answer = accessBatch(req).catch((err: unknown) => {
-            if (err instanceof Error && 'kind' in err)
-              return { batchId: req.batchId, results: [], failure: err.message };
-            throw err;
-          });
-          chain = chain.then(async () => {
-            call.write(await answer);
-          });
-          chain.catch(reject);
-        });
-        call.on('end', () => {
-          chain.then(() => {
-            call.end();
-            resolve();
-          }, reject);
-        });
-        call.on('error', reject);
-      }),
+      serveBatchStream(call, accessBatch, (req, err) => ({
+        batchId: req.batchId,
+        results: [],
+        failure: err.message,
+      })),
   };
 }

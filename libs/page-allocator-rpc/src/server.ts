@@ -40,7 +40,7 @@ import {
   type PageOpResult,
   type WritePhysRequest,
 } from '@pagemesh/proto';
-import { DomainError } from '@pagemesh/service-kit';
+import { DomainError, serveBatchStream } from '@pagemesh/service-kit';
 import { canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import { domainPageFlag, protoArch, protoMapping, protoPageFlags, protoPageType, protoZone } from './enums';
@@ -362,37 +362,18 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     getPageCounts: unary(getPageCounts),
     kfree: unary(kfree),
     streamTransferPhys: (call: ServerDuplexStream<StreamTransferPhysRequest, StreamTransferPhysResponse>) =>
-      new Promise<void>((resolve, reject) => {
-        call.on('data', (req: StreamTransferPhysRequest) => {
-          try {
-            call.write({ batchId: req.batchId, data: transferOps(req.ops), failure: '' });
-          } catch (err) {
-            if (err instanceof Error && 'kind' in err)
-              call.write({ batchId: req.batchId, data: [], failure: err.message });
-            else reject(err);
-          }
-        });
-        call.on('end', () => {
-          call.end();
-          resolve();
-        });
-        call.on('error', reject);
-      }),
+      serveBatchStream(
+        call,
+        (req) => ({ batchId: req.batchId, data: transferOps(req.ops), failure: '' }),
+        (req, err) => ({ batchId: req.batchId, data: [], failure: err.message }),
+      ),
     streamPageOps: (call: ServerDuplexStream<StreamPageOpsRequest, StreamPageOpsResponse>) =>
-      new Promise<void>((resolve, reject) => {
-        call.on('data', (req: StreamPageOpsRequest) => {
-          try {
-            call.write(pageOpsBatch(req));
-          } catch (err) {
-            reject(err);
-          }
-        });
-        call.on('end', () => {
-          call.end();
-          resolve();
-        });
-        call.on('error', reject);
-      }),
+      serveBatchStream(call, pageOpsBatch, (req, err) => ({
+        batchId: req.batchId,
+        results: [],
+        failedOpIndex: 0,
+        failure: err.message,
+      })),
   };
 }
 

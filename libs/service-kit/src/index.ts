@@ -48,6 +48,9 @@ export type {
   UnaryHandler,
 } from './handler-guards';
 
+// Streams of batches
+export { serveBatchStream } from './batch-stream';
+
 // Server
 export { serviceNamesOf, startService } from './start-service';
 export type {
