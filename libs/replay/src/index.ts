@@ -95,3 +95,5 @@ export type { ProgressStream, ProgressOptions } from './progress';
 export { inprocMmuPort } from './inproc/mmu-port';
 export { inprocPageAllocatorView } from './inproc/page-allocator-port';
 export { inprocDeviceDriversPort } from './inproc/device-drivers-port';
+export { inprocVmaManagerPort } from './inproc/vma-manager-port';
+export { bootInprocStack } from './inproc-stack';
