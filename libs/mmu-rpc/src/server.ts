@@ -48,6 +48,9 @@ export const MAX_PAGES_PER_CALL = 262_144;
 /** Largest number of accesses in one stream batch. */
 export const MAX_ACCESSES_PER_BATCH = 65_536;
 
+/** The data of an access that moved none (a write). */
+const EMPTY = new Uint8Array(0);
+
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
 
 /** A virtual address from the wire, as va48; a non-canonical one is refused naming the field. */
@@ -102,12 +105,8 @@ const ACCESS_OPS: Record<number, Access['op'] | undefined> = {
 function accessResultToWire(r: DomainAccessResult): AccessResult {
   switch (r.kind) {
     case 'ok':
-      return {
-        result: {
-          $case: 'data',
-          value: r.data ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : Buffer.alloc(0),
-        },
-      };
+      // ts-proto writes any Uint8Array as bytes: no Buffer wrapper per access.
+      return { result: { $case: 'data', value: (r.data ?? EMPTY) as Buffer } };
     case 'page-fault':
       return {
         result: {

@@ -10,6 +10,7 @@ export const VA48_LIMIT = 2 ** 48;
 const BIT47 = 2 ** 47;
 const HIGH_BITS = 0xffff_0000_0000_0000n;
 const LOW_MASK = 0xffff_ffff_ffffn;
+const USER_HALF_END = 1n << 47n;
 
 /** True when bits 63..48 of the 64-bit address are all copies of bit 47. */
 export function isCanonical(address: bigint): boolean {
@@ -20,6 +21,8 @@ export function isCanonical(address: bigint): boolean {
 
 /** The va48 form of a canonical address, or null for a non-canonical one (a #GP on real hardware). */
 export function va48FromCanonical(address: bigint): number | null {
+  // User addresses, the common case on access paths, need no masking.
+  if (address >= 0n && address < USER_HALF_END) return Number(address);
   return isCanonical(address) ? Number(address & LOW_MASK) : null;
 }
 
