@@ -86,18 +86,27 @@ export function memoryMapSvg(map: PhysMemoryMap, options: MemoryMapOptions = {})
     }
     body.push(text(4, top + Math.floor(first / columns) * cell + cell, z.name, { fill: '#333' }));
   });
-  for (let c = 0; c < cells; c++) {
-    const state = cellState(counts, c);
-    if (state === 'absent') continue;
-    body.push(
-      el('rect', {
-        x: left + (c % columns) * cell + 1,
-        y: top + Math.floor(c / columns) * cell + 1,
-        width: cell - 2,
-        height: cell - 2,
-        fill: STATE_COLORS[state],
-      }),
-    );
+  // one rect per run of equal cells within a row keeps big maps small
+  for (let row = 0; row < rows; row++) {
+    let c = row * columns;
+    const rowEnd = Math.min(cells, c + columns);
+    while (c < rowEnd) {
+      const state = cellState(counts, c);
+      let run = 1;
+      while (c + run < rowEnd && cellState(counts, c + run) === state) run++;
+      if (state !== 'absent') {
+        body.push(
+          el('rect', {
+            x: left + (c % columns) * cell + 1,
+            y: top + row * cell + 1,
+            width: run * cell - 2,
+            height: cell - 2,
+            fill: STATE_COLORS[state],
+          }),
+        );
+      }
+      c += run;
+    }
   }
   let x = 8;
   for (const state of ['free', 'allocated', 'page-table', 'slab', 'reserved'] as const) {
