@@ -44,6 +44,7 @@ function worker(i: number): unknown {
         fork: {
           name: `${name}-child`,
           ops: [
+            { proc: { file: 'maps' } },
             {
               touch: {
                 addr: v('r'),
