@@ -112,6 +112,40 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
     pa.checkInvariants();
   });
 
+  it('carries user data through accesses, copy-on-write copies and shared memory', async () => {
+    const free = pa.nrFreePages;
+    const parent = await vm.createProcess('data');
+    const S = A + 0x10000;
+    expect(
+      await vm.syscalls([
+        { pid: parent, call: { kind: 'mmap', addr: A, length: 0x2000, prot: RW, flags: 0x32 } },
+        { pid: parent, call: { kind: 'mmap', addr: S, length: 0x1000, prot: RW, flags: 0x31 } },
+      ]),
+    ).toEqual([{ ret: A }, { ret: S }]);
+    const proc = vm.task(parent).mm;
+    // a write through the CPU (StreamAccesses): faults handled and retried, the byte lands in RAM
+    expect(await proc.access(A, 2, true, 0x5a)).toMatchObject({ done: 2, signal: null });
+    expect(await proc.access(S, 1, true, 0x33)).toMatchObject({ done: 1, signal: null });
+    const child = await vm.fork(parent);
+    // the child's write copies the page (copy_user_highpage through TransferPhys) before writing
+    const cproc = vm.task(child).mm;
+    expect((await cproc.access(A, 2, false)).bytes).toEqual([0x5a, 0x5a]);
+    expect(await cproc.access(A, 1, true, 0x77)).toMatchObject({ signal: null });
+    expect((await cproc.access(A, 2, false)).bytes).toEqual([0x77, 0x5a]);
+    expect((await proc.access(A, 1, false)).bytes).toEqual([0x5a]);
+    // shared memory: one page, seen and written by both
+    expect(await cproc.access(S, 1, true, 0x44)).toMatchObject({ signal: null });
+    expect((await proc.access(S, 1, false)).bytes).toEqual([0x44]);
+    const smaps = await vm.procFile(parent, 'smaps');
+    expect(smaps).toContain('/dev/zero (deleted)');
+    expect(smaps).toMatch(/Shared_Dirty: +4 kB/);
+    // exit switches the CPU away from each address space before destroying it
+    await vm.exitProcess(child);
+    await vm.exitProcess(parent);
+    expect(pa.nrFreePages).toBe(free);
+    pa.checkInvariants();
+  });
+
   it('gives the same answers as the in-process ports for random syscalls and faults', async () => {
     const addr = fc.integer({ min: 0, max: 15 }).map((p) => A + p * 4096);
     const len = fc.integer({ min: 1, max: 6 }).map((n) => n * 4096);
