@@ -23,6 +23,7 @@ import {
 import { promisifyUnary } from '@pagemesh/service-kit';
 import { PAGE_SIZE, canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
 import type { MappedPage, MmuPort, PagemapEntry, ProtectionChange, VaRange } from '@pagemesh/vma-manager';
+import { WritableEntries } from './writable-entries';
 
 /** One page to map, as MmuPort.mapPages takes it. */
 type PageToMap = Parameters<MmuPort['mapPages']>[1][number];
@@ -81,12 +82,7 @@ async function inPieces(r: VaRange, max: number, fn: (start: number, count: numb
 /**
  * The vma-manager's port to the mmu, over the mmu service (CreateAddressSpace,
  * DestroyAddressSpace, MapPages, UnmapPages, ProtectPages, Pagemap, SwitchCpu, StreamAccesses).
- *
- * The mmu's wire answers (Pagemap entries, removed PTEs) do not carry a PTE's RW bit, which the
- * fault handler and fork need. This port is the only writer of its address spaces' user PTEs
- * (the hardware only sets Accessed and Dirty), so it keeps the RW bit of every entry it installed
- * and updates it as ProtectPages does (pte_modify takes RW from the new pgprot), instead of a
- * Walk per page.
+ * The RW bit of the PTEs it reports comes from WritableEntries (the wire does not carry it).
  */
 export class GrpcMmuPort implements MmuPort {
   private readonly createAs;
@@ -96,8 +92,7 @@ export class GrpcMmuPort implements MmuPort {
   private readonly protectCall;
   private readonly pagemapCall;
   private readonly switchCpu;
-  /** asid → va → RW of each entry (present or PROT_NONE) this port installed */
-  private readonly entries = new Map<number, Map<number, boolean>>();
+  private readonly rw = new WritableEntries();
   /** asids this port loaded on ACCESS_CPU, to switch away from before destroying them */
   private readonly loaded = new Set<number>();
 
@@ -113,20 +108,17 @@ export class GrpcMmuPort implements MmuPort {
 
   async createAddressSpace(): Promise<number> {
     const { addressSpaceId } = await this.createAs({});
-    const asid = toNumber('address_space_id', addressSpaceId);
-    this.entries.set(asid, new Map());
-    return asid;
+    return toNumber('address_space_id', addressSpaceId);
   }
 
   async destroyAddressSpace(asid: number): Promise<void> {
     if (this.loaded.delete(asid))
       await this.switchCpu({ cpu: ACCESS_CPU, addressSpaceId: BigInt(KERNEL_ASID) });
     await this.destroyAs({ addressSpaceId: BigInt(asid) });
-    this.entries.delete(asid);
+    this.rw.drop(asid);
   }
 
   async unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }> {
-    const rw = this.table(asid);
     const removed: MappedPage[] = [];
     for (const r of ranges) {
       await inPieces(r, MAX_PAGES_PER_CALL, async (start, count) => {
@@ -140,20 +132,19 @@ export class GrpcMmuPort implements MmuPort {
           removed.push({
             va,
             pfn: toNumber('removed.pfn', p.pfn),
-            writable: rw.get(va) === true,
+            writable: this.rw.writable(asid, va),
             dirty: p.dirty,
             young: p.accessed,
             special: p.special,
           });
         }
       });
-      forEachIn(rw, r, (va) => rw.delete(va));
+      this.rw.forget(asid, r);
     }
     return { removed };
   }
 
   async changeProtection(asid: number, changes: readonly ProtectionChange[]): Promise<void> {
-    const rw = this.table(asid);
     for (const c of changes) {
       const prot = changeProt(c);
       await inPieces(c.range, MAX_PAGES_PER_CALL, async (start, count) => {
@@ -164,14 +155,12 @@ export class GrpcMmuPort implements MmuPort {
           pgprot: pgprotToWire(prot),
         });
       });
-      const writable = (prot.lo & _PAGE_RW) !== 0;
-      forEachIn(rw, c.range, (va) => rw.set(va, writable));
+      this.rw.protect(asid, c.range, (prot.lo & _PAGE_RW) !== 0);
     }
   }
 
   /** One MapPages call per run of consecutive pages with the same protection and kind. */
   async mapPages(asid: number, pages: readonly PageToMap[]): Promise<void> {
-    const rw = this.table(asid);
     let i = 0;
     while (i < pages.length) {
       const first = pages[i];
@@ -195,13 +184,12 @@ export class GrpcMmuPort implements MmuPort {
           replace: true,
         }),
       );
-      for (let k = i; k < j; k++) rw.set(pages[k].va, pages[k].accessible && pages[k].writable);
+      for (let k = i; k < j; k++) this.rw.set(asid, pages[k].va, pages[k].accessible && pages[k].writable);
       i = j;
     }
   }
 
   async pagemap(asid: number, ranges: readonly VaRange[]): Promise<PagemapEntry[]> {
-    const rw = this.table(asid);
     const out: PagemapEntry[] = [];
     for (const r of ranges) {
       await inPieces(r, MAX_PAGEMAP_PAGES, async (start, count) => {
@@ -218,7 +206,7 @@ export class GrpcMmuPort implements MmuPort {
             pfn: e.present ? toNumber('entries.pfn', e.pfn) : null,
             special: e.special,
             exclusive: e.exclusive,
-            writable: e.present && !e.special && rw.get(va) === true,
+            writable: e.present && !e.special && this.rw.writable(asid, va),
             dirty: e.dirty,
             young: e.accessed,
           });
@@ -271,26 +259,10 @@ export class GrpcMmuPort implements MmuPort {
       stream.end();
     });
   }
-
-  private table(asid: number): Map<number, boolean> {
-    let t = this.entries.get(asid);
-    if (!t) this.entries.set(asid, (t = new Map()));
-    return t;
-  }
 }
 
 function samePgprot(a: { lo: number; hi: number }, b: { lo: number; hi: number }): boolean {
   return a.lo === b.lo && a.hi === b.hi;
-}
-
-/** Calls `fn` for each tracked va in [r.start, r.end), by whichever is smaller: range or map. */
-function forEachIn(map: Map<number, boolean>, r: VaRange, fn: (va: number) => void): void {
-  const pages = (r.end - r.start) / PAGE_SIZE;
-  if (pages <= map.size) {
-    for (let va = r.start; va < r.end; va += PAGE_SIZE) if (map.has(va)) fn(va);
-  } else {
-    for (const va of [...map.keys()]) if (va >= r.start && va < r.end) fn(va);
-  }
 }
 
 /** The vma-manager's MmuPort over an mmu service client. */
