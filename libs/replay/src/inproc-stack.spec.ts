@@ -2,6 +2,7 @@ import { builtinWorkload } from './builtin';
 import { runWorkload } from './engine/engine';
 import { replayWorkload } from './engine/replay';
 import { bootInprocStack } from './inproc-stack';
+import { loadOpsText } from './workload/load-ops';
 import type { RunReport } from './report/model';
 
 /** A report without the wall-clock figures (latencies, duration), which differ between runs. */
@@ -65,5 +66,22 @@ describe('the inproc stack', () => {
     const a = await runWorkload(w, await bootInprocStack(w.machine), { now: () => 0 });
     const b = await runWorkload(w, await bootInprocStack(w.machine), { now: () => 0 });
     expect(timeless(b)).toEqual(timeless(a));
+  });
+});
+
+describe('an oracle script on the inproc stack', () => {
+  it('passes lengths near 2^64 through exactly and records the errno', async () => {
+    const w = loadOpsText(
+      'mmap 0x7e0000000000 0x2000 rw- private|anonymous|fixed_noreplace\nmunmap 0x7e0000000000 0xfffffffffffff000\nfork-touch 0x7e0000000000 0x2000 w 4\n',
+      'wrap.ops',
+    );
+    const report = await replayWorkload(w, bootInprocStack);
+    expect(report.failures).toEqual([]);
+    expect(report.processes[0].log.map((l) => `${l.call} ${l.result}`)).toEqual([
+      'mmap(0x7e0000000000, 8192, 0x3, 0x100022, -1, 0) = 0x7e0000000000',
+      'munmap(0x7e0000000000, 18446744073709547520) = -1 EINVAL',
+      'fork() = 2',
+    ]);
+    expect(report.processes[1]).toMatchObject({ name: 'child1', faults: { total: 2 } });
   });
 });

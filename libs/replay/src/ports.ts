@@ -4,7 +4,8 @@
  * domain objects, or by the clients of the rpc libs; the engine only sees these interfaces.
  *
  * Virtual addresses are va48 numbers (docs/architecture.md, "64-bit values"); PFNs and sizes are
- * plain numbers. A failed syscall is a value (`{ errno }`), never a rejected promise: a rejected
+ * plain numbers, except syscall lengths and offsets, which are bigints above 2^53 (a length near
+ * 2^64 is how a caller asks for EINVAL/ENOMEM on wrap-around). A failed syscall is a value (`{ errno }`), never a rejected promise: a rejected
  * promise means the service could not take the request, and the engine stops the run.
  */
 import type { Errno } from '@pagemesh/uapi';
@@ -21,28 +22,38 @@ export type Syscall =
   | {
       readonly call: 'mmap';
       readonly addr: number;
-      readonly length: number;
+      readonly length: number | bigint;
       readonly prot: number;
       readonly flags: number;
       /** -1 for an anonymous mapping. */
       readonly fd: number;
-      readonly offset: number;
+      readonly offset: number | bigint;
     }
   | {
       readonly call: 'munmap' | 'mlock' | 'munlock' | 'mseal';
       readonly addr: number;
-      readonly length: number;
+      readonly length: number | bigint;
     }
-  | { readonly call: 'mprotect'; readonly addr: number; readonly length: number; readonly prot: number }
+  | {
+      readonly call: 'mprotect';
+      readonly addr: number;
+      readonly length: number | bigint;
+      readonly prot: number;
+    }
   | {
       readonly call: 'mremap';
       readonly addr: number;
-      readonly oldLength: number;
-      readonly newLength: number;
+      readonly oldLength: number | bigint;
+      readonly newLength: number | bigint;
       readonly flags: number;
       readonly newAddr: number;
     }
-  | { readonly call: 'madvise'; readonly addr: number; readonly length: number; readonly advice: number }
+  | {
+      readonly call: 'madvise';
+      readonly addr: number;
+      readonly length: number | bigint;
+      readonly advice: number;
+    }
   /** open(2) of a device node (`/dev/mymmap`) or a proc entry; returns the fd. */
   | { readonly call: 'open'; readonly path: string; readonly flags: number }
   /** read(2): `ret` bytes, returned in `data`. */

@@ -132,7 +132,7 @@ export class FakeMachine {
     const err = (errno: Errno): SyscallResult => ({ errno });
     switch (c.call) {
       case 'mmap': {
-        const len = Math.ceil(c.length / PAGE_SIZE) * PAGE_SIZE;
+        const len = Math.ceil(Number(c.length) / PAGE_SIZE) * PAGE_SIZE;
         if (len === 0) return err('EINVAL');
         const device = c.fd >= 0;
         if (device && p.fds.get(c.fd) !== '/dev/mymmap') return err('EBADF');
@@ -157,10 +157,10 @@ export class FakeMachine {
         return { ret: start };
       }
       case 'munmap':
-        this.unmap(p, c.addr, Math.ceil(c.length / PAGE_SIZE) * PAGE_SIZE);
+        this.unmap(p, c.addr, Math.ceil(Number(c.length) / PAGE_SIZE) * PAGE_SIZE);
         return { ret: 0 };
       case 'mprotect': {
-        const end = c.addr + Math.ceil(c.length / PAGE_SIZE) * PAGE_SIZE;
+        const end = c.addr + Math.ceil(Number(c.length) / PAGE_SIZE) * PAGE_SIZE;
         let covered = 0;
         const out: FakeVma[] = [];
         for (const v of p.vmas) {

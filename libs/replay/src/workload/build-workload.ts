@@ -20,6 +20,7 @@ import {
   parseMremapFlags,
   parseProt,
   parseSize,
+  parseU64,
   type Parsed,
 } from './values';
 
@@ -85,6 +86,8 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
   }
   const size = (o: Obj, key: string, path: PathSegment[], dflt = 0) =>
     o[key] === undefined ? dflt : get(parseSize(o[key]), [...path, key], 0);
+  const u64 = (o: Obj, key: string, path: PathSegment[]) =>
+    o[key] === undefined ? 0 : get(parseU64(o[key]), [...path, key], 0);
   const addr = (o: Obj, key: string, path: PathSegment[]): Addr => {
     if (o[key] === undefined) return 0;
     const a = get(parseAddr(o[key]), [...path, key], 0);
@@ -205,11 +208,11 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
             op: 'mmap',
             at: site,
             addr: addr(o, 'addr', p),
-            length: size(o, 'length', p),
+            length: u64(o, 'length', p),
             prot: get(parseProt(o['prot']), [...p, 'prot'], 0),
             flags,
             fd,
-            offset: size(o, 'offset', p),
+            offset: u64(o, 'offset', p),
             save: saveVar(o, p),
             expect: syscallExpect(o, p),
           });
@@ -223,7 +226,7 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
             op: name,
             at: site,
             addr: addr(o, 'addr', p),
-            length: size(o, 'length', p),
+            length: u64(o, 'length', p),
             expect: syscallExpect(o, p),
           });
           break;
@@ -232,7 +235,7 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
             op: 'mprotect',
             at: site,
             addr: addr(o, 'addr', p),
-            length: size(o, 'length', p),
+            length: u64(o, 'length', p),
             prot: get(parseProt(o['prot']), [...p, 'prot'], 0),
             expect: syscallExpect(o, p),
           });
@@ -242,8 +245,8 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
             op: 'mremap',
             at: site,
             addr: addr(o, 'addr', p),
-            oldLength: size(o, 'oldLength', p),
-            newLength: size(o, 'newLength', p),
+            oldLength: u64(o, 'oldLength', p),
+            newLength: u64(o, 'newLength', p),
             flags: o['flags'] === undefined ? 0 : get(parseMremapFlags(o['flags']), [...p, 'flags'], 0),
             newAddr: addr(o, 'newAddr', p),
             save: saveVar(o, p),
@@ -255,7 +258,7 @@ export function buildWorkload(data: Obj, file: string, locate: Locate): Workload
             op: 'madvise',
             at: site,
             addr: addr(o, 'addr', p),
-            length: size(o, 'length', p),
+            length: u64(o, 'length', p),
             advice: get(parseAdvice(o['advice']), [...p, 'advice'], 0),
             expect: syscallExpect(o, p),
           });

@@ -82,7 +82,7 @@ describe('loadOpsText', () => {
 
   it('keeps huge lengths used to test wrap-around', () => {
     const w = loadOpsText('munmap 0x7e0000000000 0xfffffffffffff000\n', 'c.ops');
-    expect(w.processes[0].ops[0]).toMatchObject({ length: 2 ** 64 - 4096 });
+    expect(w.processes[0].ops[0]).toMatchObject({ length: 2n ** 64n - 4096n });
   });
 
   it('names the line, column and argument that is wrong', () => {

@@ -64,6 +64,7 @@ export function loadOpsText(text: string, file: string): Workload {
     }
     const addr = (i: number) => arg(i, parseAddr, 0);
     const size = (i: number) => arg(i, parseNumber, 0);
+    const u64 = (i: number) => arg(i, parseU64Arg, 0);
     const rw = (i: number): 'read' | 'write' => {
       if (args[i] === 'r') return 'read';
       if (args[i] === 'w') return 'write';
@@ -83,11 +84,11 @@ export function loadOpsText(text: string, file: string): Workload {
           op: 'mmap',
           at,
           addr: addr(0),
-          length: size(1),
+          length: u64(1),
           prot: arg(2, parseProt, 0),
           flags: arg(3, parseMmapFlags, 0),
           fd: hasFile ? args[4] : null,
-          offset: args[5] === undefined ? 0 : size(5),
+          offset: args[5] === undefined ? 0 : u64(5),
           expect: ANY_RESULT,
         });
         break;
@@ -97,7 +98,7 @@ export function loadOpsText(text: string, file: string): Workload {
       case 'munlock':
       case 'mseal':
         maxArgs(2);
-        out.push({ op: name, at, addr: addr(0), length: size(1), expect: ANY_RESULT });
+        out.push({ op: name, at, addr: addr(0), length: u64(1), expect: ANY_RESULT });
         break;
       case 'mprotect':
         maxArgs(3);
@@ -105,7 +106,7 @@ export function loadOpsText(text: string, file: string): Workload {
           op: 'mprotect',
           at,
           addr: addr(0),
-          length: size(1),
+          length: u64(1),
           prot: arg(2, parseProt, 0),
           expect: ANY_RESULT,
         });
@@ -116,8 +117,8 @@ export function loadOpsText(text: string, file: string): Workload {
           op: 'mremap',
           at,
           addr: addr(0),
-          oldLength: size(1),
-          newLength: size(2),
+          oldLength: u64(1),
+          newLength: u64(2),
           flags: arg(3, parseMremapFlags, 0),
           newAddr: args[4] === undefined ? 0 : addr(4),
           expect: ANY_RESULT,
@@ -129,7 +130,7 @@ export function loadOpsText(text: string, file: string): Workload {
           op: 'madvise',
           at,
           addr: addr(0),
-          length: size(1),
+          length: u64(1),
           advice: arg(2, parseAdvice, 0),
           expect: ANY_RESULT,
         });
@@ -276,15 +277,24 @@ const ARG_NAMES: Readonly<Record<string, readonly string[]>> = {
   set: ['WHAT', 'VALUE'],
 };
 
-/** Script numbers are `0x` hex or decimal, no suffix, no sign (the README), up to 2^64. */
-function parseNumber(raw: unknown): Parsed<number> {
+/** Script numbers are `0x` hex or decimal, no suffix, no sign (the README), up to 2^64 - 1. */
+function parseU64Arg(raw: unknown): Parsed<number | bigint> {
   const text = String(raw);
   if (!/^0x[0-9a-fA-F]+$|^[0-9]+$/.test(text))
     return { ok: false, message: `"${text}" is not a number (0x hex or decimal)` };
   const big = BigInt(text);
   if (big >= 1n << 64n) return { ok: false, message: `${text} does not fit in 64 bits` };
-  // Lengths near 2^64 exist to test wrap-around: kept as the nearest double, which still wraps.
-  return { ok: true, value: Number(big) };
+  // lengths near 2^64 exist to test wrap-around: they stay exact as bigints
+  return { ok: true, value: big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big };
+}
+
+/** A number the replay itself uses (touch lengths, file sizes): at most 2^53. */
+function parseNumber(raw: unknown): Parsed<number> {
+  const r = parseU64Arg(raw);
+  if (!r.ok) return r;
+  return typeof r.value === 'number'
+    ? { ok: true, value: r.value }
+    : { ok: false, message: `${String(raw)} is larger than 2^53` };
 }
 
 function byte(v: number, bad: () => void): number {

@@ -4,6 +4,12 @@
  * addresses are va48 numbers or references to a value saved earlier by the workload (`$buf+4K`).
  */
 
+/**
+ * A syscall's length or offset: a number, or a bigint above 2^53 (oracle scripts pass lengths
+ * near 2^64 to test wrap-around; the vma-manager takes both).
+ */
+export type U64 = number | bigint;
+
 /** An address: a va48, or a saved variable plus a byte offset (resolved when the op runs). */
 export type Addr = number | { readonly var: string; readonly offset: number };
 
@@ -78,31 +84,31 @@ interface OpBase extends OpSite {
 export interface MmapOp extends OpBase {
   readonly op: 'mmap';
   readonly addr: Addr;
-  readonly length: number;
+  readonly length: U64;
   readonly prot: number;
   readonly flags: number;
   /** A saved fd variable, or null for an anonymous mapping (fd -1). */
   readonly fd: string | null;
-  readonly offset: number;
+  readonly offset: U64;
   /** Save the returned address under this name. */
   readonly save?: string;
 }
 export interface RangeOp extends OpBase {
   readonly op: 'munmap' | 'mlock' | 'munlock' | 'mseal';
   readonly addr: Addr;
-  readonly length: number;
+  readonly length: U64;
 }
 export interface MprotectOp extends OpBase {
   readonly op: 'mprotect';
   readonly addr: Addr;
-  readonly length: number;
+  readonly length: U64;
   readonly prot: number;
 }
 export interface MremapOp extends OpBase {
   readonly op: 'mremap';
   readonly addr: Addr;
-  readonly oldLength: number;
-  readonly newLength: number;
+  readonly oldLength: U64;
+  readonly newLength: U64;
   readonly flags: number;
   readonly newAddr: Addr;
   readonly save?: string;
@@ -110,7 +116,7 @@ export interface MremapOp extends OpBase {
 export interface MadviseOp extends OpBase {
   readonly op: 'madvise';
   readonly addr: Addr;
-  readonly length: number;
+  readonly length: U64;
   readonly advice: number;
 }
 export interface OpenOp extends OpBase {

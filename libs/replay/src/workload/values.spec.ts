@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { parseAddr, parseAdvice, parseHex, parseMmapFlags, parseProt, parseSize } from './values';
+import { parseAddr, parseAdvice, parseHex, parseMmapFlags, parseProt, parseSize, parseU64 } from './values';
 
 const value = <T>(p: { ok: true; value: T } | { ok: false; message: string }): T => {
   if (!p.ok) throw new Error(p.message);
@@ -52,5 +52,16 @@ describe('workload values', () => {
     expect(value(parseAdvice('guard_install'))).toBe(102);
     expect(value(parseHex('0xaa 0xbb cc DD'))).toBe('aabbccdd');
     expect(parseHex('abc').ok).toBe(false);
+  });
+});
+
+describe('parseU64', () => {
+  it('keeps syscall lengths exact up to 2^64 - 1, as bigints above 2^53', () => {
+    expect(parseU64('4K')).toEqual({ ok: true, value: 4096 });
+    expect(parseU64('0xfffffffffffff000')).toEqual({ ok: true, value: 0xfffffffffffff000n });
+    expect(parseU64('0x10000000000000000')).toEqual({
+      ok: false,
+      message: '"0x10000000000000000" does not fit in 64 bits',
+    });
   });
 });

@@ -40,6 +40,17 @@ export function parseSize(raw: unknown): Parsed<number> {
   return Number.isSafeInteger(value) ? ok(value) : fail(`"${raw}" is larger than 2^53`);
 }
 
+/** A syscall length or offset: like a size, but up to 2^64 - 1, a bigint above 2^53. */
+export function parseU64(raw: unknown): Parsed<number | bigint> {
+  if (typeof raw === 'number') return parseSize(raw);
+  if (typeof raw !== 'string') return fail(`expected a size, got ${JSON.stringify(raw)}`);
+  const m = SIZE_RE.exec(raw.trim());
+  if (!m) return fail(`"${raw}" is not a size (4096, "0x1000", "4K", "10M", "16p")`);
+  const value = BigInt(m[1]) * BigInt(SIZE_SUFFIX[m[2]]);
+  if (value >= 1n << 64n) return fail(`"${raw}" does not fit in 64 bits`);
+  return ok(value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+}
+
 const VAR_RE = /^\$([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\+\s*(.+))?$/;
 
 /** A virtual address: a va48, or a saved variable plus an offset. */
