@@ -13,6 +13,7 @@ export type {
   Op,
   OpName,
   Addr,
+  U64,
   Expectation,
   SyscallExpect,
   AccessExpect,
@@ -24,7 +25,7 @@ export { loadWorkloadFile } from './workload/load';
 export { DEFAULT_MACHINE, DEFAULT_SEED } from './workload/build-workload';
 export { WorkloadError, formatProblem } from './workload/errors';
 export type { WorkloadProblem } from './workload/errors';
-export { parseSize, parseAddr, parseProt } from './workload/values';
+export { parseSize, parseU64, parseAddr, parseProt } from './workload/values';
 export { default as workloadSchema } from './workload/workload.schema.json';
 
 // Built-in workloads
@@ -80,6 +81,7 @@ export type {
   VmaRow,
 } from './report/model';
 export { renderReport } from './report/render';
+export { comparableReport } from './report/comparable';
 export type { RenderedReport } from './report/render';
 export { renderMarkdown, table } from './report/markdown';
 export type { PictureLinks } from './report/markdown';
