@@ -146,7 +146,7 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
     pa.checkInvariants();
   });
 
-  it('gives the same answers as the in-process ports for random syscalls and faults', async () => {
+  it('gives the same answers as the in-process ports for random syscalls, faults, forks and exits', async () => {
     const addr = fc.integer({ min: 0, max: 15 }).map((p) => A + p * 4096);
     const len = fc.integer({ min: 1, max: 6 }).map((n) => n * 4096);
     const prot = fc.constantFrom(M.PROT_NONE, M.PROT_READ, RW);
@@ -179,16 +179,18 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
       page: fc.integer({ min: 0, max: 17 }),
       errorCode: fc.constantFrom(0x4, 0x6, 0x7),
     });
+    /** `who` picks among the live processes (modulo their number) */
+    const who = fc.nat({ max: 3 });
     const step = fc.oneof(
-      fc.record({ calls: fc.array(call, { minLength: 1, maxLength: 3 }) }),
-      fc.record({ faults: fc.array(fault, { minLength: 1, maxLength: 4 }) }),
-      fc.record({ fork: fc.boolean() }),
+      { weight: 3, arbitrary: fc.record({ who, calls: fc.array(call, { minLength: 1, maxLength: 3 }) }) },
+      { weight: 3, arbitrary: fc.record({ who, faults: fc.array(fault, { minLength: 1, maxLength: 4 }) }) },
+      { weight: 1, arbitrary: fc.record({ who, fork: fc.constant(true) }) },
+      { weight: 1, arbitrary: fc.record({ who, exit: fc.constant(true) }) },
     );
     const free = pa.nrFreePages;
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
         const localPa = bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 });
-        const runFree = pa.nrFreePages;
         const localMmu = await Mmu.boot(inprocPageAllocatorPort(localPa), { cpus: 1 });
         const local = await VmaManager.create({
           mmu: inprocMmuPort(localMmu),
@@ -196,13 +198,13 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
         });
         // a fresh table (and machine: inode numbers) each run, over the same ports and zero page
         const both = [local, await VmaManager.create(ports)];
-        const pids = await Promise.all(both.map((m) => m.createProcess('diff')));
         try {
-          let forked = 0;
           for (const s of steps) {
             const answers = await Promise.all(
-              both.map(async (m, k) => {
-                const pid = pids[k];
+              both.map(async (m) => {
+                const live = m.processes();
+                if (live.length === 0) return m.createProcess('diff');
+                const pid = live[s.who % live.length].pid;
                 if ('calls' in s) return m.syscalls(s.calls.map((c) => ({ pid, call: c })));
                 if ('faults' in s)
                   return m.handleFaults(
@@ -212,35 +214,32 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
                       errorCode: f.errorCode,
                     })),
                   );
-                if (forked < 2) {
-                  // the child exits at once: fork's COW marking stays behind in the parent
-                  await m.exitProcess(await m.fork(pid));
-                }
-                return null;
+                if ('fork' in s) return live.length < 4 ? m.fork(pid) : null;
+                return m.exitProcess(pid);
               }),
             );
-            if ('fork' in s) forked++;
             expect(answers[1]).toEqual(answers[0]);
-            const maps = await Promise.all(both.map((m, k) => m.procFile(pids[k], 'maps')));
-            expect(maps[1]).toBe(maps[0]);
-            const residency = await Promise.all(
-              both.map(async (m, k) =>
-                (await m.task(pids[k]).mm.pagemap(A, A + 18 * 4096)).map((e) => [
-                  e.present,
-                  e.special,
-                  e.writable,
-                  e.exclusive,
-                  e.dirty,
-                ]),
-              ),
-            );
-            expect(residency[1]).toEqual(residency[0]);
+            for (const t of both[0].processes()) {
+              const maps = await Promise.all(both.map((m) => m.procFile(t.pid, 'maps')));
+              expect(maps[1]).toBe(maps[0]);
+              const residency = await Promise.all(
+                both.map(async (m) =>
+                  (await m.task(t.pid).mm.pagemap(A, A + 18 * 4096)).map((e) => [
+                    e.present,
+                    e.special,
+                    e.writable,
+                    e.exclusive,
+                    e.dirty,
+                  ]),
+                ),
+              );
+              expect(residency[1]).toEqual(residency[0]);
+            }
           }
         } finally {
           // a failed step must not leave processes behind for the next run
           for (const m of both) for (const t of m.processes()) await m.exitProcess(t.pid);
         }
-        expect(pa.nrFreePages).toBe(runFree);
         expect(pa.nrFreePages).toBe(free);
       }),
       { numRuns: 30 },
