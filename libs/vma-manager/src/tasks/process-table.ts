@@ -16,6 +16,7 @@
  * fork and closed by exit; mmap with an fd then resolves it to the device file. Until then every
  * fd but -1 is EBADF, as the VMA model answers.
  */
+import { VmaDomainError } from '../errors';
 import { Machine } from '../machine';
 import type { SyscallResult } from '../mman';
 import { MmProcess, type MmPorts } from '../process';
@@ -30,7 +31,6 @@ import { procStatus } from './proc-status';
 import { ShmemObjects } from './shmem-objects';
 import { checkSyscall, runSyscall, type Syscall } from './syscall';
 import { Task } from './task';
-import { VmaDomainError } from '../errors';
 
 export interface VmaManagerOptions {
   /** sysctls, RAM size and vm_committed_as shared by every process (default: the oracle's machine) */
@@ -95,7 +95,7 @@ export class VmaManager {
   /**
    * fork(): a child with a copy of the parent's address space (dup_mmap: copy-on-write private
    * pages, shared memory shared, VM_DONTCOPY left out, VM_WIPEONFORK empty) and the parent's comm;
-   * its pid.
+   * its pid. The child's ppid is the parent's pid; it is not reparented when the parent exits.
    */
   fork(pid: number): Promise<number> {
     return this.serialize(async () => {
@@ -157,7 +157,11 @@ export class VmaManager {
     });
   }
 
-  /** /proc/PID/maps, smaps or status, as text. */
+  /**
+   * /proc/PID/maps, smaps or status, as text. maps and smaps list the process's VMAs only: a
+   * process here has no executable, heap, stack or vDSO, and the x86-64 gate VMA ([vsyscall],
+   * which Linux appends last) is not printed.
+   */
   procFile(pid: number, file: ProcFileName): Promise<string> {
     return this.serialize(async () => {
       const task = this.alive('pid', pid);
