@@ -96,7 +96,9 @@ export function renderMarkdown(r: RunReport, pictures: PictureLinks = {}): strin
       );
     }
     const kinds = Object.entries(p.faults.byType);
-    if (kinds.length > 0) out.push(table(['fault (handler)', 'count'], kinds), '');
+    // a handler that only says "handled" tells nothing the total does not
+    if (kinds.length > 0 && !(kinds.length === 1 && kinds[0][0] === 'handled'))
+      out.push(table(['fault (handler)', 'count'], kinds), '');
     const causes = Object.entries(p.faults.byCause);
     if (causes.length > 0) out.push(table(['fault (CPU)', 'count'], causes), '');
     if (p.signals.length > 0) {
