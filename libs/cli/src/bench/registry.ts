@@ -2,6 +2,7 @@ import { benchmarks as pageAllocatorBenchmarks } from '@pagemesh/page-allocator'
 import type { Benchmark } from './benchmark';
 import { grpcPageAllocatorBenchmarks, stopGrpcPageAllocatorBench } from './grpc-page-allocator';
 import { wireBenchmarks } from './wire';
+import { grpcVmaManagerBenchmarks, stopGrpcVmaManagerBench } from './grpc-vma-manager';
 import { grpcMmuBenchmarks, stopGrpcMmuBench } from './grpc-mmu';
 import { benchmarks as mmuBenchmarks } from '@pagemesh/mmu';
 import { benchmarks as vmaBenchmarks } from '@pagemesh/vma-manager';
@@ -21,6 +22,7 @@ export function allBenchmarks(): Benchmark[] {
     ...deviceDriversBenchmarks,
     ...grpcDeviceDriversBenchmarks,
     ...vmaBenchmarks,
+    ...grpcVmaManagerBenchmarks,
     ...wireBenchmarks,
   ];
 }
@@ -29,5 +31,6 @@ export function allBenchmarks(): Benchmark[] {
 export async function stopBenchmarks(): Promise<void> {
   await stopGrpcPageAllocatorBench();
   await stopGrpcMmuBench();
+  await stopGrpcVmaManagerBench();
   await stopGrpcDeviceDriversBench();
 }
