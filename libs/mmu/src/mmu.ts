@@ -592,20 +592,23 @@ export class Mmu extends MmuCore {
       const readOps: PhysOp[] = [];
       for (const op of ops) if (op.op === 'read') readOps.push(op);
       const overlay = readOps.some((op) => this.touchesTables(op as { paddr: number; length: number }));
-      const finish = (data: Uint8Array[]): AccessResult[] => {
+      const { wire, readAt, readOffset } = coalesceReads(ops);
+      const finish = (wireData: Uint8Array[]): AccessResult[] => {
         for (let i = 0; i < n; i++) {
           const first = readFirst[i];
           if (first < 0) continue;
           const count = readPieces[i];
           const chunks: Uint8Array[] = [];
           for (let k = first; k < first + count; k++) {
-            chunks.push(overlay ? this.overlayTables(readOps[k] as { paddr: number }, data[k]) : data[k]);
+            const op = readOps[k] as { paddr: number; length: number };
+            const bytes = wireData[readAt[k]].subarray(readOffset[k], readOffset[k] + op.length);
+            chunks.push(overlay ? this.overlayTables(op, bytes) : bytes);
           }
           results[i] = { kind: 'ok', data: count === 1 ? chunks[0] : concat(chunks) };
         }
         return results;
       };
-      const transfer = ops.length > 0 ? this.port.transferPhys(ops) : Promise.resolve<Uint8Array[]>([]);
+      const transfer = wire.length > 0 ? this.port.transferPhys(wire) : Promise.resolve<Uint8Array[]>([]);
       if (overlay) {
         // A read of a page-table frame shows the tables as they are now: finish before anything
         // else can change them.
@@ -895,4 +898,54 @@ export class Mmu extends MmuCore {
   checkInvariants(): void {
     this.verifyInvariants();
   }
+}
+
+/** Reads closer than this (bytes) in one run of reads are fetched as one. */
+const COALESCE_GAP = 256;
+/** The largest read made of coalesced pieces. */
+const MAX_COALESCED = 64 * 1024;
+
+/**
+ * The transfer that goes to the page allocator for a batch's ops: each run of reads with no write
+ * between them, ascending and close together in physical memory (many small reads of the same
+ * pages, the common case), becomes one read. Writes and the order of everything stay as they
+ * were. For the k-th read of `ops`, `readAt[k]` is its read among the transfer's reads and
+ * `readOffset[k]` where its bytes start in that read's data.
+ */
+function coalesceReads(ops: readonly PhysOp[]): {
+  wire: PhysOp[];
+  readAt: Int32Array;
+  readOffset: Float64Array;
+} {
+  const reads = ops.reduce((count, op) => count + (op.op === 'read' ? 1 : 0), 0);
+  const readAt = new Int32Array(reads);
+  const readOffset = new Float64Array(reads);
+  const wire: PhysOp[] = [];
+  let wireReads = 0;
+  let k = 0;
+  let open: { paddr: number; end: number; wireIndex: number; readIndex: number } | null = null;
+  for (const op of ops) {
+    if (op.op === 'write') {
+      wire.push(op);
+      open = null;
+      continue;
+    }
+    const end = op.paddr + op.length;
+    if (
+      open &&
+      op.paddr >= open.paddr &&
+      op.paddr <= open.end + COALESCE_GAP &&
+      Math.max(open.end, end) - open.paddr <= MAX_COALESCED
+    ) {
+      open.end = Math.max(open.end, end);
+      wire[open.wireIndex] = { op: 'read', paddr: open.paddr, length: open.end - open.paddr };
+    } else {
+      open = { paddr: op.paddr, end, wireIndex: wire.length, readIndex: wireReads++ };
+      wire.push(op);
+    }
+    readAt[k] = open.readIndex;
+    readOffset[k] = op.paddr - open.paddr;
+    k++;
+  }
+  return { wire, readAt, readOffset };
 }
