@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkloadError } from './errors';
-import { loadWorkloadText } from './load-workload';
+import { loadWorkloadData, loadWorkloadText } from './load-workload';
 import workloadSchema from './workload.schema.json';
 
 const VALID = `name: small
@@ -166,5 +166,21 @@ describe('the README', () => {
     );
     const undocumented = ops.filter((op) => !new RegExp(`^\\|[^|\\n]*\`${op}\``, 'm').test(readme));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('loadWorkloadData', () => {
+  it('names the field of a bad built-in (no lines to point at)', () => {
+    expect(() =>
+      loadWorkloadData(
+        {
+          name: 'b',
+          processes: [{ name: 'p', ops: [{ touch: { addr: '$x', length: '1p', kind: 'read' } }] }],
+        },
+        'builtin:b',
+      ),
+    ).toThrow(
+      "builtin:b: processes[0].ops[0].touch.addr: variable $x is never saved (by a 'save' of mmap, mremap or proc)",
+    );
   });
 });
