@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench';
 import { registerConform } from './commands/conform';
 import { registerProc } from './commands/proc';
+import { registerReplay } from './commands/replay';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerUp } from './commands/up';
@@ -9,7 +10,6 @@ import type { CliIo, CommandIo } from './commands/common';
 
 /**
  * The pagemesh command. Every command has --help; every command that reports has --json.
- * Command to come: replay (the orchestrator).
  */
 export function buildProgram(io: CommandIo): Command {
   const program = new Command('pagemesh')
@@ -23,6 +23,7 @@ export function buildProgram(io: CommandIo): Command {
   registerStart(program, io);
   registerUp(program, io);
   registerStatus(program, io);
+  registerReplay(program, io);
   registerProc(program, io);
   registerConform(program, io);
   registerBench(program, io);

@@ -10,25 +10,30 @@ export interface RenderedReport {
   readonly files: Readonly<Record<string, string>>;
 }
 
-/** Markdown with its pictures as SVG files (names safe for any file system). */
-export function renderReport(report: RunReport): RenderedReport {
+/**
+ * Markdown with its pictures as SVG files (names safe for any file system). `dir`, when given,
+ * is a relative folder the pictures go in (`lab-mmap/`), so that several reports can share one
+ * directory; file names and the Markdown's links both carry it.
+ */
+export function renderReport(report: RunReport, options: { dir?: string } = {}): RenderedReport {
   const files: Record<string, string> = {};
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
-  files['memory-map.svg'] = memoryMapSvg(report.memoryMap.end, { title: 'Physical memory at the end' });
-  files['memory-map-peak.svg'] = memoryMapSvg(report.memoryMap.peak, {
+  const at = (name: string) => (options.dir ? `${safe(options.dir)}/${name}` : name);
+  files[at('memory-map.svg')] = memoryMapSvg(report.memoryMap.end, { title: 'Physical memory at the end' });
+  files[at('memory-map-peak.svg')] = memoryMapSvg(report.memoryMap.peak, {
     title: `Physical memory at ${report.memoryMap.peak.label}`,
   });
-  files['buddy-series.svg'] = buddySeriesSvg(report.buddySeries);
+  files[at('buddy-series.svg')] = buddySeriesSvg(report.buddySeries);
   const vmas: Record<string, string> = {};
   for (const p of report.processes) {
-    const name = `vmas-${safe(p.name)}.svg`;
+    const name = at(`vmas-${safe(p.name)}.svg`);
     files[name] = vmaLayoutSvg(p.name, p.vmas);
     vmas[p.name] = name;
   }
   const markdown = renderMarkdown(report, {
-    memoryMap: 'memory-map.svg',
-    memoryMapPeak: 'memory-map-peak.svg',
-    buddySeries: 'buddy-series.svg',
+    memoryMap: at('memory-map.svg'),
+    memoryMapPeak: at('memory-map-peak.svg'),
+    buddySeries: at('buddy-series.svg'),
     vmas,
   });
   return { markdown, files };

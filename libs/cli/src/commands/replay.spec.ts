@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../program';
+import { captureIo } from '../testing/capture-io';
+
+const dir = mkdtempSync(join(tmpdir(), 'pagemesh-replay-test-'));
+
+function workloadFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const SMALL = (expectErrno: string) => `name: small
+description: one mapping, touched, then a munmap with a bad length
+machine: { arch: x86_64, memory: 32M, cpus: 1 }
+processes:
+  - name: p
+    ops:
+      - mmap: { addr: '0x7e0000000000', length: 4p, prot: rw-, flags: private|anonymous|fixed_noreplace, save: buf }
+      - touch: { addr: $buf, length: 4p, kind: write, value: 1, expect: { faults: 4 } }
+      - munmap: { addr: '$buf+1', length: 4K, expect: { errno: ${expectErrno} } }
+`;
+
+describe('pagemesh replay (in-process)', () => {
+  jest.setTimeout(30_000);
+
+  it('lists the built-in workloads', async () => {
+    const io = captureIo();
+    expect(await runCli(['replay', '--list', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.lines[0]).map((w: { name: string }) => w.name)).toContain('demand-paging');
+  });
+
+  it('replays a built-in workload, reports as JSON, and writes the Markdown and pictures', async () => {
+    const io = captureIo();
+    const report = join(dir, 'out', 'report.md');
+    expect(await runCli(['replay', 'demand-paging', '--json', '--report', report], io)).toBe(0);
+    const json = JSON.parse(io.lines[0]);
+    expect(json.ok).toBe(true);
+    expect(json.transport).toBe('inproc');
+    expect(readFileSync(report, 'utf8')).toMatch(/^# demand-paging/);
+    expect(existsSync(join(dir, 'out', 'memory-map.svg'))).toBe(true);
+  });
+
+  it('exits 1 and says which expectation failed', async () => {
+    const io = captureIo();
+    expect(await runCli(['replay', workloadFile('fails.yaml', SMALL('ENOMEM'))], io)).toBe(1);
+    expect(io.lines.join('\n')).toMatch(/small: 1 expectation\(s\) failed/);
+    const passes = captureIo();
+    expect(await runCli(['replay', workloadFile('passes.yaml', SMALL('EINVAL'))], passes)).toBe(0);
+  });
+
+  it('names the line and field of a malformed workload', async () => {
+    const io = captureIo();
+    const path = workloadFile('bad.yaml', SMALL('EINVAL').replace('length: 4p, prot', 'length: 4Q, prot'));
+    expect(await runCli(['replay', path], io)).toBe(1);
+    expect(io.errors.join('\n')).toMatch(/bad\.yaml:7:\d+: processes\[0\]\.ops\[0\]\.mmap\.length/);
+  });
+
+  it('refuses an unknown built-in by name', async () => {
+    const io = captureIo();
+    expect(await runCli(['replay', 'nope'], io)).toBe(1);
+    expect(io.errors[0]).toMatch(/no built-in workload "nope"/);
+  });
+});

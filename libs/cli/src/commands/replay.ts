@@ -1,0 +1,118 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import {
+  BUILTIN_WORKLOADS,
+  ProgressBar,
+  bootInprocStack,
+  builtinWorkload,
+  loadWorkloadFile,
+  renderReport,
+  replayWorkload,
+  type RunReport,
+  type Workload,
+} from '@pagemesh/replay';
+import { renderTable } from '../output/table';
+import { parseIntOption, type CommandIo } from './common';
+
+interface ReplayOptions {
+  transport: 'inproc' | 'grpc';
+  seed?: number;
+  json?: boolean;
+  report?: string;
+  list?: boolean;
+}
+
+function parseTransport(value: string): 'inproc' | 'grpc' {
+  if (value !== 'inproc' && value !== 'grpc')
+    throw new InvalidArgumentError(`expected inproc or grpc, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A built-in workload by name, or a workload file (YAML, JSON, or an oracle .ops script). */
+export function resolveWorkload(what: string): Workload {
+  const builtin = builtinWorkload(what);
+  if (builtin) return builtin;
+  if (!/[./]/.test(what)) {
+    throw new Error(`no built-in workload ${JSON.stringify(what)} (pagemesh replay --list) and no such file`);
+  }
+  return loadWorkloadFile(resolve(what));
+}
+
+/** One line per expectation that failed, or "every expectation held". */
+function verdict(report: RunReport): string {
+  if (report.ok) return `${report.workload.name}: every expectation held`;
+  return [
+    `${report.workload.name}: ${report.failures.length} expectation(s) failed`,
+    ...report.failures.map((f) => `  - ${JSON.stringify(f)}`),
+  ].join('\n');
+}
+
+/**
+ * `pagemesh replay [WORKLOAD]`: the orchestrator's main job. Replays a built-in workload or a
+ * workload file on the simulated CPUs and prints the report; the exit code says whether every
+ * expectation held.
+ */
+export function registerReplay(program: Command, io: CommandIo): void {
+  program
+    .command('replay')
+    .description('replay a workload (built-in name, YAML/JSON file or .ops script) and report')
+    .argument('[workload...]', 'built-in names or files, run in turn', ['lab-mmap', 'mixed'])
+    .option(
+      '--transport <name>',
+      'inproc (the domain libraries wired directly) or grpc',
+      parseTransport,
+      'inproc',
+    )
+    .option('--seed <n>', "override the workload's seed", parseIntOption)
+    .option('--report <file>', 'write the Markdown report here, its SVG pictures beside it')
+    .option('--list', 'list the built-in workloads')
+    .option('--json', 'print the report of each workload as one JSON line')
+    .action(async (names: string[], options: ReplayOptions) => {
+      if (options.list) {
+        if (options.json)
+          io.out(JSON.stringify(BUILTIN_WORKLOADS.map(({ name, description }) => ({ name, description }))));
+        else
+          io.out(
+            renderTable(
+              ['workload', 'description'],
+              BUILTIN_WORKLOADS.map((w) => [w.name, w.description]),
+            ),
+          );
+        return;
+      }
+      if (options.transport === 'grpc') {
+        throw new Error(
+          '--transport grpc is not available yet: the replay engine has no gRPC implementation of its service ports (use --transport inproc)',
+        );
+      }
+      const markdown: string[] = [];
+      for (const name of names) {
+        const workload = resolveWorkload(name);
+        const bar = new ProgressBar(process.stderr, { json: options.json });
+        const report = await replayWorkload(workload, bootInprocStack, {
+          seed: options.seed,
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        bar.finish();
+        const rendered = renderReport(report, { dir: names.length > 1 ? workload.name : undefined });
+        if (options.json) {
+          io.out(JSON.stringify(report));
+        } else {
+          io.out(rendered.markdown);
+          io.out(verdict(report));
+        }
+        markdown.push(rendered.markdown);
+        if (options.report) {
+          const dir = dirname(resolve(options.report));
+          mkdirSync(dir, { recursive: true });
+          for (const [file, svg] of Object.entries(rendered.files)) {
+            mkdirSync(dirname(join(dir, file)), { recursive: true });
+            writeFileSync(join(dir, file), svg);
+          }
+        }
+        if (!report.ok) io.setExitCode(1);
+      }
+      if (options.report) writeFileSync(resolve(options.report), markdown.join('\n\n'));
+    });
+}
