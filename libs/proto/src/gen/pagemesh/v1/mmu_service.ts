@@ -186,6 +186,8 @@ export interface RemovedPte {
   dirty: boolean;
   accessed: boolean;
   protNone: boolean;
+  /** RW was set (pte_write). */
+  writable: boolean;
 }
 
 export interface MapPagesResponse {
@@ -230,6 +232,8 @@ export interface PagemapEntry {
   accessed: boolean;
   /** The 64-bit /proc/PID/pagemap value (bit 61, file/shared, left clear). */
   value: bigint;
+  /** The leaf entry allows writes (pte_write); false when not present. */
+  writable: boolean;
 }
 
 export interface PagemapResponse {
@@ -1572,7 +1576,7 @@ export const MapPagesRequest: MessageFns<MapPagesRequest> = {
 };
 
 function createBaseRemovedPte(): RemovedPte {
-  return { address: 0n, pfn: 0n, special: false, dirty: false, accessed: false, protNone: false };
+  return { address: 0n, pfn: 0n, special: false, dirty: false, accessed: false, protNone: false, writable: false };
 }
 
 export const RemovedPte: MessageFns<RemovedPte> = {
@@ -1600,6 +1604,9 @@ export const RemovedPte: MessageFns<RemovedPte> = {
     }
     if (message.protNone !== false) {
       writer.uint32(48).bool(message.protNone);
+    }
+    if (message.writable !== false) {
+      writer.uint32(56).bool(message.writable);
     }
     return writer;
   },
@@ -1665,6 +1672,14 @@ export const RemovedPte: MessageFns<RemovedPte> = {
             message.protNone = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.writable = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1689,6 +1704,7 @@ export const RemovedPte: MessageFns<RemovedPte> = {
         : isSet(object.prot_none)
         ? globalThis.Boolean(object.prot_none)
         : false,
+      writable: isSet(object.writable) ? globalThis.Boolean(object.writable) : false,
     };
   },
 
@@ -1712,6 +1728,9 @@ export const RemovedPte: MessageFns<RemovedPte> = {
     if (message.protNone !== false) {
       obj.protNone = message.protNone;
     }
+    if (message.writable !== false) {
+      obj.writable = message.writable;
+    }
     return obj;
   },
 
@@ -1726,6 +1745,7 @@ export const RemovedPte: MessageFns<RemovedPte> = {
     message.dirty = object.dirty ?? false;
     message.accessed = object.accessed ?? false;
     message.protNone = object.protNone ?? false;
+    message.writable = object.writable ?? false;
     return message;
   },
 };
@@ -2306,6 +2326,7 @@ function createBasePagemapEntry(): PagemapEntry {
     dirty: false,
     accessed: false,
     value: 0n,
+    writable: false,
   };
 }
 
@@ -2346,6 +2367,9 @@ export const PagemapEntry: MessageFns<PagemapEntry> = {
         throw new globalThis.Error("value provided for field message.value of type uint64 too large");
       }
       writer.uint32(72).uint64(message.value);
+    }
+    if (message.writable !== false) {
+      writer.uint32(80).bool(message.writable);
     }
     return writer;
   },
@@ -2435,6 +2459,14 @@ export const PagemapEntry: MessageFns<PagemapEntry> = {
             message.value = reader.uint64() as bigint;
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.writable = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2462,6 +2494,7 @@ export const PagemapEntry: MessageFns<PagemapEntry> = {
       dirty: isSet(object.dirty) ? globalThis.Boolean(object.dirty) : false,
       accessed: isSet(object.accessed) ? globalThis.Boolean(object.accessed) : false,
       value: isSet(object.value) ? BigInt(object.value) : 0n,
+      writable: isSet(object.writable) ? globalThis.Boolean(object.writable) : false,
     };
   },
 
@@ -2494,6 +2527,9 @@ export const PagemapEntry: MessageFns<PagemapEntry> = {
     if (message.value !== 0n) {
       obj.value = message.value.toString();
     }
+    if (message.writable !== false) {
+      obj.writable = message.writable;
+    }
     return obj;
   },
 
@@ -2511,6 +2547,7 @@ export const PagemapEntry: MessageFns<PagemapEntry> = {
     message.dirty = object.dirty ?? false;
     message.accessed = object.accessed ?? false;
     message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    message.writable = object.writable ?? false;
     return message;
   },
 };
