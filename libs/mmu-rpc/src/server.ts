@@ -1,5 +1,6 @@
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import {
+  _PAGE_RW,
   accessAddress,
   type Access,
   type AccessResult as DomainAccessResult,
@@ -89,7 +90,14 @@ function removedToWire(r: DomainRemovedPte): RemovedPte {
     dirty: r.dirty,
     accessed: r.accessed,
     protNone: r.protNone,
+    writable: r.writable,
   };
+}
+
+/** pte_write() of the leaf entry mapping `va` (the walk's last step). */
+function leafWritable(mmu: Mmu, asid: number, va: number): boolean {
+  const steps = mmu.walk(asid, va).steps;
+  return (steps[steps.length - 1].lo & _PAGE_RW) !== 0;
 }
 
 function errnoToWire(name: string | null): Errno {
@@ -217,7 +225,8 @@ export function mmuHandlers(mmu: Mmu) {
 
   const pagemap = async (req: PagemapRequest): Promise<PagemapResponse> => {
     checkBatch('count', req.count, MAX_PAGES_PER_CALL);
-    const entries = await mmu.pagemap(asidOf(req.addressSpaceId), wireVa('address', req.address), req.count);
+    const asid = asidOf(req.addressSpaceId);
+    const entries = await mmu.pagemap(asid, wireVa('address', req.address), req.count);
     return {
       entries: entries.map((e) => ({
         address: canonicalFromVa48(e.va),
@@ -229,6 +238,7 @@ export function mmuHandlers(mmu: Mmu) {
         dirty: e.dirty,
         accessed: e.accessed,
         value: BigInt(e.hi >>> 0) * 2n ** 32n + BigInt(e.lo >>> 0),
+        writable: e.present && leafWritable(mmu, asid, e.va),
       })),
     };
   };

@@ -23,7 +23,6 @@ import {
 import { promisifyUnary } from '@pagemesh/service-kit';
 import { PAGE_SIZE, canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
 import type { MappedPage, MmuPort, PagemapEntry, ProtectionChange, VaRange } from '@pagemesh/vma-manager';
-import { WritableEntries } from './writable-entries';
 
 /** One page to map, as MmuPort.mapPages takes it. */
 type PageToMap = Parameters<MmuPort['mapPages']>[1][number];
@@ -82,7 +81,6 @@ async function inPieces(r: VaRange, max: number, fn: (start: number, count: numb
 /**
  * The vma-manager's port to the mmu, over the mmu service (CreateAddressSpace,
  * DestroyAddressSpace, MapPages, UnmapPages, ProtectPages, Pagemap, SwitchCpu, StreamAccesses).
- * The RW bit of the PTEs it reports comes from WritableEntries (the wire does not carry it).
  */
 export class GrpcMmuPort implements MmuPort {
   private readonly createAs;
@@ -92,7 +90,6 @@ export class GrpcMmuPort implements MmuPort {
   private readonly protectCall;
   private readonly pagemapCall;
   private readonly switchCpu;
-  private readonly rw = new WritableEntries();
   /** asids this port loaded on ACCESS_CPU, to switch away from before destroying them */
   private readonly loaded = new Set<number>();
 
@@ -115,7 +112,6 @@ export class GrpcMmuPort implements MmuPort {
     if (this.loaded.delete(asid))
       await this.switchCpu({ cpu: ACCESS_CPU, addressSpaceId: BigInt(KERNEL_ASID) });
     await this.destroyAs({ addressSpaceId: BigInt(asid) });
-    this.rw.drop(asid);
   }
 
   async unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }> {
@@ -132,14 +128,13 @@ export class GrpcMmuPort implements MmuPort {
           removed.push({
             va,
             pfn: toNumber('removed.pfn', p.pfn),
-            writable: this.rw.writable(asid, va),
+            writable: p.writable,
             dirty: p.dirty,
             young: p.accessed,
             special: p.special,
           });
         }
       });
-      this.rw.forget(asid, r);
     }
     return { removed };
   }
@@ -155,7 +150,6 @@ export class GrpcMmuPort implements MmuPort {
           pgprot: pgprotToWire(prot),
         });
       });
-      this.rw.protect(asid, c.range, (prot.lo & _PAGE_RW) !== 0);
     }
   }
 
@@ -184,7 +178,6 @@ export class GrpcMmuPort implements MmuPort {
           replace: true,
         }),
       );
-      for (let k = i; k < j; k++) this.rw.set(asid, pages[k].va, pages[k].accessible && pages[k].writable);
       i = j;
     }
   }
@@ -206,7 +199,7 @@ export class GrpcMmuPort implements MmuPort {
             pfn: e.present ? toNumber('entries.pfn', e.pfn) : null,
             special: e.special,
             exclusive: e.exclusive,
-            writable: e.present && !e.special && this.rw.writable(asid, va),
+            writable: e.present && !e.special && e.writable,
             dirty: e.dirty,
             young: e.accessed,
           });
