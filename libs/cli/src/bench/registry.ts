@@ -2,6 +2,7 @@ import { benchmarks as pageAllocatorBenchmarks } from '@pagemesh/page-allocator'
 import type { Benchmark } from './benchmark';
 import { grpcPageAllocatorBenchmarks, stopGrpcPageAllocatorBench } from './grpc-page-allocator';
 import { wireBenchmarks } from './wire';
+import { vmaInprocBenchmarks } from './vma-inproc';
 import { grpcVmaManagerBenchmarks, stopGrpcVmaManagerBench } from './grpc-vma-manager';
 import { grpcMmuBenchmarks, stopGrpcMmuBench } from './grpc-mmu';
 import { benchmarks as mmuBenchmarks } from '@pagemesh/mmu';
@@ -22,6 +23,7 @@ export function allBenchmarks(): Benchmark[] {
     ...deviceDriversBenchmarks,
     ...grpcDeviceDriversBenchmarks,
     ...vmaBenchmarks,
+    ...vmaInprocBenchmarks,
     ...grpcVmaManagerBenchmarks,
     ...wireBenchmarks,
   ];
