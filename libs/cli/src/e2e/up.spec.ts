@@ -15,7 +15,14 @@ const root = join(__dirname, '../../../..');
 const bin = join(root, 'bin/pagemesh.cjs');
 
 interface UpReport {
-  services: { name: string; grpcService: string; address: string; pid: number; status: string }[];
+  services: {
+    name: string;
+    grpcService: string;
+    address: string;
+    metricsUrl: string;
+    pid: number;
+    status: string;
+  }[];
 }
 
 function firstLine(child: ChildProcessByStdio<null, Readable, null>): Promise<string> {
@@ -65,7 +72,11 @@ describe('pagemesh up', () => {
     for (const s of report.services) {
       expect(s.address).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(await checkHealth(s.address, s.grpcService)).toBe('SERVING');
+      expect(s.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     }
+    // The health checks above were calls: the page allocator's metrics count them.
+    const metrics = await (await fetch(report.services[0].metricsUrl)).text();
+    expect(metrics).toMatch(/^grpc_server_handled_total\{/m);
 
     const addresses = report.services.map((s) => `${s.name}=${s.address}`).join(',');
     const status = spawnSync(process.execPath, [bin, 'status', '--addresses', addresses, '--json'], {

@@ -60,11 +60,15 @@ export class StackStartError extends Error {
 }
 
 const LISTENING = /listening on (\S+?):(\d+)\b/;
-const METRICS = /metrics on :(\d+)\/metrics/;
+const METRICS = /metrics on (http:\/\/[^\s"]+\/metrics)/;
+/** The metrics line follows the listening line at once; this long is waited for it at most. */
+const METRICS_LINE_WAIT_MS = 500;
 const STOP_GRACE_MS = 10_000;
 
 interface Child {
   readonly spec: ServiceSpec;
+  /** Whether the service serves /metrics (and so logs where). */
+  readonly metrics: boolean;
   readonly process: ChildProcess;
   readonly log: WriteStream;
   exited: Promise<number | null>;
@@ -128,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const child: Child = {
         spec,
+        metrics: !(options.serviceArgs?.[spec.name] ?? []).some((a) => /^--metrics-port=(-1|off)$/.test(a)),
         process: proc,
         log,
         exited: new Promise((resolve) => proc.once('exit', (code) => resolve(code))),
@@ -182,13 +187,12 @@ function awaitListening(
     const scan = (chunk: Buffer) => {
       child.log.write(chunk);
       const text = chunk.toString('utf8');
+      const m = METRICS.exec(text);
+      if (m) metricsUrl = m[1];
       const l = LISTENING.exec(text);
-      if (l && !address) {
-        address = `${l[1]}:${l[2]}`;
-        const m = METRICS.exec(text);
-        if (m) metricsUrl = `http://${l[1]}:${m[1]}/metrics`;
-        finish();
-      }
+      if (l && !address) address = `${l[1]}:${l[2]}`;
+      if (address && (metricsUrl || !child.metrics)) finish();
+      else if (address) setTimeout(() => finish(), METRICS_LINE_WAIT_MS).unref();
     };
     child.process.stdout?.on('data', scan);
     child.process.stderr?.on('data', (chunk: Buffer) => {
