@@ -21,6 +21,7 @@ export type { DomainErrorKind } from './errors';
 
 // Syscalls
 export { mmap } from './mmap';
+export type { MmapFile } from './mmap';
 export { munmap } from './munmap';
 export { mprotect } from './mprotect';
 export { mremap } from './mremap';
@@ -43,7 +44,13 @@ export type {
   PagemapEntry,
   VaRange,
   ProtectionChange,
+  DeviceFilesPort,
+  DeviceFileInfo,
+  DeviceVma,
+  DeviceMmapResult,
+  ProcCaller,
 } from './ports';
+export { FMODE_READ, FMODE_WRITE } from './ports';
 export { MmProcess } from './process';
 export type { MmPorts } from './process';
 export { checkMmInvariants, wouldMerge } from './vma-invariants';
@@ -68,6 +75,7 @@ export type { Benchmark } from './benchmarks';
 export { VmaManager } from './tasks/process-table';
 export type { VmaManagerOptions, SyscallRequest, FaultRequest, ProcFileName } from './tasks/process-table';
 export { Task, TASK_COMM_LEN, SIGCHLD, commBytes } from './tasks/task';
+export { FdTable, NR_OPEN_DEFAULT } from './tasks/fd-table';
 export type { TaskState } from './tasks/task';
 export type { Syscall, SyscallKind } from './tasks/syscall';
 export type { FaultOutcome } from './tasks/fault';

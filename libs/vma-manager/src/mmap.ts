@@ -12,6 +12,7 @@ import {
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_SHARED_VALIDATE,
   MAP_STACK,
   MAP_SYNC,
   MAP_TYPE,
@@ -27,6 +28,8 @@ import { completeMunmap, gatherMunmap } from './munmap';
 import { vmEnoughMemory } from './overcommit';
 import { insertOrMerge } from './vma-merge';
 import { mmPopulate } from './populate';
+import { Vma, type VmFile } from './vma';
+import { FMODE_READ, FMODE_WRITE } from './ports';
 import {
   VM_ACCOUNT,
   VM_DONTDUMP,
@@ -73,10 +76,21 @@ function accountable(vmFlags: number): boolean {
   return hasAny(vmFlags, VM_WRITE) && !hasAny(vmFlags, VM_NORESERVE | VM_SHARED);
 }
 
+/** An open file an mmap maps: the VMA's vm_file and the file's FMODE_READ/FMODE_WRITE. */
+export interface MmapFile {
+  readonly vmFile: VmFile;
+  readonly fMode: number;
+}
+
+/** MAX_LFS_FILESIZE on 64-bit (include/linux/fs.h): LLONG_MAX */
+const MAX_LFS_FILESIZE = 2 ** 63 - 1;
+
 /**
- * mmap(2) of anonymous memory (sys_mmap → ksys_mmap_pgoff → do_mmap → mmap_region), with the
- * kernel's order of checks. A file descriptor other than -1 without MAP_ANONYMOUS is EBADF: this
- * process has no open files.
+ * mmap(2) (sys_mmap → ksys_mmap_pgoff → do_mmap → mmap_region), with the kernel's order of
+ * checks, of anonymous memory or of `file` (the open file `fd` names, resolved by the caller).
+ * Without MAP_ANONYMOUS and without a file it is EBADF. A file mapping only creates the VMA here
+ * (never merged: its driver's mmap makes it VM_SPECIAL); the caller asks the driver's mmap and
+ * removes the VMA again if that fails.
  */
 export function mmap(
   mm: MmStruct,
@@ -86,10 +100,12 @@ export function mmap(
   flags: number,
   fd = -1,
   offset: U64 = 0,
+  file: MmapFile | null = null,
 ): SyscallResult {
   const off = decodeAddr(offset, 'offset');
   if (!off.aligned) return { errno: 'EINVAL' };
-  if (!(flags & MAP_ANONYMOUS)) return { errno: 'EBADF' };
+  if (flags & MAP_ANONYMOUS) file = null;
+  else if (!file) return { errno: 'EBADF' };
   void fd;
   const r = decodeRange(addr, len, 'addr', 'len');
   if (r.lenZero) return { errno: 'EINVAL' };
@@ -126,6 +142,28 @@ export function mmap(
   }
   let pgoff: number;
   let shared = false;
+  if (file) {
+    // file_mmap_ok: offset + len beyond MAX_LFS_FILESIZE
+    if (off.value + length > MAX_LFS_FILESIZE) return { errno: 'EOVERFLOW' };
+    const fm = file.fMode;
+    switch (flags & MAP_TYPE) {
+      case MAP_SHARED:
+      case MAP_SHARED_VALIDATE:
+        if (prot & PROT_WRITE && !(fm & FMODE_WRITE)) return { errno: 'EACCES' };
+        vmFlags |= VM_SHARED | VM_MAYSHARE;
+        // A read-only open can never be written through the mapping: no VM_MAYWRITE, no
+        // VM_SHARED, but VM_MAYSHARE stays (maps still shows `s`).
+        if (!(fm & FMODE_WRITE)) vmFlags = clearFlags(vmFlags, VM_MAYWRITE | VM_SHARED);
+        break;
+      case MAP_PRIVATE:
+        break;
+      default:
+        return { errno: 'EINVAL' };
+    }
+    if (!(fm & FMODE_READ)) return { errno: 'EACCES' };
+    if (flags & MAP_NORESERVE && cfg.overcommitMemory !== 2) vmFlags = setFlags(vmFlags, VM_NORESERVE);
+    return mmapRegion(mm, start, end, vmFlags, off.value / 4096, false, false, file.vmFile);
+  }
   switch (flags & MAP_TYPE) {
     case MAP_SHARED:
       if (vmFlags & VM_GROWSDOWN) return { errno: 'EINVAL' };
@@ -159,7 +197,7 @@ export function mmap(
   );
 }
 
-/** mmap_region / __mmap_region for anonymous memory. */
+/** mmap_region / __mmap_region for anonymous memory, or for a device file's new VMA. */
 function mmapRegion(
   mm: MmStruct,
   start: number,
@@ -168,6 +206,7 @@ function mmapRegion(
   pgoff: number,
   shared: boolean,
   populate: boolean,
+  deviceFile: VmFile | null = null,
 ): SyscallResult {
   const pages = (end - start) / 4096;
   // __mmap_prepare: gather what MAP_FIXED replaces (sealed → EPERM), then charge the commit.
@@ -180,6 +219,12 @@ function mmapRegion(
     vmFlags = setFlags(vmFlags, VM_ACCOUNT);
   }
   completeMunmap(mm, g, !charge);
+  if (deviceFile) {
+    // The driver's mmap turns it into a VM_SPECIAL VMA, which never merges: insert it as is.
+    mm.vmas.insert(new Vma(start, end, vmFlags, pgoff, deviceFile, null));
+    mm.vmStatAccount(vmFlags, pages);
+    return { ret: start };
+  }
   const file = shared ? mm.newShmemFile(pages) : null;
   const vma = insertOrMerge(mm, {
     start,

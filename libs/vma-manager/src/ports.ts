@@ -6,6 +6,8 @@
  * Addresses are va48 numbers (see docs/architecture.md); `asid` names one address space (one mm).
  */
 
+import type { Errno } from '@pagemesh/uapi';
+
 /** One present page-table entry as the vma-manager sees it. */
 export interface MappedPage {
   readonly va: number;
@@ -118,4 +120,70 @@ export interface PageAllocatorPort {
   writeBytes(
     writes: readonly { readonly pfn: number; readonly offset: number; readonly bytes: Uint8Array }[],
   ): Promise<void>;
+}
+
+/** fmode_t bits of an open file (include/linux/fs.h) */
+export const FMODE_READ = 0x1;
+export const FMODE_WRITE = 0x2;
+
+/** An open device file as the vma-manager keeps it in an fd table and in the VMAs that map it. */
+export interface DeviceFileInfo {
+  /** the device-drivers layer's id of the struct file */
+  readonly id: number;
+  /** the node's path (/dev/mymmap): what /proc/PID/maps prints */
+  readonly path: string;
+  /** FMODE_READ | FMODE_WRITE, from the open flags' access mode */
+  readonly fMode: number;
+  /** s_dev of the filesystem holding the node (devtmpfs), as maps prints it, not the device's i_rdev */
+  readonly devMajor: number;
+  readonly devMinor: number;
+  /** the node's inode number */
+  readonly ino: number;
+}
+
+/** The VMA a device's mmap is asked to fill: [start, end) va48, vm_flags and vm_pgoff. */
+export interface DeviceVma {
+  readonly start: number;
+  readonly end: number;
+  readonly vmFlags: number;
+  readonly pgoff: number;
+}
+
+/**
+ * The driver's mmap outcome once its remap_pfn_range calls are applied: its errno (nothing left
+ * mapped), or the VMA's vm_flags and vm_pgoff after the calls (VM_IO | VM_PFNMAP | ... added).
+ */
+export type DeviceMmapResult =
+  | { readonly errno: Errno }
+  | { readonly errno?: undefined; readonly vmFlags: number; readonly pgoff: number };
+
+/** What a driver's /proc entry may read of `current`: sent with the read, never asked back. */
+export interface ProcCaller {
+  readonly pid: number;
+  readonly comm: string;
+  readonly vmas: readonly VaRange[];
+}
+
+/**
+ * Device files, reached below the vma-manager (the device-drivers layer, which never calls up).
+ * Batch-shaped where a process holds many references (fork, exit).
+ */
+export interface DeviceFilesPort {
+  /** open(path, flags) of a device node: the file (one reference) or Linux's errno. */
+  open(path: string, flags: number): Promise<{ readonly file: DeviceFileInfo } | { readonly errno: Errno }>;
+  /** get_file on each id (an id may appear more than once). */
+  getFiles(ids: readonly number[]): Promise<void>;
+  /** fput on each id; the last reference releases the file (and unpins its module). */
+  putFiles(ids: readonly number[]): Promise<void>;
+  /** read(2) of up to `count` bytes at the file position: the bytes the driver copied. */
+  read(id: number, count: number): Promise<{ readonly data: Uint8Array } | { readonly errno: Errno }>;
+  /** write(2) of `bytes`: the count the driver took. */
+  write(id: number, bytes: Uint8Array): Promise<{ readonly written: number } | { readonly errno: Errno }>;
+  /**
+   * f_op->mmap of the file for a VMA of address space `asid`, with the driver's remap_pfn_range
+   * calls applied to that address space (a refused call undoes the earlier ones).
+   */
+  mmap(id: number, asid: number, vma: DeviceVma): Promise<DeviceMmapResult>;
+  /** read of /proc/<name> (a driver's entry) on behalf of `caller`. */
+  readProc(name: string, caller: ProcCaller): Promise<{ readonly text: string } | { readonly errno: Errno }>;
 }

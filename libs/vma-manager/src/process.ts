@@ -8,7 +8,15 @@ import { MmStruct, type PageTableOp } from './mm-struct';
 import type { SyscallResult } from './mman';
 import type { U64 } from './u64';
 import type { Vma, VmFile } from './vma';
-import type { MmuPort, PageAllocatorPort, PagemapEntry, PageToMap, VaRange } from './ports';
+import type {
+  DeviceFileInfo,
+  DeviceFilesPort,
+  MmuPort,
+  PageAllocatorPort,
+  PagemapEntry,
+  PageToMap,
+  VaRange,
+} from './ports';
 import { PageStateUnavailableError } from './errors';
 import { mmap } from './mmap';
 import { munmap } from './munmap';
@@ -26,6 +34,7 @@ import {
   VM_EXEC,
   VM_GROWSDOWN,
   VM_LOCKED,
+  VM_PFNMAP,
   VM_READ,
   VM_SHARED,
   VM_LOCKED_MASK,
@@ -48,6 +57,8 @@ const ACCESS_CHUNK = 256;
 export interface MmPorts {
   readonly mmu: MmuPort;
   readonly pages: PageAllocatorPort;
+  /** device files (open, read, write, mmap); without it no device can be opened */
+  readonly files?: DeviceFilesPort;
 }
 
 /** What an access ended with: done, or the signal the fault handler raised. */
@@ -89,6 +100,8 @@ export class MmProcess {
    * a round trip, and a 1 GiB VMA has 262144 pages.
    */
   private readonly mapped = new Map<number, PageKind>();
+  /** references this mm's VMAs hold on device files (one per VMA, as vma->vm_file does), by file id */
+  private readonly fileRefs = new Map<number, number>();
 
   constructor(
     machine: Machine,
@@ -112,6 +125,86 @@ export class MmProcess {
     offset: U64 = 0,
   ): Promise<SyscallResult> {
     return this.settle(mmap(this.mm, addr, len, prot, flags, fd, offset));
+  }
+
+  /**
+   * mmap(2) of an open device file (do_mmap → mmap_region → call_mmap): the VMA is created with the
+   * file, then the driver's mmap fills it (remap_pfn_range); a driver errno removes the VMA again
+   * (mmap_region's unmap_and_free_vma) and is mmap's result. The VMA takes its own reference on
+   * the file, dropped when it goes.
+   */
+  async mmapDevice(
+    addr: U64,
+    len: U64,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: U64,
+    file: DeviceFileInfo,
+  ): Promise<SyscallResult> {
+    const files = this.ports.files;
+    if (!files) return { errno: 'ENODEV' };
+    const vmFile: VmFile = {
+      kind: 'device',
+      fileId: file.id,
+      devMajor: file.devMajor,
+      devMinor: file.devMinor,
+      ino: file.ino,
+      path: file.path,
+      sizePages: 0,
+    };
+    const r = await this.settle(
+      mmap(this.mm, addr, len, prot, flags, fd, offset, { vmFile, fMode: file.fMode }),
+    );
+    if ('errno' in r) return r;
+    const vma = this.mm.vmas.lookup(r.ret);
+    if (!vma || vma.file !== vmFile) return r;
+    const out = await files.mmap(file.id, this.asid, {
+      start: vma.start,
+      end: vma.end,
+      vmFlags: vma.vmFlags,
+      pgoff: vma.pgoff,
+    });
+    if (out.errno !== undefined) {
+      await this.settle(munmap(this.mm, vma.start, vma.end - vma.start));
+      await this.syncFileRefs();
+      return { errno: out.errno };
+    }
+    vma.vmFlags = out.vmFlags;
+    vma.pgoff = out.pgoff;
+    // The driver's PTEs are special: no RSS, no struct page bookkeeping, but present.
+    const present = await this.ports.mmu.pagemap(this.asid, [{ start: vma.start, end: vma.end }]);
+    for (const e of present) if (e.present) this.mapped.set(e.va, 'none');
+    await this.syncFileRefs();
+    return r;
+  }
+
+  /**
+   * Takes or drops references on device files so that each VMA mapping a file holds one (a split
+   * VMA holds two, an unmapped one none), as vm_file references follow VMAs in Linux.
+   */
+  async syncFileRefs(): Promise<void> {
+    const files = this.ports.files;
+    if (!files) return;
+    const want = new Map<number, number>();
+    for (const v of this.mm.vmas.all()) {
+      const id = v.file?.fileId;
+      if (v.file?.kind === 'device' && id !== undefined) want.set(id, (want.get(id) ?? 0) + 1);
+    }
+    const get: number[] = [];
+    const put: number[] = [];
+    for (const [id, n] of want) {
+      const have = this.fileRefs.get(id) ?? 0;
+      for (let i = have; i < n; i++) get.push(id);
+    }
+    for (const [id, have] of this.fileRefs) {
+      const n = want.get(id) ?? 0;
+      for (let i = n; i < have; i++) put.push(id);
+    }
+    if (get.length) await files.getFiles(get);
+    this.fileRefs.clear();
+    for (const [id, n] of want) this.fileRefs.set(id, n);
+    if (put.length) await files.putFiles(put);
   }
 
   async munmap(addr: U64, len: U64): Promise<SyscallResult> {
@@ -234,6 +327,7 @@ export class MmProcess {
     const shared = hasAny(vma.vmFlags, VM_SHARED);
     const exec = hasAny(vma.vmFlags, VM_EXEC);
     const { pages } = this.ports;
+    if (vma.file?.kind === 'device') return this.pfnFault(vma, e, addr, write);
     if (!e.present && vma.file && !write && (await this.faultAround(vma, addr))) {
       this.minflt += 1;
       return 'ok';
@@ -297,6 +391,51 @@ export class MmProcess {
       this.minflt += 1;
       return 'ok';
     }
+    return 'ok';
+  }
+
+  /**
+   * A fault in a VM_PFNMAP VMA: an address the driver did not populate has no vm_ops->fault, so
+   * SIGBUS (do_fault without ->fault); a write to a read-only PFN entry of a shared writable VMA is
+   * wp_pfn_shared (the entry becomes writable, no page is touched). access_error has already
+   * refused writes to a VMA without VM_WRITE; a write to a private one copies the page.
+   */
+  private async pfnFault(vma: Vma, e: PagemapEntry, addr: number, write: boolean): Promise<FaultResult> {
+    if (!e.present || e.pfn === null) return 'SIGBUS';
+    if (!write || e.writable) return 'ok';
+    const exec = hasAny(vma.vmFlags, VM_EXEC);
+    if (!hasAny(vma.vmFlags, VM_SHARED)) {
+      // a private (COW) PFN mapping: wp_page_copy copies the PFN's contents to a new anon page
+      anonVmaPrepare(this.mm, vma);
+      const [copy] = await this.ports.pages.allocZeroedPages(1);
+      await this.ports.pages.copyPages([{ dst: copy, src: e.pfn }]);
+      await this.ports.pages.addMapcounts([copy], 1);
+      await this.mapPages([
+        {
+          va: addr,
+          pfn: copy,
+          accessible: true,
+          writable: true,
+          executable: exec,
+          dirty: true,
+          special: false,
+        },
+      ]);
+      this.minflt += 1;
+      return 'ok';
+    }
+    await this.mapPages([
+      {
+        va: addr,
+        pfn: e.pfn,
+        accessible: true,
+        writable: true,
+        executable: exec,
+        dirty: true,
+        special: true,
+      },
+    ]);
+    this.minflt += 1;
     return 'ok';
   }
 
@@ -436,7 +575,9 @@ export class MmProcess {
       copies.push(v);
     }
     for (const v of copies) {
-      if (!v.anonVma || hasAny(v.vmFlags, VM_WIPEONFORK)) continue;
+      // vma_needs_copy: an anon_vma, or VM_PFNMAP (the child could not refault the driver's PFNs)
+      const pfnmap = hasAny(v.vmFlags, VM_PFNMAP);
+      if ((!v.anonVma && !pfnmap) || hasAny(v.vmFlags, VM_WIPEONFORK)) continue;
       const present = (await this.pagemap(v.start, v.end)).filter((e) => e.present && e.pfn !== null);
       if (!present.length) continue;
       const cow = !hasAny(v.vmFlags, VM_SHARED);
@@ -475,6 +616,7 @@ export class MmProcess {
         })),
       );
     }
+    await child.syncFileRefs();
     return child;
   }
 
@@ -486,6 +628,7 @@ export class MmProcess {
     if (all.length) await this.unmap(all);
     vmUnacctMemory(this.mm.machine, accounted);
     this.mm.vmas.clear();
+    await this.syncFileRefs();
     await this.ports.mmu.destroyAddressSpace(this.asid);
   }
 
@@ -527,6 +670,7 @@ export class MmProcess {
     const ops = this.mm.pageOps ?? [];
     this.mm.pageOps = [];
     await this.apply(ops);
+    if (this.fileRefs.size) await this.syncFileRefs();
     return r;
   }
 

@@ -8,16 +8,21 @@ export class AnonVma {
   constructor(public readonly id: number) {}
 }
 
-/** The file behind a VMA. Today only the shmem object behind a shared anonymous mapping. */
+/**
+ * The file behind a VMA: the shmem object behind a shared anonymous mapping, or an open device
+ * file (a character device node such as /dev/mymmap) whose driver's mmap remapped its memory.
+ */
 export interface VmFile {
-  readonly kind: 'shmem';
+  readonly kind: 'shmem' | 'device';
+  /** the device-drivers layer's id of the open file (struct file) a device VMA holds a reference on */
+  readonly fileId?: number;
   /** s_dev of the filesystem: shared anonymous memory lives on the internal shm mount (00:01 on the oracle). */
   readonly devMajor: number;
   readonly devMinor: number;
   readonly ino: number;
   /** What /proc/PID/maps prints for it. */
   readonly path: string;
-  /** i_size in pages: a shared anonymous object is exactly the length of its mmap. */
+  /** i_size in pages: a shared anonymous object is exactly the length of its mmap (0 for a device). */
   sizePages: number;
 }
 

@@ -19,7 +19,7 @@ import { formatMapsLine } from '../proc-maps';
 import { smapsEntry } from '../proc-smaps';
 import { parseOps, type ScriptLine } from './ops-parser';
 import { PortsTarget, UnsupportedOpError, VmaOnlyTarget, type Target, type TouchResult } from './page-state';
-import { MmProcess } from '../process';
+import { MmProcess, type MmPorts } from '../process';
 import { PageStateUnavailableError } from '../errors';
 import { inprocMmuPort, inprocPagesPort } from '../inproc-ports';
 import { bootMachine } from '@pagemesh/page-allocator';
@@ -84,11 +84,20 @@ export interface RunOptions {
    * 'none': the VMA model alone (cases that need page state are unsupported).
    */
   readonly pages?: 'inproc' | 'none';
+  /**
+   * Ports to an mmu and a page allocator shared by every case (services over gRPC): each case
+   * gets a fresh process on them, which exits when the case ends. Takes precedence over `pages`.
+   */
+  readonly ports?: MmPorts;
 }
 
 /** A fresh process: over a freshly booted page allocator and mmu, or the VMA model alone. */
 async function newTarget(opts: RunOptions): Promise<Target> {
   const machine = opts.machine ?? ORACLE_MACHINE;
+  if (opts.ports) {
+    const asid = await opts.ports.mmu.createAddressSpace();
+    return new PortsTarget(new MmProcess(new Machine(machine), asid, opts.ports));
+  }
   if (opts.pages === 'none') return new VmaOnlyTarget(machine);
   const pa = bootMachine({ arch: 'x86_64', memBytes: machine.totalRamPages * 4096 });
   const mmu = await Mmu.boot(mmuPageTablesPort(pa), { cpus: 1 });
@@ -370,11 +379,16 @@ export async function runScript(text: string, opts: RunOptions = {}): Promise<Ru
   const script = parseOps(text);
   const why = unsupportedReason(script);
   if (why) return { lines: [], unsupported: why };
+  let target: Target | null = null;
   try {
-    return { lines: await new Replay(await newTarget(opts)).run(script), unsupported: null };
+    target = await newTarget(opts);
+    return { lines: await new Replay(target).run(script), unsupported: null };
   } catch (e) {
     if (e instanceof UnsupportedOpError) return { lines: [], unsupported: e.reason };
     if (e instanceof PageStateUnavailableError) return { lines: [], unsupported: e.message };
     throw e;
+  } finally {
+    // On shared services the case's process must give back what it holds.
+    if (opts.ports && target) await target.exit();
   }
 }

@@ -12,13 +12,17 @@
  * VmaDomainError (invalid-argument), each naming the request field and its value. In a batch,
  * the field is `calls[i].pid`, `faults[i].address` and so on.
  *
- * Room for file descriptors: a task will own an fd table (lowest free fd, as Linux), copied by
- * fork and closed by exit; mmap with an fd then resolves it to the device file. Until then every
- * fd but -1 is EBADF, as the VMA model answers.
+ * File descriptors: each task owns an fd table (fd-table.ts: lowest free fd, EBADF, EMFILE),
+ * whose files are device files reached through the ports' DeviceFilesPort (the device-drivers
+ * layer, which never calls up). fork shares the open files (get_file on each), exit closes them;
+ * mmap of an fd maps the device (MmProcess.mmapDevice) and each VMA holds its own reference.
+ * A driver's /proc entry gets the caller's comm and VMAs with the read.
  */
 import { VmaDomainError } from '../errors';
 import { Machine } from '../machine';
 import type { SyscallResult } from '../mman';
+import type { Errno } from '@pagemesh/uapi';
+import type { DeviceFilesPort } from '../ports';
 import { MmProcess, type MmPorts } from '../process';
 import { procMaps } from '../proc-maps';
 import { procSmaps, type SmapsPageStats } from '../proc-smaps';
@@ -102,7 +106,12 @@ export class VmaManager {
       const parent = this.alive('pid', pid);
       const childPid = this.allocPid();
       const child = await parent.mm.fork();
-      this.tasks.set(childPid, new Task(childPid, parent.commBytes, child, parent.pid));
+      const task = new Task(childPid, parent.commBytes, child, parent.pid);
+      // copy_files → dup_fd: the child's fds name the same open files, one more reference each
+      task.fds = parent.fds.clone();
+      const ids = task.fds.entries().map(([, f]) => f.id);
+      if (ids.length) await this.filesPort().getFiles(ids);
+      this.tasks.set(childPid, task);
       return childPid;
     });
   }
@@ -116,6 +125,9 @@ export class VmaManager {
     return this.serialize(async () => {
       const task = this.alive('pid', pid);
       await task.mm.exit();
+      // exit_files: every fd is closed (the VMAs' references went with exit_mmap)
+      const ids = task.fds.closeAll().map((f) => f.id);
+      if (ids.length) await this.filesPort().putFiles(ids);
       task.markExited();
       await this.releaseShmem();
     });
@@ -133,9 +145,94 @@ export class VmaManager {
         return task.mm;
       });
       const out: SyscallResult[] = [];
-      for (let i = 0; i < batch.length; i++) out.push(await runSyscall(procs[i], batch[i].call));
+      for (let i = 0; i < batch.length; i++) {
+        const task = this.tasks.get(batch[i].pid) as Task;
+        out.push(await runSyscall(procs[i], batch[i].call, task.fds));
+      }
       await this.releaseShmem();
       return out;
+    });
+  }
+
+  /**
+   * open(path, flags) of a device node: the lowest free fd (EMFILE when the table is full, before
+   * the path is looked up, as get_unused_fd_flags comes first), or the open's errno.
+   */
+  open(pid: number, path: string, flags: number): Promise<SyscallResult> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      if (typeof path !== 'string')
+        throw new VmaDomainError('invalid-argument', 'path', path, 'not a string');
+      if (!Number.isInteger(flags) || flags < 0 || flags >= 2 ** 32)
+        throw new VmaDomainError('invalid-argument', 'flags', flags, 'not an unsigned 32-bit integer');
+      const fd = task.fds.lowestFree();
+      if (typeof fd !== 'number') return { errno: fd };
+      if (!this.ports.files) return { errno: 'ENOENT' };
+      const r = await this.ports.files.open(path, flags);
+      if ('errno' in r) return { errno: r.errno };
+      task.fds.install(fd, r.file);
+      return { ret: fd };
+    });
+  }
+
+  /** read(fd, count): the bytes the driver gave (`ret` of them), EBADF for an fd not open. */
+  read(
+    pid: number,
+    fd: number,
+    count: number,
+  ): Promise<{ readonly ret: number; readonly data: Uint8Array } | { readonly errno: Errno }> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      checkFd(fd);
+      if (!Number.isSafeInteger(count) || count < 0)
+        throw new VmaDomainError('invalid-argument', 'count', count, 'not a non-negative integer');
+      const file = task.fds.get(fd);
+      if (!file) return { errno: 'EBADF' };
+      const r = await this.filesPort().read(file.id, count);
+      if ('errno' in r) return { errno: r.errno };
+      return { ret: r.data.length, data: r.data };
+    });
+  }
+
+  /** write(fd, bytes): the count the driver took, EBADF for an fd not open. */
+  write(pid: number, fd: number, bytes: Uint8Array): Promise<SyscallResult> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      checkFd(fd);
+      if (!(bytes instanceof Uint8Array))
+        throw new VmaDomainError('invalid-argument', 'bytes', typeof bytes, 'not a Uint8Array');
+      const file = task.fds.get(fd);
+      if (!file) return { errno: 'EBADF' };
+      const r = await this.filesPort().write(file.id, bytes);
+      if ('errno' in r) return { errno: r.errno };
+      return { ret: r.written };
+    });
+  }
+
+  /** close(fd): drops the fd's reference (a VMA mapping the file keeps its own); EBADF if not open. */
+  close(pid: number, fd: number): Promise<SyscallResult> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      checkFd(fd);
+      const file = task.fds.remove(fd);
+      if (!file) return { errno: 'EBADF' };
+      await this.filesPort().putFiles([file.id]);
+      return { ret: 0 };
+    });
+  }
+
+  /**
+   * A driver's /proc entry (`/proc/my-proc-entry` is `my-proc-entry`) read by `pid`: the driver
+   * gets the caller's pid, comm and VMAs with the request. ENOENT when no driver created it.
+   */
+  procEntry(pid: number, name: string): Promise<{ readonly text: string } | { readonly errno: Errno }> {
+    return this.serialize(async () => {
+      const task = this.alive('pid', pid);
+      if (typeof name !== 'string')
+        throw new VmaDomainError('invalid-argument', 'name', name, 'not a string');
+      if (!this.ports.files) return { errno: 'ENOENT' };
+      const vmas = task.mm.mm.vmas.all().map((v) => ({ start: v.start, end: v.end }));
+      return this.ports.files.readProc(name, { pid: task.pid, comm: task.comm, vmas });
     });
   }
 
@@ -205,6 +302,14 @@ export class VmaManager {
     return this.shmem.size;
   }
 
+  /** The device-files port; a file is only ever in an fd table or a VMA when it was opened through it. */
+  private filesPort(): DeviceFilesPort {
+    const files = this.ports.files;
+    if (!files)
+      throw new VmaDomainError('failed-precondition', 'files', null, 'no device-files port is wired');
+    return files;
+  }
+
   private alive(field: string, pid: number): Task {
     const task = this.tasks.get(pid);
     if (!task) throw new NoSuchProcessError(field, pid);
@@ -236,4 +341,10 @@ export class VmaManager {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** An fd argument must be a C int; a negative or unopened one is EBADF, not a refusal. */
+function checkFd(fd: number): void {
+  if (!Number.isInteger(fd) || fd < -(2 ** 31) || fd >= 2 ** 31)
+    throw new VmaDomainError('invalid-argument', 'fd', fd, 'not a 32-bit integer');
 }

@@ -3,9 +3,10 @@
  * refused batch changes nothing), then run on the process's MmProcess.
  */
 import { VmaDomainError } from '../errors';
-import { MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, type SyscallResult } from '../mman';
+import { MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MAP_ANONYMOUS, type SyscallResult } from '../mman';
 import type { MmProcess } from '../process';
 import { u64Big, type U64 } from '../u64';
+import type { FdTable } from './fd-table';
 
 export type Syscall =
   | {
@@ -14,7 +15,7 @@ export type Syscall =
       readonly length: U64;
       readonly prot: number;
       readonly flags: number;
-      /** -1 (the default) for anonymous memory; any other fd is EBADF until fd tables exist */
+      /** -1 (the default) for anonymous memory; else an fd of the process's table (EBADF if not open) */
       readonly fd?: number;
       readonly offset?: U64;
     }
@@ -109,11 +110,19 @@ export function checkSyscall(at: string, call: Syscall): void {
   }
 }
 
-/** Runs a checked call; Linux's refusals come back as errno values. */
-export function runSyscall(proc: MmProcess, call: Syscall): Promise<SyscallResult> {
+/**
+ * Runs a checked call; Linux's refusals come back as errno values. An mmap without MAP_ANONYMOUS
+ * maps the file its fd names in `fds` (ksys_mmap_pgoff's fget: EBADF when none).
+ */
+export function runSyscall(proc: MmProcess, call: Syscall, fds?: FdTable): Promise<SyscallResult> {
   switch (call.kind) {
-    case 'mmap':
-      return proc.mmap(call.addr, call.length, call.prot, call.flags, call.fd ?? -1, call.offset ?? 0);
+    case 'mmap': {
+      const fd = call.fd ?? -1;
+      const file = call.flags & MAP_ANONYMOUS ? undefined : fds?.get(fd);
+      if (file)
+        return proc.mmapDevice(call.addr, call.length, call.prot, call.flags, fd, call.offset ?? 0, file);
+      return proc.mmap(call.addr, call.length, call.prot, call.flags, fd, call.offset ?? 0);
+    }
     case 'munmap':
       return proc.munmap(call.addr, call.length);
     case 'mprotect':

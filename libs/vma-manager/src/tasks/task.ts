@@ -1,8 +1,9 @@
 /**
  * A task: one single-threaded process as the vma-manager keeps it (task_struct's pid, comm,
- * parent, exit_signal and state, and its mm as an MmProcess).
+ * parent, exit_signal and state, its mm as an MmProcess, and its fd table).
  */
 import type { MmProcess } from '../process';
+import { FdTable } from './fd-table';
 
 /** TASK_COMM_LEN (include/linux/sched.h): comm is a char[16], so at most 15 bytes and a NUL. */
 export const TASK_COMM_LEN = 16;
@@ -26,6 +27,8 @@ export class Task {
   /** comm as bytes, exactly what the kernel keeps */
   readonly commBytes: Uint8Array;
   state: TaskState = 'alive';
+  /** the open files (files_struct); a forked child starts with a copy */
+  fds = new FdTable();
   /** minor faults of this task that the fault handler completed (ru_minflt), kept after exit */
   private minfltAtExit = 0;
 
