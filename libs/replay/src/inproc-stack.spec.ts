@@ -6,8 +6,7 @@ import { loadOpsText } from './workload/load-ops';
 import { comparableReport } from './report/comparable';
 
 describe('the inproc stack', () => {
-  // lab-mmap needs device files behind the vma-manager's fd tables, which do not exist yet
-  it.each(['demand-paging', 'fork-cow', 'buddy-fragmentation', 'malloc-churn', 'mixed'])(
+  it.each(['lab-mmap', 'demand-paging', 'fork-cow', 'buddy-fragmentation', 'malloc-churn', 'mixed'])(
     '%s runs to completion with every expectation met',
     async (name) => {
       const w = builtinWorkload(name);

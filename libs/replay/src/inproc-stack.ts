@@ -10,6 +10,7 @@ import {
 } from '@pagemesh/vma-manager';
 import { BoundaryRecorder } from './engine/recorder';
 import { inprocDeviceDriversPort } from './inproc/device-drivers-port';
+import { inprocDeviceFilesPort } from './inproc/device-files-port';
 import { inprocMmuPort } from './inproc/mmu-port';
 import { inprocPageAllocatorView } from './inproc/page-allocator-port';
 import { inprocVmaManagerPort } from './inproc/vma-manager-port';
@@ -22,7 +23,8 @@ const TLB_WAYS = 4;
 /**
  * The `inproc` transport: the domain libraries wired directly, no gRPC. The page allocator boots
  * the machine's RAM, the mmu its CPUs and TLBs, the device drivers and the vma-manager's process
- * table sit on them through their in-process port adapters. The calls between the services are
+ * table sit on them through their in-process port adapters (the process table reaches device
+ * files through the device drivers). The calls between the services are
  * measured like the orchestrator's (vma-manager→mmu, mmu→page-allocator, ...).
  */
 export const bootInprocStack: StackFactory = async (machine: MachineSpec): Promise<Stack> => {
@@ -41,6 +43,7 @@ export const bootInprocStack: StackFactory = async (machine: MachineSpec): Promi
     {
       mmu: inner.wrap('vma-manager→mmu', vmaMmuPort(mmu)),
       pages: inner.wrap('vma-manager→page-allocator', vmaPagesPort(pa)),
+      files: inner.wrap('vma-manager→device-drivers', inprocDeviceFilesPort(dd, mmu)),
     },
     // overcommit and friends see this machine's RAM (totalram_pages), the oracle's sysctls
     { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },

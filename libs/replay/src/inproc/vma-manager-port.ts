@@ -31,7 +31,7 @@ function outcome(o: VmaFaultOutcome): FaultOutcome {
   }
 }
 
-/** The memory syscalls the process table takes; null for the file and device calls it has no fd table for yet. */
+/** The memory syscalls of a process-table batch; null for the file calls, which have their own methods. */
 function toVmaSyscall(c: Syscall): VmaSyscall | null {
   switch (c.call) {
     case 'mmap':
@@ -67,11 +67,36 @@ function toVmaSyscall(c: Syscall): VmaSyscall | null {
   }
 }
 
+/** A file call of the orchestrator on the process table's fd methods; null for the memory syscalls. */
+async function fileCall(vm: VmaManager, pid: number, c: Syscall): Promise<SyscallResult | null> {
+  const res = (r: { ret: number } | { errno: Errno }): SyscallResult =>
+    'errno' in r ? { errno: r.errno } : { ret: r.ret };
+  switch (c.call) {
+    case 'open':
+      return res(await vm.open(pid, c.path, c.flags));
+    case 'read': {
+      const r = await vm.read(pid, c.fd, c.length);
+      return 'errno' in r ? { errno: r.errno } : { ret: r.ret, data: r.data };
+    }
+    case 'write':
+      return res(await vm.write(pid, c.fd, c.data));
+    case 'close':
+      return res(await vm.close(pid, c.fd));
+    case 'create-file':
+    case 'ftruncate':
+      // regular files and memfds are not modelled: only device nodes can be opened
+      return { errno: 'ENOSYS' };
+    default:
+      return null;
+  }
+}
+
 /**
  * The orchestrator's vma-manager port over the vma-manager's process table (VmaManager) in the
- * same process. Every call goes to the table; nothing is decided here. The table has no fd
- * tables yet, so open/read/write/close, vmtrace's files and ftruncate answer ENOSYS (and mmap of
- * an fd EBADF, as the table itself answers), and there is no driver /proc entry.
+ * same process. Every call goes to the table; nothing is decided here. Memory syscalls go in
+ * batches; open/read/write/close to the table's fd methods, in order with them. vmtrace's regular
+ * files and ftruncate answer ENOSYS. Absolute /proc paths are drivers' entries, read with the
+ * caller's VMAs.
  */
 export function inprocVmaManagerPort(vm: VmaManager): VmaManagerPort {
   const handle = (pid: number): ProcessHandle => ({ pid, asid: vm.task(pid).mm.asid });
@@ -92,15 +117,26 @@ export function inprocVmaManagerPort(vm: VmaManager): VmaManagerPort {
       await vm.exitProcess(pid);
     },
     async syscalls(pid, calls) {
-      const mapped = calls.map(toVmaSyscall);
-      const supported = mapped.filter((c): c is VmaSyscall => c !== null);
-      const results = supported.length ? await vm.syscalls(supported.map((call) => ({ pid, call }))) : [];
-      let next = 0;
-      return mapped.map((c): SyscallResult => {
-        if (c === null) return { errno: 'ENOSYS' };
-        const r = results[next++];
-        return 'errno' in r ? { errno: r.errno } : { ret: Number(r.ret) };
-      });
+      // Runs of memory syscalls go as one batch; a file call runs on its own, in order.
+      const out: SyscallResult[] = [];
+      let run: VmaSyscall[] = [];
+      const flush = async () => {
+        if (!run.length) return;
+        const results = await vm.syscalls(run.map((call) => ({ pid, call })));
+        for (const r of results) out.push('errno' in r ? { errno: r.errno } : { ret: Number(r.ret) });
+        run = [];
+      };
+      for (const c of calls) {
+        const m = toVmaSyscall(c);
+        if (m) {
+          run.push(m);
+          continue;
+        }
+        await flush();
+        out.push((await fileCall(vm, pid, c)) ?? { errno: 'ENOSYS' });
+      }
+      await flush();
+      return out;
     },
     async handleFaults(pid, faults: readonly FaultRequest[]) {
       const out = await vm.handleFaults(
@@ -110,6 +146,10 @@ export function inprocVmaManagerPort(vm: VmaManager): VmaManagerPort {
     },
     async proc(pid, file) {
       if (file === 'maps' || file === 'smaps' || file === 'status') return vm.procFile(pid, file);
+      if (file.startsWith('/proc/')) {
+        const r = await vm.procEntry(pid, file.slice('/proc/'.length));
+        return 'errno' in r ? null : r.text;
+      }
       return null;
     },
     async pagemap(pid, va, pages): Promise<PagemapEntry[]> {
