@@ -78,6 +78,18 @@ describe('device files through the real device drivers', () => {
     }
   });
 
+  it('kmmap on a private mapping (one whole-VMA remap of a COW mapping): vm_pgoff becomes the PFN, which maps prints as the offset', async () => {
+    const { vm, dd } = await boot();
+    const { pid, fd } = await openDev(vm, dd, 'kmmap');
+    const r = await mmap(vm, pid, fd, 16, M.MAP_PRIVATE);
+    if (!('ret' in r)) throw new Error(`mmap: ${r.errno}`);
+    const pfn = (await dd.driverMemory('kmmap'))?.pfns[0] as number;
+    const offset = (pfn * PAGE).toString(16).padStart(8, '0');
+    expect(await vm.procFile(pid, 'maps')).toMatch(new RegExp(` r--p ${offset} 00:05 \\d+ +/dev/mymmap\n$`));
+    const [e] = await vm.task(pid).mm.pagemap(r.ret, r.ret + PAGE);
+    expect(e).toMatchObject({ present: true, special: true, pfn });
+  });
+
   it('the mapping pins the module after close; exit and rmmod give every page back', async () => {
     const { pa, vm, dd } = await boot();
     const free = pa.nrFreePages;

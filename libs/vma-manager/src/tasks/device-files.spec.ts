@@ -271,6 +271,7 @@ describe('device files: fd table, read/write, mmap of a device, /proc entry', ()
     const maps = (await vm.procFile(pid, 'maps')).split('\n').filter(Boolean);
     expect(maps).toHaveLength(2);
     expect(maps[1]).toContain(' r--s 00002000 00:05 1234 ');
+    checkMmInvariants(vm.task(pid).mm.mm);
     expect(refs.get(1)).toBe(3);
     const [g] = await vm.syscalls([
       {
@@ -294,6 +295,7 @@ describe('device files: fd table, read/write, mmap of a device, /proc entry', ()
     const base = ret(await mmapDev(vm, pid, fd));
     await vm.syscalls([{ pid, call: { kind: 'munmap', addr: base + 4 * PAGE, length: PAGE } }]);
     expect(refs.get(1)).toBe(3);
+    checkMmInvariants(vm.task(pid).mm.mm);
     await vm.syscalls([{ pid, call: { kind: 'munmap', addr: base, length: NPAGES * PAGE } }]);
     expect(refs.get(1)).toBe(1);
     expect((await vm.task(pid).mm.pagemap(base, base + NPAGES * PAGE)).some((e) => e.present)).toBe(false);
