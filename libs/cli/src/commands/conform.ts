@@ -1,8 +1,20 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatConformanceReport, runConformance, type Tier } from '@pagemesh/vma-manager';
-import type { CommandIo } from './common';
+import { tmpdir } from 'node:os';
+import { MmuServiceClient, PageAllocatorServiceClient } from '@pagemesh/proto';
+import {
+  ORACLE_MACHINE,
+  formatConformanceReport,
+  runConformance,
+  type ConformanceReport,
+  type MmPorts,
+  type Tier,
+} from '@pagemesh/vma-manager';
+import { grpcMmuPort, grpcPagesPort } from '@pagemesh/vma-manager-rpc';
+import { ClientPool } from '@pagemesh/service-kit';
+import { startLocalStack } from '../stack/local-stack';
+import { distDir, type CommandIo } from './common';
 
 interface ConformOptions {
   tier: Tier;
@@ -11,6 +23,36 @@ interface ConformOptions {
   case?: string[];
   allDiffs?: boolean;
   json?: boolean;
+}
+
+/**
+ * Runs the cases with the page allocator and the mmu as local service processes (a machine the
+ * size of the recording one), every page-table and page operation of the model crossing gRPC.
+ * The VMA logic runs here, in the command's process: the scripts drive it step by step.
+ */
+async function overGrpc(
+  run: (ports: MmPorts) => Promise<ConformanceReport>,
+  io: CommandIo,
+): Promise<ConformanceReport> {
+  const stack = await startLocalStack({
+    distDir: distDir(),
+    logDir: mkdtempSync(join(tmpdir(), 'pagemesh-conform-')),
+    basePort: 0,
+    only: ['page-allocator', 'mmu'],
+    serviceArgs: { 'page-allocator': [`--mem=${ORACLE_MACHINE.totalRamPages * 4096}`] },
+    onProgress: (m) => io.progress(m),
+  });
+  // The kit's pool: message limits as large as the services' (a 1 GiB pagemap is ~5 MB), deadlines.
+  const pool = new ClientPool();
+  try {
+    return await run({
+      mmu: grpcMmuPort(pool.client(stack.addresses.mmu, MmuServiceClient)),
+      pages: grpcPagesPort(pool.client(stack.addresses['page-allocator'], PageAllocatorServiceClient)),
+    });
+  } finally {
+    pool.close();
+    await stack.stop();
+  }
 }
 
 function parseTier(value: string): Tier {
@@ -50,17 +92,15 @@ export function registerConform(program: Command, io: CommandIo): void {
       if (!existsSync(join(dir, 'cases')) || !existsSync(join(dir, 'expected'))) {
         throw new Error(`${dir} is not an oracle directory: it needs cases/ and expected/`);
       }
-      if (options.transport === 'grpc') {
-        throw new Error(
-          '--transport grpc is not available yet: the vma-manager service does not serve the syscalls the scripts use',
-        );
-      }
-      const report = await runConformance(dir, {
-        tier: options.tier,
-        outDir: options.out ? resolve(options.out) : undefined,
-        only: options.case,
-        allDiffs: options.allDiffs,
-      });
+      const run = (ports?: MmPorts) =>
+        runConformance(dir, {
+          tier: options.tier,
+          outDir: options.out ? resolve(options.out) : undefined,
+          only: options.case,
+          allDiffs: options.allDiffs,
+          ports,
+        });
+      const report = options.transport === 'grpc' ? await overGrpc(run, io) : await run();
       if (options.json) {
         io.out(JSON.stringify({ tier: options.tier, transport: options.transport, ...report }));
       } else {
