@@ -93,7 +93,7 @@ export { vmaLayoutSvg } from './report/svg-vmas';
 export { ProgressBar, formatDuration } from './progress';
 export type { ProgressStream, ProgressOptions } from './progress';
 
-// The inproc transport and its ports (device files wait for the vma-manager's fd tables)
+// The inproc transport and its ports
 export { inprocMmuPort } from './inproc/mmu-port';
 export { inprocPageAllocatorView } from './inproc/page-allocator-port';
 export { inprocDeviceDriversPort } from './inproc/device-drivers-port';
