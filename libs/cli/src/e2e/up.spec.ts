@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -145,5 +145,23 @@ describe('pagemesh up', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('start: the main job brings the stack up, replays lab-mmap and mixed, and writes the report', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pagemesh-start-test-'));
+    const result = spawnSync(process.execPath, [bin, 'start', '--json', '--report', join(dir, 'report.md')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.services.map((s: { status: string }) => s.status)).toEqual(Array(5).fill('SERVING'));
+    expect(
+      out.replays.map((r: { workload: { name: string }; ok: boolean }) => [r.workload.name, r.ok]),
+    ).toEqual([
+      ['lab-mmap', true],
+      ['mixed', true],
+    ]);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/^# lab-mmap/);
   });
 });
