@@ -84,7 +84,39 @@ describe('mmu service over gRPC, against a real page-allocator service', () => {
   it('answers health and describes x86_64 paging', async () => {
     expect(await checkHealth(mmu.address, 'pagemesh.v1.MmuService')).toBe('SERVING');
     const info = await promisifyUnary(mmuClient, 'getPagingInfo')({});
-    expect(info).toMatchObject({ levels: 4, pageOffset: 0xffff888000000000n, taskSize: 0x7ffffffff000n });
+    expect(info).toMatchObject({
+      levels: 4,
+      pageOffset: 0xffff888000000000n,
+      taskSize: 0x7ffffffff000n,
+      cpus: 2,
+    });
+    // the kernel's tables (init_mm) are there from boot; an address space adds its PGD
+    expect(info.tablePages).toBeGreaterThan(0n);
+    await promisifyUnary(mmuClient, 'createAddressSpace')({});
+    const after = await promisifyUnary(mmuClient, 'getPagingInfo')({});
+    expect(after.tablePages).toBe(info.tablePages + 1n);
+  });
+
+  it('sizes the 4 KiB TLB with --tlb-entries (4-way) and refuses a size that is no multiple of the ways', async () => {
+    const flags = (tlb: string) =>
+      parseServiceConfig('mmu', {
+        argv: [
+          '--port=0',
+          '--metrics-port=off',
+          `--page-allocator-address=${pageAllocator.address}`,
+          `--tlb-entries=${tlb}`,
+        ],
+        env: {},
+        extraFlags: FLAGS,
+      });
+    await expect(buildMmuService(flags('6'), pool)).rejects.toThrow(/--tlb-entries "6"/);
+    const small = await startService(await buildMmuService(flags('8'), pool));
+    try {
+      const info = await promisifyUnary(pool.client(small.address, MmuServiceClient), 'getPagingInfo')({});
+      expect(info.cpus).toBe(4);
+    } finally {
+      await small.shutdown();
+    }
   });
 
   it('maps pages, serves accesses with faults, and frees every table page on destroy', async () => {

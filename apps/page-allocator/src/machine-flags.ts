@@ -12,7 +12,7 @@ export function parseSize(flag: string, text: string): number {
   return Number(m[1]) * UNITS[m[2].toUpperCase()];
 }
 
-/** The machine the page allocator boots, from its --arch, --mem and --min-free-kbytes flags. */
+/** The machine the page allocator boots, from its --arch, --mem, --cpus and --min-free-kbytes flags. */
 export function machineFromFlags(extra: Readonly<Record<string, string>>): Partial<MachineConfig> {
   const config: Partial<MachineConfig> = {};
   if (extra['arch'] !== undefined) {
@@ -22,6 +22,12 @@ export function machineFromFlags(extra: Readonly<Record<string, string>>): Parti
     config.arch = extra['arch'];
   }
   if (extra['mem'] !== undefined) config.memBytes = parseSize('mem', extra['mem']);
+  if (extra['cpus'] !== undefined) {
+    if (!/^\d+$/.test(extra['cpus']))
+      throw new RangeError(`invalid --cpus ${JSON.stringify(extra['cpus'])}: expected a positive integer`);
+    // nr_cpu_ids: the per-cpu slab and pcp structures (the mmu's --cpus should match)
+    config.nrCpus = Number(extra['cpus']);
+  }
   if (extra['min-free-kbytes'] !== undefined) {
     const n = Number(extra['min-free-kbytes']);
     if (!Number.isInteger(n) || n < 0) {
@@ -34,4 +40,4 @@ export function machineFromFlags(extra: Readonly<Record<string, string>>): Parti
   return config;
 }
 
-export const MACHINE_FLAGS = ['arch', 'mem', 'min-free-kbytes'] as const;
+export const MACHINE_FLAGS = ['arch', 'mem', 'cpus', 'min-free-kbytes'] as const;

@@ -9,6 +9,7 @@ import {
   type PageAllocatorServiceClient as Client,
   AllocPagesRequest,
   FreePagesRequest,
+  PageState,
   PageType,
   PageUse,
 } from '@pagemesh/proto';
@@ -64,6 +65,25 @@ describe('page-allocator service over gRPC', () => {
       Zone.ZONE_MOVABLE,
     ]);
     expect(machine.totalPages).toBe(BigInt((64 * MiB) / 4096));
+  });
+
+  it("answers each page's state and the pages allocated per zone (pgalloc)", async () => {
+    const before = await call(client, 'getMachine')({});
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 1 }));
+    const [page] = (await call(client, 'getPages')({ startPfn: pfns[0], count: 1 })).pages;
+    expect(page.state).toBe(PageState.PAGE_STATE_ALLOCATED);
+    // PFN 0 is reserved (the BIOS page); the last PFN is free
+    const [first] = (await call(client, 'getPages')({ startPfn: 0n, count: 1 })).pages;
+    expect(first.state).toBe(PageState.PAGE_STATE_RESERVED);
+    await call(client, 'freePages')(FreePagesRequest.fromPartial({ pfns }));
+    const [freed] = (await call(client, 'getPages')({ startPfn: pfns[0], count: 1 })).pages;
+    expect(freed.state).toBe(PageState.PAGE_STATE_FREE);
+    const after = await call(client, 'getMachine')({});
+    const allocated = (m: typeof after) => m.zones.reduce((sum, z) => sum + z.pagesAllocated, 0n);
+    expect(allocated(after)).toBe(allocated(before) + 1n);
   });
 
   it('allocates, reports and frees pages in batches, and buddyinfo comes back', async () => {
@@ -338,6 +358,8 @@ describe('machine flags', () => {
     expect(parseSize('mem', '4G')).toBe(4 * 2 ** 30);
     expect(parseSize('mem', '512MiB')).toBe(512 * MiB);
     expect(machineFromFlags({ arch: 'x86', mem: '1G' })).toEqual({ arch: 'x86', memBytes: 2 ** 30 });
+    expect(machineFromFlags({ cpus: '4' })).toEqual({ nrCpus: 4 });
+    expect(() => machineFromFlags({ cpus: 'two' })).toThrow(/--cpus "two"/);
     expect(() => parseSize('mem', 'lots')).toThrow(/--mem "lots"/);
     expect(() => machineFromFlags({ arch: 'arm64' })).toThrow(/--arch "arm64"/);
     expect(bootMachine(machineFromFlags({ mem: '32M' })).profile.memBytes).toBe(32 * MiB);

@@ -68,8 +68,11 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
     await pageAllocator.shutdown();
   });
 
-  const call = <M extends 'createProcess' | 'exitProcess' | 'readProcFile' | 'fork' | 'handleFaults'>(m: M) =>
-    promisifyUnary(client, m);
+  const call = <
+    M extends 'createProcess' | 'exitProcess' | 'readProcFile' | 'fork' | 'handleFaults' | 'pagemap',
+  >(
+    m: M,
+  ) => promisifyUnary(client, m);
   const freePages = async () => (await promisifyUnary(paClient, 'getMachine')({})).freePages;
   const maps = async (pid: number) =>
     (await call('readProcFile')({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_MAPS })).text;
@@ -97,6 +100,52 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
       (e: ServiceError) => e,
     )) as ServiceError;
   }
+
+  it("answers each process's address space, and its pagemap: present pages with their PFNs", async () => {
+    const parent = await call('createProcess')({ comm: 'pm' });
+    expect(parent.addressSpaceId).toBeGreaterThan(0n);
+    const [answer] = await syscalls([
+      StreamSyscallsRequest.fromPartial({
+        batchId: 1n,
+        calls: [syscallToWire(parent.pid, { kind: 'mmap', addr: 0, length: 0x3000, prot: RW, flags: ANON })],
+      }),
+    ]);
+    const start = answer.results[0].ret;
+    // fault in the first and third page only
+    const outcomes = await call('handleFaults')({
+      faults: [
+        { pid: parent.pid, address: start, errorCode: WRITE },
+        { pid: parent.pid, address: start + 0x2000n, errorCode: WRITE },
+      ],
+    });
+    expect(outcomes.outcomes).toEqual([
+      FaultOutcome.FAULT_OUTCOME_HANDLED,
+      FaultOutcome.FAULT_OUTCOME_HANDLED,
+    ]);
+    const { entries } = await call('pagemap')({ pid: parent.pid, address: start, count: 3 });
+    expect(entries.map((e) => e.present)).toEqual([true, false, true]);
+    expect(entries[0].pfn).toBeGreaterThan(0n);
+    expect(entries[1].pfn).toBe(0n);
+    expect(entries[2].pfn).not.toBe(entries[0].pfn);
+
+    const child = await call('fork')({ pid: parent.pid });
+    expect(child.errno).toBe(Errno.ERRNO_UNSPECIFIED);
+    expect(child.pid).not.toBe(parent.pid);
+    expect(child.addressSpaceId).toBeGreaterThan(0n);
+    expect(child.addressSpaceId).not.toBe(parent.addressSpaceId);
+    // COW: the child maps the parent's frames
+    const childMap = await call('pagemap')({ pid: child.pid, address: start, count: 3 });
+    expect(childMap.entries).toEqual(entries);
+  });
+
+  it('refuses a pagemap of an unaligned address, or of an unknown pid', async () => {
+    const { pid } = await call('createProcess')({ comm: 'pm' });
+    const unaligned = await failure(call('pagemap')({ pid, address: 0x1001n, count: 1 }));
+    expect(unaligned.code).toBe(status.INVALID_ARGUMENT);
+    expect(unaligned.details).toMatch(/address/);
+    const unknown = await failure(call('pagemap')({ pid: 999, address: 0x1000n, count: 1 }));
+    expect(unknown.code).not.toBe(status.OK);
+  });
 
   it('answers health', async () => {
     expect(await checkHealth(vmaManager.address, 'pagemesh.v1.VmaManagerService')).toBe('SERVING');

@@ -142,6 +142,8 @@ export function mmuHandlers(mmu: Mmu) {
       vmallocStart: canonicalFromVa48(p.vmallocStart),
       vmallocEnd: canonicalFromVa48(p.vmallocEnd),
       taskSize: canonicalFromVa48(p.taskSize),
+      cpus: mmu.cpuCount,
+      tablePages: BigInt(mmu.tablePages()),
     };
   };
 

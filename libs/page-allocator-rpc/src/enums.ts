@@ -3,6 +3,7 @@ import {
   Arch as ProtoArch,
   MappingKind,
   PageFlag as ProtoPageFlag,
+  PageState as ProtoPageState,
   PageType as ProtoPageType,
   Zone as ProtoZone,
 } from '@pagemesh/proto';
@@ -114,6 +115,15 @@ export function protoMapping(mapping: 'anon' | 'file' | 'none'): MappingKind {
     : mapping === 'file'
       ? MappingKind.MAPPING_KIND_FILE
       : MappingKind.MAPPING_KIND_NONE;
+}
+
+/** page(pfn).state → proto PageState. */
+export function protoPageState(state: 'free' | 'allocated' | 'reserved'): ProtoPageState {
+  return state === 'free'
+    ? ProtoPageState.PAGE_STATE_FREE
+    : state === 'allocated'
+      ? ProtoPageState.PAGE_STATE_ALLOCATED
+      : ProtoPageState.PAGE_STATE_RESERVED;
 }
 
 export function protoArch(arch: 'x86_64' | 'x86'): ProtoArch {

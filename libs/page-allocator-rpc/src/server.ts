@@ -43,7 +43,15 @@ import {
 import { DomainError, serveBatchStream } from '@pagemesh/service-kit';
 import { canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
-import { domainPageFlag, protoArch, protoMapping, protoPageFlags, protoPageType, protoZone } from './enums';
+import {
+  domainPageFlag,
+  protoArch,
+  protoMapping,
+  protoPageFlags,
+  protoPageState,
+  protoPageType,
+  protoZone,
+} from './enums';
 import { checkBatch, toBigints, toNumber, toNumbers } from './wire';
 
 /** Largest batch one call may carry (pages, pfns or ranges). */
@@ -220,6 +228,7 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
         zone: protoZone(p.zone),
         order: p.order,
         mapping: protoMapping(p.mapping),
+        state: protoPageState(p.state),
       });
     }
     return { pages };
@@ -295,7 +304,7 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
       maxPfn: BigInt(p.maxPfn),
       pageOffset: canonicalFromVa48(p.pageOffset),
       lowmemEnd: BigInt(p.lowmemLimit),
-      zones: pa.zones.map((z) => ({
+      zones: pa.zones.map((z, i) => ({
         zone: protoZone(z.name),
         name: z.name,
         startPfn: BigInt(z.startPfn),
@@ -303,6 +312,7 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
         presentPages: BigInt(z.presentPages),
         managedPages: BigInt(z.managedPages),
         freePages: BigInt(z.freePages),
+        pagesAllocated: BigInt(pa.pgalloc[i]),
       })),
       totalPages: BigInt(c.totalPages),
       freePages: BigInt(c.freePages),

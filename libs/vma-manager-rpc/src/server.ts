@@ -1,6 +1,8 @@
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import { wireVa } from '@pagemesh/mmu-rpc';
 import { checkBatch } from '@pagemesh/page-allocator-rpc';
+import { Errno } from '@pagemesh/proto';
+import { DomainError } from '@pagemesh/service-kit';
 import type {
   CreateProcessRequest,
   CreateProcessResponse,
@@ -13,15 +15,21 @@ import type {
   StreamSyscallsRequest,
   StreamSyscallsResponse,
   VmaManagerServiceReadProcFileRequest,
+  VmaManagerServicePagemapRequest,
+  VmaManagerServicePagemapResponse,
   VmaManagerServiceReadProcFileResponse,
 } from '@pagemesh/proto';
-import type { VmaManager } from '@pagemesh/vma-manager';
+import { PidsExhaustedError, type VmaManager } from '@pagemesh/vma-manager';
 import { faultOutcomeToWire, procFileFromWire, syscallFromWire, syscallResultToWire } from './wire';
 
 /** Largest number of syscalls in one StreamSyscalls batch. */
 export const MAX_SYSCALLS_PER_BATCH = 4096;
 /** Largest number of faults in one HandleFaults call. */
 export const MAX_FAULTS_PER_BATCH = 4096;
+/** Largest number of pages in one Pagemap call (a 1 GiB range). */
+export const MAX_PAGEMAP_PAGES = 262_144;
+
+const PAGE = 4096;
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Promise<Res>;
 
@@ -44,9 +52,10 @@ export function vmaManagerHandlers(manager: VmaManager) {
   };
 
   return {
-    createProcess: unary(async (req: CreateProcessRequest): Promise<CreateProcessResponse> => ({
-      pid: await manager.createProcess(req.comm),
-    })),
+    createProcess: unary(async (req: CreateProcessRequest): Promise<CreateProcessResponse> => {
+      const pid = await manager.createProcess(req.comm);
+      return { pid, addressSpaceId: BigInt(manager.task(pid).mm.asid) };
+    }),
     exitProcess: unary(async (req: ExitProcessRequest): Promise<ExitProcessResponse> => {
       await manager.exitProcess(req.pid);
       return {};
@@ -56,7 +65,34 @@ export function vmaManagerHandlers(manager: VmaManager) {
         text: await manager.procFile(req.pid, procFileFromWire(req.file)),
       }),
     ),
-    fork: unary(async (req: ForkRequest): Promise<ForkResponse> => ({ pid: await manager.fork(req.pid) })),
+    fork: unary(async (req: ForkRequest): Promise<ForkResponse> => {
+      try {
+        const pid = await manager.fork(req.pid);
+        return { pid, addressSpaceId: BigInt(manager.task(pid).mm.asid), errno: Errno.ERRNO_UNSPECIFIED };
+      } catch (e) {
+        // alloc_pid failing makes fork return -EAGAIN (kernel/fork.c)
+        if (e instanceof PidsExhaustedError) return { pid: 0, addressSpaceId: 0n, errno: Errno.ERRNO_EAGAIN };
+        throw e;
+      }
+    }),
+    pagemap: unary(
+      async (req: VmaManagerServicePagemapRequest): Promise<VmaManagerServicePagemapResponse> => {
+        checkBatch('count', req.count, MAX_PAGEMAP_PAGES);
+        const va = wireVa('address', req.address);
+        if (va % PAGE !== 0)
+          throw new DomainError('invalid-argument', `address=${req.address}: not page aligned`, {
+            field: 'address',
+            value: String(req.address),
+          });
+        const entries = await manager.task(req.pid).mm.pagemap(va, va + req.count * PAGE);
+        return {
+          entries: entries.map((e) => ({
+            present: e.present,
+            pfn: e.present && e.pfn !== null ? BigInt(e.pfn) : 0n,
+          })),
+        };
+      },
+    ),
     handleFaults: unary(async (req: HandleFaultsRequest): Promise<HandleFaultsResponse> => {
       checkBatch('faults', req.faults.length, MAX_FAULTS_PER_BATCH);
       const batch = req.faults.map((f, i) => ({

@@ -113,6 +113,10 @@ export interface GetPagingInfoResponse {
   vmallocEnd: bigint;
   /** TASK_SIZE: the end of user space. */
   taskSize: bigint;
+  /** The CPUs the mmu was booted with (one TLB each). */
+  cpus: number;
+  /** Page-table pages in use now: the kernel's and every address space's. */
+  tablePages: bigint;
 }
 
 export interface CreateAddressSpaceRequest {
@@ -440,7 +444,7 @@ export const GetPagingInfoRequest: MessageFns<GetPagingInfoRequest> = {
 };
 
 function createBaseGetPagingInfoResponse(): GetPagingInfoResponse {
-  return { levels: 0, pageOffset: 0n, vmallocStart: 0n, vmallocEnd: 0n, taskSize: 0n };
+  return { levels: 0, pageOffset: 0n, vmallocStart: 0n, vmallocEnd: 0n, taskSize: 0n, cpus: 0, tablePages: 0n };
 }
 
 export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
@@ -471,6 +475,15 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
         throw new globalThis.Error("value provided for field message.taskSize of type uint64 too large");
       }
       writer.uint32(40).uint64(message.taskSize);
+    }
+    if (message.cpus !== 0) {
+      writer.uint32(48).uint32(message.cpus);
+    }
+    if (message.tablePages !== 0n) {
+      if (BigInt.asUintN(64, message.tablePages) !== message.tablePages) {
+        throw new globalThis.Error("value provided for field message.tablePages of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.tablePages);
     }
     return writer;
   },
@@ -528,6 +541,22 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
             message.taskSize = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cpus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tablePages = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -563,6 +592,12 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
         : isSet(object.task_size)
         ? BigInt(object.task_size)
         : 0n,
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : 0,
+      tablePages: isSet(object.tablePages)
+        ? BigInt(object.tablePages)
+        : isSet(object.table_pages)
+        ? BigInt(object.table_pages)
+        : 0n,
     };
   },
 
@@ -583,6 +618,12 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
     if (message.taskSize !== 0n) {
       obj.taskSize = message.taskSize.toString();
     }
+    if (message.cpus !== 0) {
+      obj.cpus = Math.round(message.cpus);
+    }
+    if (message.tablePages !== 0n) {
+      obj.tablePages = message.tablePages.toString();
+    }
     return obj;
   },
 
@@ -602,6 +643,10 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
       ? BigInt(object.vmallocEnd)
       : 0n;
     message.taskSize = (object.taskSize !== undefined && object.taskSize !== null) ? BigInt(object.taskSize) : 0n;
+    message.cpus = object.cpus ?? 0;
+    message.tablePages = (object.tablePages !== undefined && object.tablePages !== null)
+      ? BigInt(object.tablePages)
+      : 0n;
     return message;
   },
 };

@@ -295,6 +295,52 @@ export function mappingKindToJSON(object: MappingKind): string {
   }
 }
 
+/** What a frame is, as the allocator sees it. */
+export enum PageState {
+  PAGE_STATE_UNSPECIFIED = 0,
+  PAGE_STATE_FREE = 1,
+  PAGE_STATE_ALLOCATED = 2,
+  PAGE_STATE_RESERVED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function pageStateFromJSON(object: any): PageState {
+  switch (object) {
+    case 0:
+    case "PAGE_STATE_UNSPECIFIED":
+      return PageState.PAGE_STATE_UNSPECIFIED;
+    case 1:
+    case "PAGE_STATE_FREE":
+      return PageState.PAGE_STATE_FREE;
+    case 2:
+    case "PAGE_STATE_ALLOCATED":
+      return PageState.PAGE_STATE_ALLOCATED;
+    case 3:
+    case "PAGE_STATE_RESERVED":
+      return PageState.PAGE_STATE_RESERVED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PageState.UNRECOGNIZED;
+  }
+}
+
+export function pageStateToJSON(object: PageState): string {
+  switch (object) {
+    case PageState.PAGE_STATE_UNSPECIFIED:
+      return "PAGE_STATE_UNSPECIFIED";
+    case PageState.PAGE_STATE_FREE:
+      return "PAGE_STATE_FREE";
+    case PageState.PAGE_STATE_ALLOCATED:
+      return "PAGE_STATE_ALLOCATED";
+    case PageState.PAGE_STATE_RESERVED:
+      return "PAGE_STATE_RESERVED";
+    case PageState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** struct page, as a snapshot. */
 export interface Page {
   pfn: bigint;
@@ -308,10 +354,15 @@ export interface Page {
   /** Buddy order while the page heads a free block, else the compound order. */
   order: number;
   mapping: MappingKind;
+  /**
+   * Whether the frame is free (in the buddy allocator or a per-cpu list),
+   * allocated, or reserved (never given to the allocator).
+   */
+  state: PageState;
 }
 
 function createBasePage(): Page {
-  return { pfn: 0n, flags: [], pageType: 0, refcount: 0, mapcount: 0, zone: 0, order: 0, mapping: 0 };
+  return { pfn: 0n, flags: [], pageType: 0, refcount: 0, mapcount: 0, zone: 0, order: 0, mapping: 0, state: 0 };
 }
 
 export const Page: MessageFns<Page> = {
@@ -346,6 +397,9 @@ export const Page: MessageFns<Page> = {
     }
     if (message.mapping !== 0) {
       writer.uint32(64).int32(message.mapping);
+    }
+    if (message.state !== 0) {
+      writer.uint32(72).int32(message.state);
     }
     return writer;
   },
@@ -437,6 +491,14 @@ export const Page: MessageFns<Page> = {
             message.mapping = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -463,6 +525,7 @@ export const Page: MessageFns<Page> = {
       zone: isSet(object.zone) ? zoneFromJSON(object.zone) : 0,
       order: isSet(object.order) ? globalThis.Number(object.order) : 0,
       mapping: isSet(object.mapping) ? mappingKindFromJSON(object.mapping) : 0,
+      state: isSet(object.state) ? pageStateFromJSON(object.state) : 0,
     };
   },
 
@@ -492,6 +555,9 @@ export const Page: MessageFns<Page> = {
     if (message.mapping !== 0) {
       obj.mapping = mappingKindToJSON(message.mapping);
     }
+    if (message.state !== 0) {
+      obj.state = pageStateToJSON(message.state);
+    }
     return obj;
   },
 
@@ -508,6 +574,7 @@ export const Page: MessageFns<Page> = {
     message.zone = object.zone ?? 0;
     message.order = object.order ?? 0;
     message.mapping = object.mapping ?? 0;
+    message.state = object.state ?? 0;
     return message;
   },
 };

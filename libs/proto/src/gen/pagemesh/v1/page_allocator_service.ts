@@ -224,6 +224,8 @@ export interface ZoneSpan {
   presentPages: bigint;
   managedPages: bigint;
   freePages: bigint;
+  /** Pages allocated from the zone since boot (/proc/vmstat pgalloc_<zone>). */
+  pagesAllocated: bigint;
 }
 
 export interface GetMachineResponse {
@@ -485,7 +487,16 @@ export const GetMachineRequest: MessageFns<GetMachineRequest> = {
 };
 
 function createBaseZoneSpan(): ZoneSpan {
-  return { zone: 0, name: "", startPfn: 0n, spannedPages: 0n, presentPages: 0n, managedPages: 0n, freePages: 0n };
+  return {
+    zone: 0,
+    name: "",
+    startPfn: 0n,
+    spannedPages: 0n,
+    presentPages: 0n,
+    managedPages: 0n,
+    freePages: 0n,
+    pagesAllocated: 0n,
+  };
 }
 
 export const ZoneSpan: MessageFns<ZoneSpan> = {
@@ -525,6 +536,12 @@ export const ZoneSpan: MessageFns<ZoneSpan> = {
         throw new globalThis.Error("value provided for field message.freePages of type uint64 too large");
       }
       writer.uint32(56).uint64(message.freePages);
+    }
+    if (message.pagesAllocated !== 0n) {
+      if (BigInt.asUintN(64, message.pagesAllocated) !== message.pagesAllocated) {
+        throw new globalThis.Error("value provided for field message.pagesAllocated of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.pagesAllocated);
     }
     return writer;
   },
@@ -598,6 +615,14 @@ export const ZoneSpan: MessageFns<ZoneSpan> = {
             message.freePages = reader.uint64() as bigint;
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pagesAllocated = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -639,6 +664,11 @@ export const ZoneSpan: MessageFns<ZoneSpan> = {
         : isSet(object.free_pages)
         ? BigInt(object.free_pages)
         : 0n,
+      pagesAllocated: isSet(object.pagesAllocated)
+        ? BigInt(object.pagesAllocated)
+        : isSet(object.pages_allocated)
+        ? BigInt(object.pages_allocated)
+        : 0n,
     };
   },
 
@@ -665,6 +695,9 @@ export const ZoneSpan: MessageFns<ZoneSpan> = {
     if (message.freePages !== 0n) {
       obj.freePages = message.freePages.toString();
     }
+    if (message.pagesAllocated !== 0n) {
+      obj.pagesAllocated = message.pagesAllocated.toString();
+    }
     return obj;
   },
 
@@ -686,6 +719,9 @@ export const ZoneSpan: MessageFns<ZoneSpan> = {
       ? BigInt(object.managedPages)
       : 0n;
     message.freePages = (object.freePages !== undefined && object.freePages !== null) ? BigInt(object.freePages) : 0n;
+    message.pagesAllocated = (object.pagesAllocated !== undefined && object.pagesAllocated !== null)
+      ? BigInt(object.pagesAllocated)
+      : 0n;
     return message;
   },
 };

@@ -132,6 +132,8 @@ export interface CreateProcessRequest {
 
 export interface CreateProcessResponse {
   pid: number;
+  /** The mmu address space of the process's mm (its CR3). */
+  addressSpaceId: bigint;
 }
 
 export interface ExitProcessRequest {
@@ -235,6 +237,10 @@ export interface ForkRequest {
 export interface ForkResponse {
   /** The child. */
   pid: number;
+  /** The mmu address space of the child's mm (its CR3). */
+  addressSpaceId: bigint;
+  /** ERRNO_EAGAIN when no pid was left (alloc_pid, kernel/fork.c); pid is 0. */
+  errno: Errno;
 }
 
 /** A page fault of a CPU running process pid. */
@@ -256,6 +262,25 @@ export interface HandleFaultsRequest {
 export interface HandleFaultsResponse {
   /** One per fault, in order. */
   outcomes: FaultOutcome[];
+}
+
+export interface VmaManagerServicePagemapRequest {
+  pid: number;
+  /** The first page (canonical 64-bit virtual address, page aligned). */
+  address: bigint;
+  /** Pages from address. */
+  count: number;
+}
+
+export interface ProcessPagemapEntry {
+  present: boolean;
+  /** The page frame when present, else 0. */
+  pfn: bigint;
+}
+
+export interface VmaManagerServicePagemapResponse {
+  /** One per page, in order. */
+  entries: ProcessPagemapEntry[];
 }
 
 function createBaseCreateProcessRequest(): CreateProcessRequest {
@@ -326,13 +351,19 @@ export const CreateProcessRequest: MessageFns<CreateProcessRequest> = {
 };
 
 function createBaseCreateProcessResponse(): CreateProcessResponse {
-  return { pid: 0 };
+  return { pid: 0, addressSpaceId: 0n };
 }
 
 export const CreateProcessResponse: MessageFns<CreateProcessResponse> = {
   encode(message: CreateProcessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.pid !== 0) {
       writer.uint32(8).uint32(message.pid);
+    }
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.addressSpaceId);
     }
     return writer;
   },
@@ -358,6 +389,14 @@ export const CreateProcessResponse: MessageFns<CreateProcessResponse> = {
             message.pid = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -371,13 +410,23 @@ export const CreateProcessResponse: MessageFns<CreateProcessResponse> = {
   },
 
   fromJSON(object: any): CreateProcessResponse {
-    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+    };
   },
 
   toJSON(message: CreateProcessResponse): unknown {
     const obj: any = {};
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
+    }
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
     }
     return obj;
   },
@@ -388,6 +437,9 @@ export const CreateProcessResponse: MessageFns<CreateProcessResponse> = {
   fromPartial(object: DeepPartial<CreateProcessResponse>): CreateProcessResponse {
     const message = createBaseCreateProcessResponse();
     message.pid = object.pid ?? 0;
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
     return message;
   },
 };
@@ -1963,13 +2015,22 @@ export const ForkRequest: MessageFns<ForkRequest> = {
 };
 
 function createBaseForkResponse(): ForkResponse {
-  return { pid: 0 };
+  return { pid: 0, addressSpaceId: 0n, errno: 0 };
 }
 
 export const ForkResponse: MessageFns<ForkResponse> = {
   encode(message: ForkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.pid !== 0) {
       writer.uint32(8).uint32(message.pid);
+    }
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.addressSpaceId);
+    }
+    if (message.errno !== 0) {
+      writer.uint32(24).int32(message.errno);
     }
     return writer;
   },
@@ -1995,6 +2056,22 @@ export const ForkResponse: MessageFns<ForkResponse> = {
             message.pid = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2008,13 +2085,27 @@ export const ForkResponse: MessageFns<ForkResponse> = {
   },
 
   fromJSON(object: any): ForkResponse {
-    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
   },
 
   toJSON(message: ForkResponse): unknown {
     const obj: any = {};
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
+    }
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
     }
     return obj;
   },
@@ -2025,6 +2116,10 @@ export const ForkResponse: MessageFns<ForkResponse> = {
   fromPartial(object: DeepPartial<ForkResponse>): ForkResponse {
     const message = createBaseForkResponse();
     message.pid = object.pid ?? 0;
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.errno = object.errno ?? 0;
     return message;
   },
 };
@@ -2291,6 +2386,269 @@ export const HandleFaultsResponse: MessageFns<HandleFaultsResponse> = {
   },
 };
 
+function createBaseVmaManagerServicePagemapRequest(): VmaManagerServicePagemapRequest {
+  return { pid: 0, address: 0n, count: 0 };
+}
+
+export const VmaManagerServicePagemapRequest: MessageFns<VmaManagerServicePagemapRequest> = {
+  encode(message: VmaManagerServicePagemapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmaManagerServicePagemapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmaManagerServicePagemapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmaManagerServicePagemapRequest {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: VmaManagerServicePagemapRequest): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmaManagerServicePagemapRequest>): VmaManagerServicePagemapRequest {
+    return VmaManagerServicePagemapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmaManagerServicePagemapRequest>): VmaManagerServicePagemapRequest {
+    const message = createBaseVmaManagerServicePagemapRequest();
+    message.pid = object.pid ?? 0;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseProcessPagemapEntry(): ProcessPagemapEntry {
+  return { present: false, pfn: 0n };
+}
+
+export const ProcessPagemapEntry: MessageFns<ProcessPagemapEntry> = {
+  encode(message: ProcessPagemapEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.present !== false) {
+      writer.uint32(8).bool(message.present);
+    }
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.pfn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessPagemapEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessPagemapEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.present = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessPagemapEntry {
+    return {
+      present: isSet(object.present) ? globalThis.Boolean(object.present) : false,
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+    };
+  },
+
+  toJSON(message: ProcessPagemapEntry): unknown {
+    const obj: any = {};
+    if (message.present !== false) {
+      obj.present = message.present;
+    }
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProcessPagemapEntry>): ProcessPagemapEntry {
+    return ProcessPagemapEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProcessPagemapEntry>): ProcessPagemapEntry {
+    const message = createBaseProcessPagemapEntry();
+    message.present = object.present ?? false;
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    return message;
+  },
+};
+
+function createBaseVmaManagerServicePagemapResponse(): VmaManagerServicePagemapResponse {
+  return { entries: [] };
+}
+
+export const VmaManagerServicePagemapResponse: MessageFns<VmaManagerServicePagemapResponse> = {
+  encode(message: VmaManagerServicePagemapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      ProcessPagemapEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmaManagerServicePagemapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmaManagerServicePagemapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(ProcessPagemapEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmaManagerServicePagemapResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => ProcessPagemapEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: VmaManagerServicePagemapResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => ProcessPagemapEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmaManagerServicePagemapResponse>): VmaManagerServicePagemapResponse {
+    return VmaManagerServicePagemapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmaManagerServicePagemapResponse>): VmaManagerServicePagemapResponse {
+    const message = createBaseVmaManagerServicePagemapResponse();
+    message.entries = object.entries?.map((e) => ProcessPagemapEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Processes, their mm_struct and VMAs, the memory syscalls and the
  * page-fault handler.
@@ -2371,6 +2729,23 @@ export const VmaManagerServiceService = {
       Buffer.from(HandleFaultsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HandleFaultsResponse => HandleFaultsResponse.decode(value),
   },
+  /**
+   * /proc/PID/pagemap of count pages from address: present, and the PFN of
+   * each present page (fs/proc/task_mmu.c).
+   */
+  pagemap: {
+    path: "/pagemesh.v1.VmaManagerService/Pagemap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VmaManagerServicePagemapRequest): Buffer =>
+      Buffer.from(VmaManagerServicePagemapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VmaManagerServicePagemapRequest =>
+      VmaManagerServicePagemapRequest.decode(value),
+    responseSerialize: (value: VmaManagerServicePagemapResponse): Buffer =>
+      Buffer.from(VmaManagerServicePagemapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VmaManagerServicePagemapResponse =>
+      VmaManagerServicePagemapResponse.decode(value),
+  },
 } as const;
 
 export interface VmaManagerServiceServer extends UntypedServiceImplementation {
@@ -2392,6 +2767,11 @@ export interface VmaManagerServiceServer extends UntypedServiceImplementation {
    * order as do_user_addr_fault would; each answered with its outcome.
    */
   handleFaults: handleUnaryCall<HandleFaultsRequest, HandleFaultsResponse>;
+  /**
+   * /proc/PID/pagemap of count pages from address: present, and the PFN of
+   * each present page (fs/proc/task_mmu.c).
+   */
+  pagemap: handleUnaryCall<VmaManagerServicePagemapRequest, VmaManagerServicePagemapResponse>;
 }
 
 export interface VmaManagerServiceClient extends Client {
@@ -2484,6 +2864,25 @@ export interface VmaManagerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HandleFaultsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * /proc/PID/pagemap of count pages from address: present, and the PFN of
+   * each present page (fs/proc/task_mmu.c).
+   */
+  pagemap(
+    request: VmaManagerServicePagemapRequest,
+    callback: (error: ServiceError | null, response: VmaManagerServicePagemapResponse) => void,
+  ): ClientUnaryCall;
+  pagemap(
+    request: VmaManagerServicePagemapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VmaManagerServicePagemapResponse) => void,
+  ): ClientUnaryCall;
+  pagemap(
+    request: VmaManagerServicePagemapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VmaManagerServicePagemapResponse) => void,
   ): ClientUnaryCall;
 }
 
