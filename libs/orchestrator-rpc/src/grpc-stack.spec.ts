@@ -1,0 +1,124 @@
+import { DeviceDrivers, inprocDriverPorts } from '@pagemesh/device-drivers';
+import { deviceDriversHandlers } from '@pagemesh/device-drivers-rpc';
+import { Mmu, inprocPageAllocatorPort } from '@pagemesh/mmu';
+import { mmuHandlers } from '@pagemesh/mmu-rpc';
+import { bootMachine } from '@pagemesh/page-allocator';
+import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
+import {
+  DeviceDriversServiceService,
+  MmuServiceService,
+  PageAllocatorServiceService,
+  VmaManagerServiceService,
+  protoFile,
+  protoIncludeDir,
+} from '@pagemesh/proto';
+import { bootInprocStack, builtinWorkload, comparableReport, replayWorkload } from '@pagemesh/replay';
+import { parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
+import {
+  Machine,
+  ORACLE_MACHINE,
+  VmaManager,
+  inprocMmuPort as vmaMmuPort,
+  inprocPagesPort as vmaPagesPort,
+} from '@pagemesh/vma-manager';
+import { vmaManagerHandlers } from '@pagemesh/vma-manager-rpc';
+import { grpcStackFactory, machineServiceArgs, type StartServices } from './grpc-stack';
+
+const TEST_ARGS = ['--port=0', '--metrics-port=off'];
+
+/** `--name=value` of a service's flags. */
+function flag(args: readonly string[] | undefined, name: string): string {
+  const found = args?.find((a) => a.startsWith(`--${name}=`));
+  if (!found) throw new Error(`no --${name} in ${JSON.stringify(args)}`);
+  return found.slice(name.length + 3);
+}
+
+/**
+ * Services served over gRPC in this process (ephemeral ports), booted from the flags the factory
+ * gives, each over the domain objects below it: what the launcher does with processes, without
+ * the bundles.
+ */
+function inProcessServices(log: { args: unknown[]; stopped: number }): StartServices {
+  return async (serviceArgs) => {
+    log.args.push(serviceArgs);
+    const paArgs = serviceArgs['page-allocator'];
+    const arch = flag(paArgs, 'arch') as 'x86_64' | 'x86';
+    const pa = bootMachine({
+      arch,
+      memBytes: Number(flag(paArgs, 'mem')),
+      nrCpus: Number(flag(paArgs, 'cpus')),
+    });
+    const mmu = await Mmu.boot(inprocPageAllocatorPort(pa), {
+      cpus: Number(flag(serviceArgs.mmu, 'cpus')),
+      tlb: { small: { entries: Number(flag(serviceArgs.mmu, 'tlb-entries')), ways: 4 } },
+    });
+    const dd = await DeviceDrivers.create(inprocDriverPorts(pa, mmu));
+    const vm = await VmaManager.create(
+      { mmu: vmaMmuPort(mmu), pages: vmaPagesPort(pa) },
+      { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },
+    );
+    const serve = (
+      name: string,
+      proto: Parameters<typeof protoFile>[0],
+      definition: object,
+      implementation: object,
+    ) =>
+      startService({
+        name,
+        protoFiles: [protoFile(proto)],
+        includeDirs: [protoIncludeDir()],
+        services: [{ definition: definition as never, implementation: implementation as never }],
+        config: parseServiceConfig(name, { argv: TEST_ARGS, env: {} }),
+      });
+    const running: RunningService[] = [
+      await serve('page-allocator', 'pageAllocator', PageAllocatorServiceService, pageAllocatorHandlers(pa)),
+      await serve('mmu', 'mmu', MmuServiceService, mmuHandlers(mmu)),
+      await serve('device-drivers', 'deviceDrivers', DeviceDriversServiceService, deviceDriversHandlers(dd)),
+      await serve('vma-manager', 'vmaManager', VmaManagerServiceService, vmaManagerHandlers(vm)),
+    ];
+    const [pageAllocator, mmuService, deviceDrivers, vmaManager] = running.map((s) => s.address);
+    return {
+      addresses: {
+        'page-allocator': pageAllocator,
+        mmu: mmuService,
+        'device-drivers': deviceDrivers,
+        'vma-manager': vmaManager,
+        orchestrator: '127.0.0.1:1',
+      },
+      stop: async () => {
+        for (const s of running.reverse()) await s.shutdown();
+        log.stopped++;
+      },
+    };
+  };
+}
+
+describe('grpcStackFactory: the replay ports over the services', () => {
+  jest.setTimeout(60_000);
+
+  it("gives the machine's flags to the services (page-allocator arch/mem/cpus, mmu cpus and the TLB)", () => {
+    expect(
+      machineServiceArgs({ arch: 'x86', memory: 64 * 2 ** 20, cpus: 3, tlbEntries: 32, quantum: 1 }),
+    ).toEqual({
+      'page-allocator': ['--arch=x86', `--mem=${64 * 2 ** 20}`, '--cpus=3'],
+      mmu: ['--cpus=3', '--tlb-entries=32'],
+    });
+  });
+
+  it.each(['demand-paging', 'fork-cow'])(
+    '%s over gRPC: every expectation met, the in-process answers, and close() stops the services',
+    async (name) => {
+      const workload = builtinWorkload(name);
+      if (!workload) throw new Error(name);
+      const log = { args: [] as unknown[], stopped: 0 };
+      const grpc = await replayWorkload(workload, grpcStackFactory(inProcessServices(log)), {});
+      expect(grpc.failures).toEqual([]);
+      expect(grpc.ok).toBe(true);
+      expect(grpc.transport).toBe('grpc');
+      expect(log.args).toEqual([machineServiceArgs(workload.machine)]);
+      expect(log.stopped).toBe(1);
+      const inproc = await replayWorkload(workload, bootInprocStack, {});
+      expect(comparableReport(grpc)).toEqual(comparableReport(inproc));
+    },
+  );
+});
