@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
@@ -10,10 +11,13 @@ import {
   renderReport,
   replayWorkload,
   type RunReport,
+  type StackFactory,
   type Workload,
 } from '@pagemesh/replay';
+import { grpcStackFactory } from '@pagemesh/orchestrator-rpc';
 import { renderTable } from '../output/table';
-import { parseIntOption, type CommandIo } from './common';
+import { startLocalStack } from '../stack/local-stack';
+import { distDir, parseIntOption, type CommandIo } from './common';
 
 interface ReplayOptions {
   transport: 'inproc' | 'grpc';
@@ -37,6 +41,23 @@ export function resolveWorkload(what: string): Workload {
     throw new Error(`no built-in workload ${JSON.stringify(what)} (pagemesh replay --list) and no such file`);
   }
   return loadWorkloadFile(resolve(what));
+}
+
+/**
+ * The `grpc` transport: for each workload, the five services started as local processes (the
+ * bundles of dist/, ephemeral loopback ports, logs in a temporary directory) for its machine, and
+ * stopped when the workload is done.
+ */
+export function localGrpcStackFactory(io: Pick<CommandIo, 'progress'>): StackFactory {
+  return grpcStackFactory((serviceArgs) =>
+    startLocalStack({
+      distDir: distDir(),
+      logDir: mkdtempSync(join(tmpdir(), 'pagemesh-replay-')),
+      basePort: 0,
+      serviceArgs,
+      onProgress: (m) => io.progress(m),
+    }),
+  );
 }
 
 /** One line per expectation that failed, or "every expectation held". */
@@ -81,16 +102,12 @@ export function registerReplay(program: Command, io: CommandIo): void {
           );
         return;
       }
-      if (options.transport === 'grpc') {
-        throw new Error(
-          '--transport grpc is not available yet: the replay engine has no gRPC implementation of its service ports (use --transport inproc)',
-        );
-      }
+      const factory = options.transport === 'grpc' ? localGrpcStackFactory(io) : bootInprocStack;
       const markdown: string[] = [];
       for (const name of names) {
         const workload = resolveWorkload(name);
         const bar = new ProgressBar(process.stderr, { json: options.json });
-        const report = await replayWorkload(workload, bootInprocStack, {
+        const report = await replayWorkload(workload, factory, {
           seed: options.seed,
           onProgress: (done, total) => bar.update(done, total),
         });
