@@ -8,6 +8,13 @@ import type {
 
 /** How long a stream with nothing in flight stays open. */
 const IDLE_CLOSE_MS = 250;
+/**
+ * A stream is a call, and every call has a deadline (a pooled client gives 10 s to a call that
+ * sets none): a stream kept busy longer than that would fail. So a stream gets its own deadline,
+ * and is replaced once it is MAX_STREAM_AGE_MS old, when what it has in flight is answered.
+ */
+const MAX_STREAM_AGE_MS = 20_000;
+const STREAM_DEADLINE_MS = MAX_STREAM_AGE_MS + 30_000;
 
 interface Pending {
   readonly batchId: bigint;
@@ -28,10 +35,18 @@ export class TransferStream {
   private readonly pending: Pending[] = [];
   private nextId = 1n;
   private idleTimer: NodeJS.Timeout | null = null;
+  private openedAt = 0;
+  private drained: (() => void)[] = [];
 
   constructor(private readonly client: PageAllocatorServiceClient) {}
 
-  transfer(ops: readonly PhysOp[]): Promise<Uint8Array[]> {
+  async transfer(ops: readonly PhysOp[]): Promise<Uint8Array[]> {
+    // An old stream is replaced once drained: no batch goes to the new one before the old one has
+    // answered all of its own (callers waiting here resume in call order).
+    while (this.stream && Date.now() - this.openedAt > MAX_STREAM_AGE_MS) {
+      if (this.pending.length > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+      else this.close();
+    }
     const stream = this.open();
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
@@ -66,7 +81,8 @@ export class TransferStream {
 
   private open(): ClientDuplexStream<StreamTransferPhysRequest, StreamTransferPhysResponse> {
     if (this.stream) return this.stream;
-    const stream = this.client.streamTransferPhys();
+    this.openedAt = Date.now();
+    const stream = this.client.streamTransferPhys({ deadline: this.openedAt + STREAM_DEADLINE_MS });
     stream.on('data', (res: StreamTransferPhysResponse) => {
       const head = this.pending.shift();
       if (!head) return;
@@ -79,6 +95,7 @@ export class TransferStream {
       } else {
         head.resolve(res.data);
       }
+      if (this.pending.length === 0) for (const d of this.drained.splice(0)) d();
       if (this.pending.length === 0 && this.stream === stream) {
         this.idleTimer = setTimeout(() => {
           this.idleTimer = null;
@@ -88,8 +105,11 @@ export class TransferStream {
       }
     });
     const fail = (err: Error) => {
-      if (this.stream === stream) this.stream = null;
+      // a stream this side closed had nothing in flight: what is pending now is its successor's
+      if (this.stream !== stream) return;
+      this.stream = null;
       for (const p of this.pending.splice(0)) p.reject(err);
+      for (const d of this.drained.splice(0)) d();
     };
     stream.on('error', fail);
     stream.on('end', () => fail(new Error('the page allocator closed the transfer stream')));

@@ -3,10 +3,12 @@ import type { CallOptions, ClientDuplexStream } from '@grpc/grpc-js';
 /** How long a stream with nothing in flight stays open (it must not hold a service's shutdown open). */
 const IDLE_CLOSE_MS = 250;
 /**
- * A stream is replaced once it is this old and has nothing in flight: every call of a pooled
- * client has a deadline (the kit's ClientPool, 10 s), a stream included.
+ * A stream is replaced once it is this old, when what it has in flight is answered: a stream is
+ * a call, and every call has a deadline (the pooled clients give 10 s to a call that sets none).
  */
-const MAX_STREAM_AGE_MS = 5_000;
+const MAX_STREAM_AGE_MS = 20_000;
+/** A stream's own deadline: its age limit, plus time for the batches sent just before it. */
+const STREAM_DEADLINE_MS = MAX_STREAM_AGE_MS + 30_000;
 
 interface Pending<Res> {
   readonly batchId: bigint;
@@ -41,9 +43,11 @@ export class BatchStream<Req, Res extends BatchAnswer> {
 
   /** Sends one batch (built by `fill` around its id) and resolves with its answer. */
   async send(fill: (batchId: bigint) => Req): Promise<Res> {
-    if (this.stream && Date.now() - this.openedAt > MAX_STREAM_AGE_MS) {
+    // Rotation keeps order: no batch goes to the new stream before the old one has answered all
+    // of its own (several callers may wait here; the first to find it drained rotates).
+    while (this.stream && Date.now() - this.openedAt > MAX_STREAM_AGE_MS) {
       if (this.pending.length > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
-      this.close();
+      else this.close();
     }
     const stream = this.open();
     if (this.idleTimer) {
@@ -66,8 +70,8 @@ export class BatchStream<Req, Res extends BatchAnswer> {
 
   private open(): ClientDuplexStream<Req, Res> {
     if (this.stream) return this.stream;
-    const stream = this.openStream({});
     this.openedAt = Date.now();
+    const stream = this.openStream({ deadline: this.openedAt + STREAM_DEADLINE_MS });
     stream.on('data', (res: Res) => {
       const head = this.pending.shift();
       if (head) {

@@ -38,7 +38,7 @@ import type {
   VmaManagerPort,
 } from '@pagemesh/replay';
 import { MAX_GET_PAGES, toNumber } from '@pagemesh/page-allocator-rpc';
-import { ClientPool, promisifyUnary } from '@pagemesh/service-kit';
+import { ClientPool, promisifyUnary as kitUnary } from '@pagemesh/service-kit';
 import { canonicalFromVa48, type Errno } from '@pagemesh/uapi';
 import type { Syscall as VmaSyscall } from '@pagemesh/vma-manager';
 import { syscallToWire } from '@pagemesh/vma-manager-rpc';
@@ -79,6 +79,19 @@ export function machineServiceArgs(
     mmu: [`--cpus=${machine.cpus}`, `--tlb-entries=${machine.tlbEntries}`],
   };
 }
+
+/** A unary call whose errors say which service method failed. */
+const promisifyUnary: typeof kitUnary = (client, method) => {
+  const call = kitUnary(client, method);
+  return (async (req: never) => {
+    try {
+      return await call(req);
+    } catch (e) {
+      if (e instanceof Error) e.message = `${String(method)}: ${e.message}`;
+      throw e;
+    }
+  }) as never;
+};
 
 function errnoFromWire(e: WireErrno): Errno {
   return errnoToJSON(e).replace(/^ERRNO_/, '') as Errno;
