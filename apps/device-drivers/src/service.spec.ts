@@ -31,9 +31,11 @@ import {
   promisifyUnary,
   startService,
   type RunningService,
+  ephemeralServiceConfig,
 } from '@pagemesh/service-kit';
 import { buildDeviceDriversService, FLAGS } from './service';
-import { buildMmuServiceForTest, buildPageAllocatorServiceForTest } from './testing/lower-services';
+import { bootMmuOverGrpc, mmuServiceOptions } from '@pagemesh/mmu-rpc';
+import { pageAllocatorServiceOptions } from '@pagemesh/page-allocator-rpc';
 
 const PAGE = 4096n;
 const DEV_VA = 0x7f5500000000n;
@@ -80,9 +82,17 @@ describe('device-drivers service over gRPC, against real page-allocator and mmu 
   beforeEach(async () => {
     pool = new ClientPool();
     pageAllocator = await startService(
-      buildPageAllocatorServiceForTest(bootMachine({ memBytes: 64 * 2 ** 20 })),
+      pageAllocatorServiceOptions(
+        bootMachine({ memBytes: 64 * 2 ** 20 }),
+        ephemeralServiceConfig('page-allocator'),
+      ),
     );
-    mmu = await startService(await buildMmuServiceForTest(pageAllocator.address, pool));
+    mmu = await startService(
+      mmuServiceOptions(
+        await bootMmuOverGrpc(pageAllocator.address, pool, { cpus: 2 }),
+        ephemeralServiceConfig('mmu'),
+      ),
+    );
     const config = parseServiceConfig('device-drivers', {
       argv: [
         '--port=0',

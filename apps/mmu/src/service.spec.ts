@@ -17,8 +17,9 @@ import {
   promisifyUnary,
   startService,
   type RunningService,
+  ephemeralServiceConfig,
 } from '@pagemesh/service-kit';
-import { buildPageAllocatorServiceForTest } from './testing/page-allocator';
+import { pageAllocatorServiceOptions } from '@pagemesh/page-allocator-rpc';
 import { buildMmuService, FLAGS } from './service';
 
 /** P | RW | US, NX clear: a user read-write page. */
@@ -36,7 +37,10 @@ describe('mmu service over gRPC, against a real page-allocator service', () => {
 
   beforeEach(async () => {
     pageAllocator = await startService(
-      buildPageAllocatorServiceForTest(bootMachine({ memBytes: 64 * 2 ** 20 })),
+      pageAllocatorServiceOptions(
+        bootMachine({ memBytes: 64 * 2 ** 20 }),
+        ephemeralServiceConfig('page-allocator'),
+      ),
     );
     pool = new ClientPool();
     const config = parseServiceConfig('mmu', {

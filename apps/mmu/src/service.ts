@@ -1,6 +1,4 @@
-import { Mmu } from '@pagemesh/mmu';
-import { grpcPageAllocatorPort, mmuHandlers } from '@pagemesh/mmu-rpc';
-import { MmuServiceService, PageAllocatorServiceClient, protoFile, protoIncludeDir } from '@pagemesh/proto';
+import { bootMmuOverGrpc, mmuServiceOptions } from '@pagemesh/mmu-rpc';
 import { ClientPool, type ServiceConfig, type StartServiceOptions } from '@pagemesh/service-kit';
 
 /** The services the mmu calls: the page allocator, for page-table frames and RAM. */
@@ -37,7 +35,6 @@ export async function buildMmuService(
   const address = config.extra['page-allocator-address'];
   if (!address)
     throw new RangeError('missing --page-allocator-address: the mmu needs the page allocator (host:port)');
-  const port = grpcPageAllocatorPort(pool.client(address, PageAllocatorServiceClient));
   const entries = parseTlbEntries(config.extra['tlb-entries']);
   const options = {
     cpus: parseCpus(config.extra['cpus']),
@@ -45,16 +42,5 @@ export async function buildMmuService(
     // --tlb-entries sizes the 4 KiB TLB of each CPU, TLB_WAYS-way (as the in-process replay stack)
     ...(entries === undefined ? {} : { tlb: { small: { entries, ways: TLB_WAYS } } }),
   };
-  const mmu = await Mmu.boot(port, options).catch((err: unknown) => {
-    // Booting builds init_mm's tables from the allocator's frames: say which dependency failed.
-    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new Error(`cannot boot against the page allocator at ${address}: ${why}`);
-  });
-  return {
-    name: 'mmu',
-    protoFiles: [protoFile('mmu')],
-    includeDirs: [protoIncludeDir()],
-    services: [{ definition: MmuServiceService, implementation: mmuHandlers(mmu) }],
-    config,
-  };
+  return mmuServiceOptions(await bootMmuOverGrpc(address, pool, options), config);
 }

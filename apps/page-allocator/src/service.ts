@@ -1,6 +1,5 @@
 import { bootMachine, type PageAllocator } from '@pagemesh/page-allocator';
-import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
-import { PageAllocatorServiceService, protoFile, protoIncludeDir } from '@pagemesh/proto';
+import { pageAllocatorServiceOptions } from '@pagemesh/page-allocator-rpc';
 import type { ServiceConfig, StartServiceOptions } from '@pagemesh/service-kit';
 import { machineFromFlags, MACHINE_FLAGS } from './machine-flags';
 
@@ -13,11 +12,5 @@ export function buildPageAllocatorService(
   config: ServiceConfig,
   pa: PageAllocator = bootMachine(machineFromFlags(config.extra)),
 ): StartServiceOptions {
-  return {
-    name: 'page-allocator',
-    protoFiles: [protoFile('pageAllocator')],
-    includeDirs: [protoIncludeDir()],
-    services: [{ definition: PageAllocatorServiceService, implementation: pageAllocatorHandlers(pa) }],
-    config,
-  };
+  return pageAllocatorServiceOptions(pa, config);
 }

@@ -16,11 +16,13 @@ import {
   promisifyUnary,
   startService,
   type RunningService,
+  ephemeralServiceConfig,
 } from '@pagemesh/service-kit';
 import { mman as M } from '@pagemesh/vma-manager';
 import { syscallToWire } from '@pagemesh/vma-manager-rpc';
 import { buildVmaManagerService, FLAGS } from './service';
-import { buildMmuServiceForTest, buildPageAllocatorServiceForTest } from './testing/lower-services';
+import { bootMmuOverGrpc, mmuServiceOptions } from '@pagemesh/mmu-rpc';
+import { pageAllocatorServiceOptions } from '@pagemesh/page-allocator-rpc';
 
 const RW = M.PROT_READ | M.PROT_WRITE;
 const ANON = M.MAP_PRIVATE | M.MAP_ANONYMOUS;
@@ -40,9 +42,17 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
   beforeEach(async () => {
     pool = new ClientPool();
     pageAllocator = await startService(
-      buildPageAllocatorServiceForTest(bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 })),
+      pageAllocatorServiceOptions(
+        bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 }),
+        ephemeralServiceConfig('page-allocator'),
+      ),
     );
-    mmu = await startService(await buildMmuServiceForTest(pageAllocator.address, pool));
+    mmu = await startService(
+      mmuServiceOptions(
+        await bootMmuOverGrpc(pageAllocator.address, pool, { cpus: 2 }),
+        ephemeralServiceConfig('mmu'),
+      ),
+    );
     const config = parseServiceConfig('vma-manager', {
       argv: [
         '--port=0',

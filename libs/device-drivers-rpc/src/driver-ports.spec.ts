@@ -1,21 +1,12 @@
 import { credentials } from '@grpc/grpc-js';
 import { inprocDriverPorts, type DriverPorts } from '@pagemesh/device-drivers';
-import { Mmu } from '@pagemesh/mmu';
-import { grpcPageAllocatorPort, mmuHandlers } from '@pagemesh/mmu-rpc';
+import type { Mmu } from '@pagemesh/mmu';
+import { bootMmuOverGrpc, mmuServiceOptions } from '@pagemesh/mmu-rpc';
 import { bootMachine, GFP, type PageAllocator } from '@pagemesh/page-allocator';
-import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
-import {
-  MmuServiceClient,
-  MmuServiceService,
-  PageAllocatorServiceClient,
-  PageAllocatorServiceService,
-  protoFile,
-  protoIncludeDir,
-} from '@pagemesh/proto';
-import { ClientPool, parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
+import { pageAllocatorServiceOptions } from '@pagemesh/page-allocator-rpc';
+import { MmuServiceClient, PageAllocatorServiceClient } from '@pagemesh/proto';
+import { ClientPool, ephemeralServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
 import { directMapPageAddress, directMapVirtToPfn, grpcDriverPorts } from './driver-ports';
-
-const TEST_ARGS = { argv: ['--port=0', '--metrics-port=off'], env: {} };
 
 /**
  * The gRPC ports and the in-process ports over the same page allocator and mmu: every call must
@@ -32,21 +23,11 @@ describe.each(['x86_64', 'x86'] as const)('grpcDriverPorts on %s', (arch) => {
   beforeAll(async () => {
     pa = bootMachine({ arch, memBytes: arch === 'x86' ? 1024 * 2 ** 20 : 64 * 2 ** 20 });
     pool = new ClientPool();
-    const paService = await startService({
-      name: 'page-allocator',
-      protoFiles: [protoFile('pageAllocator')],
-      includeDirs: [protoIncludeDir()],
-      services: [{ definition: PageAllocatorServiceService, implementation: pageAllocatorHandlers(pa) }],
-      config: parseServiceConfig('page-allocator', TEST_ARGS),
-    });
-    mmu = await Mmu.boot(grpcPageAllocatorPort(pool.client(paService.address, PageAllocatorServiceClient)));
-    const mmuService = await startService({
-      name: 'mmu',
-      protoFiles: [protoFile('mmu')],
-      includeDirs: [protoIncludeDir()],
-      services: [{ definition: MmuServiceService, implementation: mmuHandlers(mmu) }],
-      config: parseServiceConfig('mmu', TEST_ARGS),
-    });
+    const paService = await startService(
+      pageAllocatorServiceOptions(pa, ephemeralServiceConfig('page-allocator')),
+    );
+    mmu = await bootMmuOverGrpc(paService.address, pool);
+    const mmuService = await startService(mmuServiceOptions(mmu, ephemeralServiceConfig('mmu')));
     services = [paService, mmuService];
     grpc = grpcDriverPorts(
       new PageAllocatorServiceClient(paService.address, credentials.createInsecure()),

@@ -5,3 +5,4 @@
 export { mmuHandlers, wireVa, pgprotFromWire, MAX_PAGES_PER_CALL, MAX_ACCESSES_PER_BATCH } from './server';
 export { grpcPageAllocatorPort } from './page-allocator-port';
 export { vmFlagsFromWire, vmFlagsToWire } from './vm-flags-wire';
+export { bootMmuOverGrpc, mmuServiceOptions } from './service-options';

@@ -9,6 +9,7 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   envVarName,
+  ephemeralServiceConfig,
   parseServiceConfig,
 } from './service-config';
 export type { ParseServiceConfigOptions, ServiceConfig } from './service-config';

@@ -207,3 +207,11 @@ function parseLogLevel(source: string, value: string): LogLevel {
   if (level === undefined) throw new ConfigError(source, value, `expected one of ${LOG_LEVELS.join(', ')}`);
   return level;
 }
+
+/**
+ * A service's settings for a test or an embedded stack: ephemeral port, no /metrics, nothing read
+ * from the environment.
+ */
+export function ephemeralServiceConfig(service: string, argv: readonly string[] = []): ServiceConfig {
+  return parseServiceConfig(service, { argv: ['--port=0', '--metrics-port=off', ...argv], env: {} });
+}

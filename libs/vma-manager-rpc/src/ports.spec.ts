@@ -1,17 +1,10 @@
 import fc from 'fast-check';
 import { Mmu, inprocPageAllocatorPort } from '@pagemesh/mmu';
-import { grpcPageAllocatorPort, mmuHandlers } from '@pagemesh/mmu-rpc';
+import { bootMmuOverGrpc, mmuServiceOptions } from '@pagemesh/mmu-rpc';
 import { bootMachine, type PageAllocator } from '@pagemesh/page-allocator';
-import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
-import {
-  MmuServiceClient,
-  MmuServiceService,
-  PageAllocatorServiceClient,
-  PageAllocatorServiceService,
-  protoFile,
-  protoIncludeDir,
-} from '@pagemesh/proto';
-import { ClientPool, parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
+import { pageAllocatorServiceOptions } from '@pagemesh/page-allocator-rpc';
+import { MmuServiceClient, PageAllocatorServiceClient } from '@pagemesh/proto';
+import { ClientPool, ephemeralServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
 import {
   VmaManager,
   inprocMmuPort,
@@ -24,32 +17,16 @@ import {
 import { grpcMmuPort } from './mmu-port';
 import { grpcPagesPort } from './page-allocator-port';
 
-const TEST_ARGS = ['--port=0', '--metrics-port=off'];
 const A = 0x7e00_0000_0000;
 const RW = M.PROT_READ | M.PROT_WRITE;
 
 /** A page-allocator service and an mmu service booted against it, on ephemeral ports. */
 async function lowerServices(pa: PageAllocator, pool: ClientPool): Promise<RunningService[]> {
-  const pageAllocator = await startService({
-    name: 'page-allocator',
-    protoFiles: [protoFile('pageAllocator')],
-    includeDirs: [protoIncludeDir()],
-    services: [{ definition: PageAllocatorServiceService, implementation: pageAllocatorHandlers(pa) }],
-    config: parseServiceConfig('page-allocator', { argv: TEST_ARGS, env: {} }),
-  });
-  const mmu = await Mmu.boot(
-    grpcPageAllocatorPort(pool.client(pageAllocator.address, PageAllocatorServiceClient)),
-    {
-      cpus: 1,
-    },
+  const pageAllocator = await startService(
+    pageAllocatorServiceOptions(pa, ephemeralServiceConfig('page-allocator')),
   );
-  const mmuService = await startService({
-    name: 'mmu',
-    protoFiles: [protoFile('mmu')],
-    includeDirs: [protoIncludeDir()],
-    services: [{ definition: MmuServiceService, implementation: mmuHandlers(mmu) }],
-    config: parseServiceConfig('mmu', { argv: TEST_ARGS, env: {} }),
-  });
+  const mmu = await bootMmuOverGrpc(pageAllocator.address, pool, { cpus: 1 });
+  const mmuService = await startService(mmuServiceOptions(mmu, ephemeralServiceConfig('mmu')));
   return [pageAllocator, mmuService];
 }
 
