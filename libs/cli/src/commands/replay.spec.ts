@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../program';
+import { builtinWorkload } from '@pagemesh/replay';
+import { machineServiceArgs } from '@pagemesh/orchestrator-rpc';
+import { startLocalStack } from '../stack/local-stack';
 import { captureIo } from '../testing/capture-io';
+import { distDir } from './common';
+import { parseReplayAddresses } from './replay';
 
 const dir = mkdtempSync(join(tmpdir(), 'pagemesh-replay-test-'));
 
@@ -35,7 +40,9 @@ describe('pagemesh replay (in-process)', () => {
   it('replays a built-in workload, reports as JSON, and writes the Markdown and pictures', async () => {
     const io = captureIo();
     const report = join(dir, 'out', 'report.md');
-    expect(await runCli(['replay', 'demand-paging', '--json', '--report', report], io)).toBe(0);
+    expect(
+      await runCli(['replay', 'demand-paging', '--transport', 'inproc', '--json', '--report', report], io),
+    ).toBe(0);
     const json = JSON.parse(io.lines[0]);
     expect(json.ok).toBe(true);
     expect(json.transport).toBe('inproc');
@@ -45,10 +52,14 @@ describe('pagemesh replay (in-process)', () => {
 
   it('exits 1 and says which expectation failed', async () => {
     const io = captureIo();
-    expect(await runCli(['replay', workloadFile('fails.yaml', SMALL('ENOMEM'))], io)).toBe(1);
+    expect(
+      await runCli(['replay', workloadFile('fails.yaml', SMALL('ENOMEM')), '--transport', 'inproc'], io),
+    ).toBe(1);
     expect(io.lines.join('\n')).toMatch(/small: 1 expectation\(s\) failed/);
     const passes = captureIo();
-    expect(await runCli(['replay', workloadFile('passes.yaml', SMALL('EINVAL'))], passes)).toBe(0);
+    expect(
+      await runCli(['replay', workloadFile('passes.yaml', SMALL('EINVAL')), '--transport', 'inproc'], passes),
+    ).toBe(0);
   });
 
   it('names the line and field of a malformed workload', async () => {
@@ -62,5 +73,55 @@ describe('pagemesh replay (in-process)', () => {
     const io = captureIo();
     expect(await runCli(['replay', 'nope'], io)).toBe(1);
     expect(io.errors[0]).toMatch(/no built-in workload "nope"/);
+  });
+});
+
+describe('pagemesh replay --addresses (services already running)', () => {
+  jest.setTimeout(120_000);
+
+  it('needs all four services named', () => {
+    expect(() => parseReplayAddresses('page-allocator=127.0.0.1:1,mmu=127.0.0.1:2')).toThrow(
+      /does not say where device-drivers, vma-manager listen/,
+    );
+    expect(() => parseReplayAddresses('mmu=nowhere')).toThrow(/not host:port/);
+  });
+
+  /** Needs the bundles of dist/ (node tools/build.mjs; npm test builds first). */
+  it('replays on them when they are fresh and booted for the machine, and refuses otherwise', async () => {
+    const machine = builtinWorkload('fork-cow')?.machine;
+    if (!machine) throw new Error('fork-cow');
+    await using stack = await startLocalStack({
+      distDir: distDir(),
+      logDir: join(dir, 'stack-logs'),
+      basePort: 0,
+      only: ['page-allocator', 'mmu', 'device-drivers', 'vma-manager'],
+      serviceArgs: machineServiceArgs(machine),
+    });
+    const addresses = ['page-allocator', 'mmu', 'device-drivers', 'vma-manager']
+      .map((s) => `${s}=${stack.addresses[s as keyof typeof stack.addresses]}`)
+      .join(',');
+
+    const first = captureIo();
+    expect(await runCli(['replay', 'fork-cow', '--addresses', addresses, '--json'], first)).toBe(0);
+    const report = JSON.parse(first.lines[0]) as { ok: boolean; transport: string };
+    expect(report.ok).toBe(true);
+    expect(report.transport).toBe(`remote ${addresses}`);
+
+    const again = captureIo();
+    expect(await runCli(['replay', 'fork-cow', '--addresses', addresses], again)).toBe(1);
+    expect(again.errors.join('\n')).toMatch(/have run something since they booted .*restart them/);
+
+    const other = captureIo();
+    expect(await runCli(['replay', 'mixed', '--addresses', addresses], other)).toBe(1);
+    expect(other.errors.join('\n')).toMatch(/64 MiB of memory where the workload needs 128 MiB/);
+
+    const reused = captureIo();
+    process.env['PAGEMESH_ADDRESSES'] = addresses;
+    try {
+      expect(await runCli(['replay', 'fork-cow', '--reuse-stack', '--json'], reused)).toBe(0);
+    } finally {
+      delete process.env['PAGEMESH_ADDRESSES'];
+    }
+    expect(JSON.parse(reused.lines[0]).transport).toMatch(/\(reused: not fresh\)$/);
   });
 });

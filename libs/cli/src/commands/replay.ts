@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   BUILTIN_WORKLOADS,
   ProgressBar,
@@ -14,13 +14,21 @@ import {
   type StackFactory,
   type Workload,
 } from '@pagemesh/replay';
-import { grpcStackFactory } from '@pagemesh/orchestrator-rpc';
+import {
+  LOWER_SERVICES,
+  grpcStackFactory,
+  remoteStackFactory,
+  type RemoteAddresses,
+} from '@pagemesh/orchestrator-rpc';
 import { renderTable } from '../output/table';
 import { startLocalStack } from '../stack/local-stack';
+import { parseAddressList, type ServiceName } from '../stack/service-table';
 import { distDir, parseIntOption, type CommandIo } from './common';
 
 interface ReplayOptions {
   transport: 'inproc' | 'grpc';
+  addresses?: string;
+  reuseStack?: boolean;
   seed?: number;
   json?: boolean;
   report?: string;
@@ -60,6 +68,39 @@ export function localGrpcStackFactory(io: Pick<CommandIo, 'progress'>): StackFac
   );
 }
 
+/**
+ * The services a replay calls, from `--addresses` (`page-allocator=host:port,mmu=...`): all four
+ * must be named, since there is no default place for services someone else started.
+ */
+export function parseReplayAddresses(text: string): RemoteAddresses {
+  const none = {} as Record<ServiceName, string>;
+  const parsed = parseAddressList(text, none);
+  const missing = LOWER_SERVICES.filter((s) => !parsed[s]);
+  if (missing.length > 0)
+    throw new InvalidArgumentError(
+      `${JSON.stringify(text)} does not say where ${missing.join(', ')} listen: ` +
+        `expected ${LOWER_SERVICES.map((s) => `${s}=host:port`).join(',')}`,
+    );
+  return {
+    'page-allocator': parsed['page-allocator'],
+    mmu: parsed.mmu,
+    'device-drivers': parsed['device-drivers'],
+    'vma-manager': parsed['vma-manager'],
+  };
+}
+
+/** The transport the options ask for: services already running, services started per workload, or in-process. */
+export function replayStackFactory(options: ReplayOptions, io: Pick<CommandIo, 'progress'>): StackFactory {
+  if (options.addresses !== undefined) {
+    if (options.transport === 'inproc')
+      throw new InvalidArgumentError(
+        '--addresses names services to replay on: it cannot go with --transport inproc',
+      );
+    return remoteStackFactory(parseReplayAddresses(options.addresses), { reuse: options.reuseStack });
+  }
+  return options.transport === 'grpc' ? localGrpcStackFactory(io) : bootInprocStack;
+}
+
 /** One line per expectation that failed, or "every expectation held". */
 function verdict(report: RunReport): string {
   if (report.ok) return `${report.workload.name}: every expectation held`;
@@ -81,9 +122,20 @@ export function registerReplay(program: Command, io: CommandIo): void {
     .argument('[workload...]', 'built-in names or files, run in turn', ['lab-mmap', 'mixed'])
     .option(
       '--transport <name>',
-      'inproc (the domain libraries wired directly) or grpc',
+      'grpc (the services as local processes, started for each workload) or inproc (the domain libraries wired directly)',
       parseTransport,
-      'inproc',
+      'grpc',
+    )
+    .addOption(
+      new Option(
+        '--addresses <list>',
+        'replay on services already running: page-allocator=host:port,mmu=...,device-drivers=...,vma-manager=... ' +
+          "(booted for the workload's machine, and fresh)",
+      ).env('PAGEMESH_ADDRESSES'),
+    )
+    .option(
+      '--reuse-stack',
+      'with --addresses: replay even on services that have run something since they booted (PFNs and figures then differ)',
     )
     .option('--seed <n>', "override the workload's seed", parseIntOption)
     .option('--report <file>', 'write the Markdown report here, its SVG pictures beside it')
@@ -102,7 +154,7 @@ export function registerReplay(program: Command, io: CommandIo): void {
           );
         return;
       }
-      const factory = options.transport === 'grpc' ? localGrpcStackFactory(io) : bootInprocStack;
+      const factory = replayStackFactory(options, io);
       const markdown: string[] = [];
       for (const name of names) {
         const workload = resolveWorkload(name);
