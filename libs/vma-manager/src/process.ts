@@ -26,6 +26,7 @@ import { madvise } from './madvise';
 import { mlock, munlock } from './mlock';
 import { mseal } from './mseal';
 import { anonVmaPrepare } from './populate';
+import { FaultBatch } from './fault-batch';
 import { vmEnoughMemory, vmUnacctMemory } from './overcommit';
 import {
   VM_ACCESS_FLAGS,
@@ -53,6 +54,12 @@ const PTRS_PER_PTE = 512;
 const FAULT_AROUND_PAGES = 16;
 /** user accesses sent to the mmu in one batch */
 const ACCESS_CHUNK = 256;
+/**
+ * The span of one PTE table on x86-64 (512 entries of 4 KiB). x86's 2-level tables span 4 MiB,
+ * each made of whole 2 MiB spans, so a page mapped in the same 2 MiB proves on both profiles
+ * that the PTE table (and every table above it) exists.
+ */
+const PTE_TABLE_SPAN = PTRS_PER_PTE * PAGE;
 
 export interface MmPorts {
   readonly mmu: MmuPort;
@@ -100,6 +107,11 @@ export class MmProcess {
    * a round trip, and a 1 GiB VMA has 262144 pages.
    */
   private readonly mapped = new Map<number, PageKind>();
+  /**
+   * Pages of `mapped` per PTE_TABLE_SPAN: a span with none has no PTE table, since the mmu frees
+   * a user table when an unmap leaves it empty and only this class maps user pages.
+   */
+  private readonly spanPages = new Map<number, number>();
   /** references this mm's VMAs hold on device files (one per VMA, as vma->vm_file does), by file id */
   private readonly fileRefs = new Map<number, number>();
 
@@ -107,7 +119,7 @@ export class MmProcess {
     machine: Machine,
     /** the address space's id at the mmu */
     public readonly asid: number,
-    private readonly ports: MmPorts,
+    readonly ports: MmPorts,
     mmapBase?: number,
     shmem?: ShmemCache,
   ) {
@@ -174,7 +186,7 @@ export class MmProcess {
     vma.pgoff = out.pgoff;
     // The driver's PTEs are special: no RSS, no struct page bookkeeping, but present.
     const present = await this.ports.mmu.pagemap(this.asid, [{ start: vma.start, end: vma.end }]);
-    for (const e of present) if (e.present) this.mapped.set(e.va, 'none');
+    for (const e of present) if (e.present) this.track(e.va, 'none');
     await this.syncFileRefs();
     return r;
   }
@@ -271,26 +283,89 @@ export class MmProcess {
     return out;
   }
 
+  /**
+   * pagemap entries of the given pages (any order, repeats allowed) that this process mapped, by
+   * address, in one port call; the others are not present.
+   */
+  async pagemapPages(vas: readonly number[]): Promise<Map<number, PagemapEntry>> {
+    const want = [...new Set(vas.filter((va) => this.mapped.has(va)))].sort((a, b) => a - b);
+    const out = new Map<number, PagemapEntry>();
+    if (!want.length) return out;
+    const runs: VaRange[] = [];
+    let start = want[0];
+    for (let k = 1; k <= want.length; k++) {
+      if (k < want.length && want[k] === want[k - 1] + PAGE) continue;
+      runs.push({ start, end: want[k - 1] + PAGE });
+      start = want[k];
+    }
+    for (const e of await this.ports.mmu.pagemap(this.asid, runs)) out.set(e.va, e);
+    return out;
+  }
+
+  /** Whether this process has a PTE for the page at `va` (as far as its own requests go). */
+  isMapped(va: number): boolean {
+    return this.mapped.has(va);
+  }
+
+  /** Whether the PTE table for `va` exists: mapping there allocates no page-table page. */
+  hasPteTable(va: number): boolean {
+    return this.spanPages.has(Math.floor(va / PTE_TABLE_SPAN));
+  }
+
+  /** Whether no page of [start, end) can be mapped: no PTE this process knows of is there. */
+  private nothingMapped(start: number, end: number): boolean {
+    const first = Math.floor(start / PTE_TABLE_SPAN);
+    const last = Math.floor((end - 1) / PTE_TABLE_SPAN);
+    if (last - first < this.spanPages.size) {
+      for (let s = first; s <= last; s++) if (this.spanPages.has(s)) return false;
+      return true;
+    }
+    for (const s of this.spanPages.keys()) if (s >= first && s <= last) return false;
+    return true;
+  }
+
+  /** A faults batch of this process over `addresses` (the faulting addresses, in order). */
+  faultBatch(addresses: readonly number[]): FaultBatch {
+    return new FaultBatch(this, addresses);
+  }
+
+  private track(va: number, kind: PageKind): void {
+    const old = this.mapped.get(va);
+    if (old === undefined) {
+      const span = Math.floor(va / PTE_TABLE_SPAN);
+      this.spanPages.set(span, (this.spanPages.get(span) ?? 0) + 1);
+    } else if (old !== 'none') this.mm.rss[old] -= 1;
+    if (kind !== 'none') this.mm.rss[kind] += 1;
+    this.mapped.set(va, kind);
+  }
+
+  private untrack(va: number): void {
+    const kind = this.mapped.get(va);
+    if (kind === undefined) return;
+    if (kind !== 'none') this.mm.rss[kind] -= 1;
+    this.mapped.delete(va);
+    const span = Math.floor(va / PTE_TABLE_SPAN);
+    const n = (this.spanPages.get(span) ?? 1) - 1;
+    if (n > 0) this.spanPages.set(span, n);
+    else this.spanPages.delete(span);
+  }
+
   private async mapPages(pages: readonly PageToMap[]): Promise<void> {
     await this.ports.mmu.mapPages(this.asid, pages);
-    const rss = this.mm.rss;
     for (const p of pages) {
       const v = p.special ? undefined : this.mm.vmas.lookup(p.va);
-      const kind: PageKind = p.special ? 'none' : v && v.file ? 'shmem' : 'anon';
-      const old = this.mapped.get(p.va);
-      if (old && old !== 'none') rss[old] -= 1;
-      if (kind !== 'none') rss[kind] += 1;
-      this.mapped.set(p.va, kind);
+      this.track(p.va, p.special ? 'none' : v && v.file ? 'shmem' : 'anon');
     }
   }
 
+  /** mapPages for pages of private anonymous VMAs: special ones count in no RSS, others as anon. */
+  async mapAnonPages(pages: readonly PageToMap[]): Promise<void> {
+    await this.ports.mmu.mapPages(this.asid, pages);
+    for (const p of pages) this.track(p.va, p.special ? 'none' : 'anon');
+  }
+
   private forget(ranges: readonly VaRange[]): void {
-    const drop = (va: number) => {
-      const kind = this.mapped.get(va);
-      if (kind === undefined) return;
-      if (kind !== 'none') this.mm.rss[kind] -= 1;
-      this.mapped.delete(va);
-    };
+    const drop = (va: number) => this.untrack(va);
     for (const r of ranges) {
       const n = (r.end - r.start) / PAGE;
       if (n <= this.mapped.size) {
@@ -705,13 +780,16 @@ export class MmProcess {
     }
   }
 
-  /** populate_vma_page_range: fault in every page that is not mapped as needed. */
+  /** populate_vma_page_range: fault in every page that is not mapped as needed, as one batch. */
   private async populate(o: { start: number; end: number; write: boolean }): Promise<void> {
     const entries = await this.pagemap(o.start, o.end);
-    for (const e of entries) {
-      if (e.present && (!o.write || e.writable)) continue;
-      await this.fault(e.va, o.write);
+    const vas = entries.filter((e) => !e.present || (o.write && !e.writable)).map((e) => e.va);
+    const batch = this.faultBatch(vas);
+    for (let i = 0; i < vas.length; i++) {
+      const r = batch.fault(i, o.write);
+      if (typeof r !== 'string') await r;
     }
+    await batch.flush();
   }
 
   /**
@@ -760,6 +838,7 @@ export class MmProcess {
     // Clear and re-set the entries (the clear flushes the TLB, as the kernel's tlb gather does),
     // keeping every page and its references.
     const range = { start: o.start, end: o.end };
+    if (!this.anyMapped(o.start, o.end)) return;
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, [range]);
     this.forget([range]);
     if (!removed.length) return;
@@ -779,9 +858,26 @@ export class MmProcess {
     );
   }
 
+  /**
+   * Whether some page of [start, end) has a PTE this process installed. When none has, an unmap
+   * of the range clears nothing and frees no table (a user table is freed as soon as an unmap
+   * leaves it empty, so no empty one is left to free), and the mmu need not be asked.
+   */
+  private anyMapped(start: number, end: number): boolean {
+    if (this.nothingMapped(start, end)) return false;
+    if ((end - start) / PAGE <= this.mapped.size) {
+      for (let va = start; va < end; va += PAGE) if (this.mapped.has(va)) return true;
+      return false;
+    }
+    for (const va of this.mapped.keys()) if (va >= start && va < end) return true;
+    return false;
+  }
+
   /** zap: clear the PTEs, then drop the references and mappings the PTEs held. */
   private async unmap(ops: readonly { start: number; end: number }[]): Promise<void> {
-    const ranges: VaRange[] = ops.map((o) => ({ start: o.start, end: o.end }));
+    const ranges: VaRange[] = [];
+    for (const o of ops) if (this.anyMapped(o.start, o.end)) ranges.push({ start: o.start, end: o.end });
+    if (!ranges.length) return;
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, ranges);
     this.forget(ranges);
     const pfns = removed.filter((p) => !p.special).map((p) => p.pfn);
@@ -793,6 +889,7 @@ export class MmProcess {
 
   /** move_page_tables: the pages keep their references and PTE bits at their new address. */
   private async move(o: { from: number; to: number; len: number }): Promise<void> {
+    if (!this.anyMapped(o.from, o.from + o.len)) return;
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, [{ start: o.from, end: o.from + o.len }]);
     this.forget([{ start: o.from, end: o.from + o.len }]);
     if (!removed.length) return;

@@ -5,6 +5,7 @@
  */
 import { X86_PF_INSTR, X86_PF_PROT, X86_PF_RSVD, X86_PF_USER, X86_PF_WRITE } from '@pagemesh/mmu';
 import { VmaDomainError } from '../errors';
+import type { FaultBatch } from '../fault-batch';
 import type { FaultResult, MmProcess } from '../process';
 
 /** X86_PF_PK: protection-keys violation (arch/x86/include/asm/trap_pf.h, bit 5). */
@@ -65,13 +66,48 @@ export async function handleFault(
   address: number,
   errorCode: number,
 ): Promise<FaultOutcome> {
-  const vmaAt = () => proc.mm.vmas.lookup(address) !== undefined;
+  const refused = refusedBeforeHandler(proc, address, errorCode);
+  if (refused) return refused;
+  return outcomeOf(proc, address, await proc.fault(address, (errorCode & X86_PF_WRITE) !== 0));
+}
+
+/**
+ * Faults of one process, handled in order as handleFault would handle them one by one, with
+ * their page-table work sent in batches (see FaultBatch). Each signal is classified when its
+ * fault is decided, so that a later fault's stack expansion does not change it.
+ */
+export async function handleFaultBatch(
+  proc: MmProcess,
+  faults: readonly { readonly address: number; readonly errorCode: number }[],
+): Promise<FaultOutcome[]> {
+  const batch: FaultBatch = proc.faultBatch(faults.map((f) => f.address));
+  const out: FaultOutcome[] = new Array(faults.length);
+  for (let i = 0; i < faults.length; i++) {
+    const { address, errorCode } = faults[i];
+    const refused = refusedBeforeHandler(proc, address, errorCode);
+    if (refused) {
+      out[i] = refused;
+      continue;
+    }
+    let r = batch.fault(i, (errorCode & X86_PF_WRITE) !== 0);
+    if (typeof r !== 'string') r = await r;
+    out[i] = r === 'ok' ? 'handled' : outcomeOf(proc, address, r);
+  }
+  await batch.flush();
+  return out;
+}
+
+/** What do_user_addr_fault refuses before handle_mm_fault; null when the handler runs. */
+function refusedBeforeHandler(proc: MmProcess, address: number, errorCode: number): FaultOutcome | null {
   if (address >= USER_VA_LIMIT) return 'sigsegv-maperr';
   const write = (errorCode & X86_PF_WRITE) !== 0;
   if (errorCode & X86_PF_PK || (errorCode & X86_PF_PROT && !write))
-    return vmaAt() ? 'sigsegv-accerr' : 'sigsegv-maperr';
-  const r: FaultResult = await proc.fault(address, write);
+    return proc.mm.vmas.lookup(address) !== undefined ? 'sigsegv-accerr' : 'sigsegv-maperr';
+  return null;
+}
+
+function outcomeOf(proc: MmProcess, address: number, r: FaultResult): FaultOutcome {
   if (r === 'ok') return 'handled';
   if (r === 'SIGBUS') return 'sigbus';
-  return vmaAt() ? 'sigsegv-accerr' : 'sigsegv-maperr';
+  return proc.mm.vmas.lookup(address) !== undefined ? 'sigsegv-accerr' : 'sigsegv-maperr';
 }

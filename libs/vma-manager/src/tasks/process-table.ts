@@ -29,7 +29,7 @@ import { procSmaps, type SmapsPageStats } from '../proc-smaps';
 import { PortsTarget } from '../conformance/page-state';
 import type { VmFile } from '../vma';
 import { NoSuchProcessError, PidsExhaustedError, ProcessExitedError } from './errors';
-import { checkFault, handleFault, type FaultOutcome } from './fault';
+import { checkFault, handleFaultBatch, type FaultOutcome } from './fault';
 import { PidMap, PID_MAX_DEFAULT } from './pid-map';
 import { procStatus } from './proc-status';
 import { ShmemObjects } from './shmem-objects';
@@ -247,9 +247,17 @@ export class VmaManager {
         checkFault(`faults[${i}]`, f.address, f.errorCode);
         return task.mm;
       });
+      // Each run of consecutive faults of one process is one FaultBatch: a process's faults
+      // change only its own page tables, and a run ends before another process's fault, which
+      // could change the struct pages (mapcounts) the run's snapshot saw.
       const out: FaultOutcome[] = [];
-      for (let i = 0; i < batch.length; i++)
-        out.push(await handleFault(procs[i], batch[i].address, batch[i].errorCode));
+      let i = 0;
+      while (i < batch.length) {
+        let j = i + 1;
+        while (j < batch.length && procs[j] === procs[i]) j++;
+        out.push(...(await handleFaultBatch(procs[i], batch.slice(i, j))));
+        i = j;
+      }
       return out;
     });
   }
