@@ -5,6 +5,8 @@
  * transport (services already running).
  */
 export { orchestratorHandlers } from './server';
+export { replayHandler, requestedWorkload, replayResult, failureLines } from './replay-handler';
+export type { ReplayServiceOptions } from './replay-handler';
 export {
   grpcStack,
   grpcStackFactory,

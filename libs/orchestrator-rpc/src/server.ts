@@ -2,9 +2,13 @@ import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { BUILTIN_WORKLOADS } from '@pagemesh/replay';
 import type { GetWorkloadRequest, GetWorkloadResponse, ListWorkloadsResponse } from '@pagemesh/proto';
 import { DomainError } from '@pagemesh/service-kit';
+import { replayHandler, type ReplayServiceOptions } from './replay-handler';
 
-/** The OrchestratorService handlers. */
-export function orchestratorHandlers() {
+/**
+ * The OrchestratorService handlers: the built-in workloads, and Replay on the services the
+ * orchestrator was started with (none by default: then only in-process replays).
+ */
+export function orchestratorHandlers(options: ReplayServiceOptions = { stack: null }) {
   const listWorkloads = (): ListWorkloadsResponse => ({
     workloads: BUILTIN_WORKLOADS.map(({ name, description }) => ({ name, description })),
   });
@@ -33,5 +37,6 @@ export function orchestratorHandlers() {
     listWorkloads: () => listWorkloads(),
     getWorkload: (call: ServerUnaryCall<GetWorkloadRequest, GetWorkloadResponse>) =>
       getWorkload(call.request),
+    replay: replayHandler(options),
   };
 }

@@ -11,13 +11,90 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+
+/** Where a replay runs. */
+export enum ReplayTransport {
+  /** REPLAY_TRANSPORT_UNSPECIFIED - The services the orchestrator was started with (its --*-address flags). */
+  REPLAY_TRANSPORT_UNSPECIFIED = 0,
+  /**
+   * REPLAY_TRANSPORT_INPROC - The domain libraries wired together inside the orchestrator: no
+   * services called, a fresh machine for every replay.
+   */
+  REPLAY_TRANSPORT_INPROC = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function replayTransportFromJSON(object: any): ReplayTransport {
+  switch (object) {
+    case 0:
+    case "REPLAY_TRANSPORT_UNSPECIFIED":
+      return ReplayTransport.REPLAY_TRANSPORT_UNSPECIFIED;
+    case 1:
+    case "REPLAY_TRANSPORT_INPROC":
+      return ReplayTransport.REPLAY_TRANSPORT_INPROC;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReplayTransport.UNRECOGNIZED;
+  }
+}
+
+export function replayTransportToJSON(object: ReplayTransport): string {
+  switch (object) {
+    case ReplayTransport.REPLAY_TRANSPORT_UNSPECIFIED:
+      return "REPLAY_TRANSPORT_UNSPECIFIED";
+    case ReplayTransport.REPLAY_TRANSPORT_INPROC:
+      return "REPLAY_TRANSPORT_INPROC";
+    case ReplayTransport.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** How a workload's text is written. */
+export enum WorkloadFormat {
+  /** WORKLOAD_FORMAT_UNSPECIFIED - The workload format: YAML, or JSON (a subset of YAML). */
+  WORKLOAD_FORMAT_UNSPECIFIED = 0,
+  /** WORKLOAD_FORMAT_OPS - An oracle .ops script. */
+  WORKLOAD_FORMAT_OPS = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function workloadFormatFromJSON(object: any): WorkloadFormat {
+  switch (object) {
+    case 0:
+    case "WORKLOAD_FORMAT_UNSPECIFIED":
+      return WorkloadFormat.WORKLOAD_FORMAT_UNSPECIFIED;
+    case 1:
+    case "WORKLOAD_FORMAT_OPS":
+      return WorkloadFormat.WORKLOAD_FORMAT_OPS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return WorkloadFormat.UNRECOGNIZED;
+  }
+}
+
+export function workloadFormatToJSON(object: WorkloadFormat): string {
+  switch (object) {
+    case WorkloadFormat.WORKLOAD_FORMAT_UNSPECIFIED:
+      return "WORKLOAD_FORMAT_UNSPECIFIED";
+    case WorkloadFormat.WORKLOAD_FORMAT_OPS:
+      return "WORKLOAD_FORMAT_OPS";
+    case WorkloadFormat.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 export interface ListWorkloadsRequest {
 }
@@ -41,6 +118,64 @@ export interface GetWorkloadResponse {
     | undefined;
   /** The workload in the JSON form of the workload format (docs: libs/replay/README.md). */
   json: string;
+}
+
+export interface WorkloadText {
+  text: string;
+  format: WorkloadFormat;
+  /** The name messages give the text (as a file name would be); "workload" if empty. */
+  source: string;
+}
+
+export interface ReplayRequest {
+  workload:
+    | //
+    /** A built-in workload's name (ListWorkloads). */
+    { $case: "builtin"; value: string }
+    | //
+    /** A workload of one's own. */
+    { $case: "text"; value: WorkloadText }
+    | undefined;
+  /** Overrides the workload's seed. */
+  seed?: number | undefined;
+  transport: ReplayTransport;
+  /**
+   * Replay on the orchestrator's stack even when its services have run
+   * something since they booted (they cannot be reset): the expectations of
+   * a well-formed workload still hold, but PFNs and figures differ from a
+   * fresh run.
+   */
+  reuseStack: boolean;
+}
+
+/**
+ * Work done so far: operations as the engine counts them (syscalls and
+ * accesses).
+ */
+export interface ReplayProgress {
+  opsDone: bigint;
+  opsTotal: bigint;
+  /** Operations per second since the replay started. */
+  opsPerSecond: number;
+}
+
+export interface ReplayResult {
+  /** The report: the JSON `pagemesh replay --json` prints. */
+  reportJson: string;
+  /** Every expectation held and no process died unexpectedly. */
+  ok: boolean;
+  /** "where: what: detail" for each expectation that failed. */
+  failures: string[];
+  /** What `pagemesh replay` would exit with: 0 when ok, 1 otherwise. */
+  exitCode: number;
+  /** The transport that ran it: "inproc", or "remote" and the addresses. */
+  transport: string;
+}
+
+export interface ReplayResponse {
+  event: { $case: "progress"; value: ReplayProgress } | //
+  /** The last event of a replay. */
+  { $case: "result"; value: ReplayResult } | undefined;
 }
 
 function createBaseListWorkloadsRequest(): ListWorkloadsRequest {
@@ -405,6 +540,617 @@ export const GetWorkloadResponse: MessageFns<GetWorkloadResponse> = {
   },
 };
 
+function createBaseWorkloadText(): WorkloadText {
+  return { text: "", format: 0, source: "" };
+}
+
+export const WorkloadText: MessageFns<WorkloadText> = {
+  encode(message: WorkloadText, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    if (message.format !== 0) {
+      writer.uint32(16).int32(message.format);
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkloadText {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkloadText();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkloadText {
+    return {
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      format: isSet(object.format) ? workloadFormatFromJSON(object.format) : 0,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+    };
+  },
+
+  toJSON(message: WorkloadText): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.format !== 0) {
+      obj.format = workloadFormatToJSON(message.format);
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WorkloadText>): WorkloadText {
+    return WorkloadText.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WorkloadText>): WorkloadText {
+    const message = createBaseWorkloadText();
+    message.text = object.text ?? "";
+    message.format = object.format ?? 0;
+    message.source = object.source ?? "";
+    return message;
+  },
+};
+
+function createBaseReplayRequest(): ReplayRequest {
+  return { workload: undefined, seed: undefined, transport: 0, reuseStack: false };
+}
+
+export const ReplayRequest: MessageFns<ReplayRequest> = {
+  encode(message: ReplayRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.workload?.$case) {
+      case "builtin":
+        writer.uint32(10).string(message.workload.value);
+        break;
+      case "text":
+        WorkloadText.encode(message.workload.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    if (message.seed !== undefined) {
+      writer.uint32(24).uint32(message.seed);
+    }
+    if (message.transport !== 0) {
+      writer.uint32(32).int32(message.transport);
+    }
+    if (message.reuseStack !== false) {
+      writer.uint32(40).bool(message.reuseStack);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workload = { $case: "builtin", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workload = { $case: "text", value: WorkloadText.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seed = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.transport = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.reuseStack = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayRequest {
+    return {
+      workload: isSet(object.builtin)
+        ? { $case: "builtin", value: globalThis.String(object.builtin) }
+        : isSet(object.text)
+        ? { $case: "text", value: WorkloadText.fromJSON(object.text) }
+        : undefined,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+      transport: isSet(object.transport) ? replayTransportFromJSON(object.transport) : 0,
+      reuseStack: isSet(object.reuseStack)
+        ? globalThis.Boolean(object.reuseStack)
+        : isSet(object.reuse_stack)
+        ? globalThis.Boolean(object.reuse_stack)
+        : false,
+    };
+  },
+
+  toJSON(message: ReplayRequest): unknown {
+    const obj: any = {};
+    if (message.workload?.$case === "builtin") {
+      obj.builtin = message.workload.value;
+    } else if (message.workload?.$case === "text") {
+      obj.text = WorkloadText.toJSON(message.workload.value);
+    }
+    if (message.seed !== undefined) {
+      obj.seed = Math.round(message.seed);
+    }
+    if (message.transport !== 0) {
+      obj.transport = replayTransportToJSON(message.transport);
+    }
+    if (message.reuseStack !== false) {
+      obj.reuseStack = message.reuseStack;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayRequest>): ReplayRequest {
+    return ReplayRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayRequest>): ReplayRequest {
+    const message = createBaseReplayRequest();
+    switch (object.workload?.$case) {
+      case "builtin": {
+        if (object.workload?.value !== undefined && object.workload?.value !== null) {
+          message.workload = { $case: "builtin", value: object.workload.value };
+        }
+        break;
+      }
+      case "text": {
+        if (object.workload?.value !== undefined && object.workload?.value !== null) {
+          message.workload = { $case: "text", value: WorkloadText.fromPartial(object.workload.value) };
+        }
+        break;
+      }
+    }
+    message.seed = object.seed ?? undefined;
+    message.transport = object.transport ?? 0;
+    message.reuseStack = object.reuseStack ?? false;
+    return message;
+  },
+};
+
+function createBaseReplayProgress(): ReplayProgress {
+  return { opsDone: 0n, opsTotal: 0n, opsPerSecond: 0 };
+}
+
+export const ReplayProgress: MessageFns<ReplayProgress> = {
+  encode(message: ReplayProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.opsDone !== 0n) {
+      if (BigInt.asUintN(64, message.opsDone) !== message.opsDone) {
+        throw new globalThis.Error("value provided for field message.opsDone of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.opsDone);
+    }
+    if (message.opsTotal !== 0n) {
+      if (BigInt.asUintN(64, message.opsTotal) !== message.opsTotal) {
+        throw new globalThis.Error("value provided for field message.opsTotal of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.opsTotal);
+    }
+    if (message.opsPerSecond !== 0) {
+      writer.uint32(25).double(message.opsPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.opsDone = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.opsTotal = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.opsPerSecond = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayProgress {
+    return {
+      opsDone: isSet(object.opsDone) ? BigInt(object.opsDone) : isSet(object.ops_done) ? BigInt(object.ops_done) : 0n,
+      opsTotal: isSet(object.opsTotal)
+        ? BigInt(object.opsTotal)
+        : isSet(object.ops_total)
+        ? BigInt(object.ops_total)
+        : 0n,
+      opsPerSecond: isSet(object.opsPerSecond)
+        ? globalThis.Number(object.opsPerSecond)
+        : isSet(object.ops_per_second)
+        ? globalThis.Number(object.ops_per_second)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReplayProgress): unknown {
+    const obj: any = {};
+    if (message.opsDone !== 0n) {
+      obj.opsDone = message.opsDone.toString();
+    }
+    if (message.opsTotal !== 0n) {
+      obj.opsTotal = message.opsTotal.toString();
+    }
+    if (message.opsPerSecond !== 0) {
+      obj.opsPerSecond = floatToJson(message.opsPerSecond);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayProgress>): ReplayProgress {
+    return ReplayProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayProgress>): ReplayProgress {
+    const message = createBaseReplayProgress();
+    message.opsDone = (object.opsDone !== undefined && object.opsDone !== null) ? BigInt(object.opsDone) : 0n;
+    message.opsTotal = (object.opsTotal !== undefined && object.opsTotal !== null) ? BigInt(object.opsTotal) : 0n;
+    message.opsPerSecond = object.opsPerSecond ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplayResult(): ReplayResult {
+  return { reportJson: "", ok: false, failures: [], exitCode: 0, transport: "" };
+}
+
+export const ReplayResult: MessageFns<ReplayResult> = {
+  encode(message: ReplayResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reportJson !== "") {
+      writer.uint32(10).string(message.reportJson);
+    }
+    if (message.ok !== false) {
+      writer.uint32(16).bool(message.ok);
+    }
+    for (const v of message.failures) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(32).int32(message.exitCode);
+    }
+    if (message.transport !== "") {
+      writer.uint32(42).string(message.transport);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reportJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failures.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.transport = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayResult {
+    return {
+      reportJson: isSet(object.reportJson)
+        ? globalThis.String(object.reportJson)
+        : isSet(object.report_json)
+        ? globalThis.String(object.report_json)
+        : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      failures: globalThis.Array.isArray(object?.failures) ? object.failures.map((e: any) => globalThis.String(e)) : [],
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      transport: isSet(object.transport) ? globalThis.String(object.transport) : "",
+    };
+  },
+
+  toJSON(message: ReplayResult): unknown {
+    const obj: any = {};
+    if (message.reportJson !== "") {
+      obj.reportJson = message.reportJson;
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.failures?.length) {
+      obj.failures = message.failures;
+    }
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.transport !== "") {
+      obj.transport = message.transport;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayResult>): ReplayResult {
+    return ReplayResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayResult>): ReplayResult {
+    const message = createBaseReplayResult();
+    message.reportJson = object.reportJson ?? "";
+    message.ok = object.ok ?? false;
+    message.failures = object.failures?.map((e) => e) || [];
+    message.exitCode = object.exitCode ?? 0;
+    message.transport = object.transport ?? "";
+    return message;
+  },
+};
+
+function createBaseReplayResponse(): ReplayResponse {
+  return { event: undefined };
+}
+
+export const ReplayResponse: MessageFns<ReplayResponse> = {
+  encode(message: ReplayResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "progress":
+        ReplayProgress.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "result":
+        ReplayResult.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "progress", value: ReplayProgress.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "result", value: ReplayResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayResponse {
+    return {
+      event: isSet(object.progress)
+        ? { $case: "progress", value: ReplayProgress.fromJSON(object.progress) }
+        : isSet(object.result)
+        ? { $case: "result", value: ReplayResult.fromJSON(object.result) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReplayResponse): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "progress") {
+      obj.progress = ReplayProgress.toJSON(message.event.value);
+    } else if (message.event?.$case === "result") {
+      obj.result = ReplayResult.toJSON(message.event.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayResponse>): ReplayResponse {
+    return ReplayResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayResponse>): ReplayResponse {
+    const message = createBaseReplayResponse();
+    switch (object.event?.$case) {
+      case "progress": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "progress", value: ReplayProgress.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "result": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "result", value: ReplayResult.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /**
  * The simulated CPUs: replays workloads against the other services and
  * reports.
@@ -432,6 +1178,21 @@ export const OrchestratorServiceService = {
     responseSerialize: (value: GetWorkloadResponse): Buffer => Buffer.from(GetWorkloadResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetWorkloadResponse => GetWorkloadResponse.decode(value),
   },
+  /**
+   * Replays one workload: progress events while it runs, then one result
+   * (the report and the verdict). A workload that cannot be read is
+   * INVALID_ARGUMENT (the message names the line and field); a stack that
+   * cannot replay it (another machine, not fresh) is FAILED_PRECONDITION.
+   */
+  replay: {
+    path: "/pagemesh.v1.OrchestratorService/Replay" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReplayRequest): Buffer => Buffer.from(ReplayRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayRequest => ReplayRequest.decode(value),
+    responseSerialize: (value: ReplayResponse): Buffer => Buffer.from(ReplayResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayResponse => ReplayResponse.decode(value),
+  },
 } as const;
 
 export interface OrchestratorServiceServer extends UntypedServiceImplementation {
@@ -439,6 +1200,13 @@ export interface OrchestratorServiceServer extends UntypedServiceImplementation 
   listWorkloads: handleUnaryCall<ListWorkloadsRequest, ListWorkloadsResponse>;
   /** One built-in workload, as a workload file would say it. */
   getWorkload: handleUnaryCall<GetWorkloadRequest, GetWorkloadResponse>;
+  /**
+   * Replays one workload: progress events while it runs, then one result
+   * (the report and the verdict). A workload that cannot be read is
+   * INVALID_ARGUMENT (the message names the line and field); a stack that
+   * cannot replay it (another machine, not fresh) is FAILED_PRECONDITION.
+   */
+  replay: handleServerStreamingCall<ReplayRequest, ReplayResponse>;
 }
 
 export interface OrchestratorServiceClient extends Client {
@@ -474,6 +1242,18 @@ export interface OrchestratorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetWorkloadResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Replays one workload: progress events while it runs, then one result
+   * (the report and the verdict). A workload that cannot be read is
+   * INVALID_ARGUMENT (the message names the line and field); a stack that
+   * cannot replay it (another machine, not fresh) is FAILED_PRECONDITION.
+   */
+  replay(request: ReplayRequest, options?: Partial<CallOptions>): ClientReadableStream<ReplayResponse>;
+  replay(
+    request: ReplayRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReplayResponse>;
 }
 
 export const OrchestratorServiceClient = makeGenericClientConstructor(
@@ -484,6 +1264,10 @@ export const OrchestratorServiceClient = makeGenericClientConstructor(
   service: typeof OrchestratorServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
