@@ -5,20 +5,16 @@
  * They are thrown before anything changes. Refusals Linux itself would return (ENXIO, EEXIST,
  * EIO ...) are `{ errno }` values, never these.
  */
+import { RequestError } from '@pagemesh/uapi';
+
+export { InvariantViolationError } from '@pagemesh/uapi';
+
 export type DeviceDriversErrorKind =
   'invalid-argument' | 'not-found' | 'failed-precondition' | 'already-exists';
 
-export abstract class DeviceDriversError extends Error {
-  abstract readonly kind: DeviceDriversErrorKind;
-
-  constructor(
-    readonly field: string,
-    readonly value: unknown,
-    detail: string,
-  ) {
-    super(`${field}=${formatValue(value)}: ${detail}`);
-    this.name = new.target.name;
-  }
+/** Any request the layer refused (see RequestError in uapi). */
+export abstract class DeviceDriversError extends RequestError {
+  abstract override readonly kind: DeviceDriversErrorKind;
 }
 
 /** Thrown when an argument is malformed whatever the state: a relative path, a negative count, a non-integer minor. */
@@ -39,20 +35,4 @@ export class FailedPreconditionError extends DeviceDriversError {
 /** Thrown when a catalog entry is added twice under one name. */
 export class AlreadyExistsError extends DeviceDriversError {
   readonly kind = 'already-exists' as const;
-}
-
-function formatValue(value: unknown): string {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0x10000)
-    return `0x${value.toString(16)}`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
-  return String(value);
-}
-
-/** Thrown by checkInvariants() when the layer's own state is inconsistent (a bug, never a caller's fault). */
-export class InvariantViolationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvariantViolationError';
-  }
 }

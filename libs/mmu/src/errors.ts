@@ -4,25 +4,15 @@
  * these is thrown, nothing changed. Simulated-hardware outcomes (page faults, #GP) and syscall
  * outcomes (errno) are values, never these.
  */
-export type MmuErrorKind =
-  | 'invalid-argument'
-  | 'not-found'
-  | 'already-exists'
-  | 'failed-precondition'
-  | 'resource-exhausted'
-  | 'out-of-range';
+import { RequestError, type RequestErrorKind } from '@pagemesh/uapi';
 
-export abstract class MmuError extends Error {
-  abstract readonly kind: MmuErrorKind;
+export { InvariantViolationError } from '@pagemesh/uapi';
 
-  constructor(
-    readonly field: string,
-    readonly value: unknown,
-    detail: string,
-  ) {
-    super(`${field}=${formatValue(value)}: ${detail}`);
-    this.name = new.target.name;
-  }
+export type MmuErrorKind = RequestErrorKind;
+
+/** Any request the layer refused (see RequestError in uapi). */
+export abstract class MmuError extends RequestError {
+  abstract override readonly kind: MmuErrorKind;
 }
 
 /** Thrown when an argument is malformed: unaligned address, PFN beyond memory, protection bits that do not exist, a range outside the half it belongs to. */
@@ -43,20 +33,4 @@ export class FailedPreconditionError extends MmuError {
 /** Thrown when the page allocator cannot supply page-table frames, or kmap slots are exhausted. */
 export class ResourceExhaustedError extends MmuError {
   readonly kind = 'resource-exhausted' as const;
-}
-
-/** Thrown by checkInvariants() when the mmu's own state is inconsistent (a bug, never a caller's fault). */
-export class InvariantViolationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvariantViolationError';
-  }
-}
-
-function formatValue(value: unknown): string {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0x10000)
-    return `0x${value.toString(16)}`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
-  return String(value);
 }

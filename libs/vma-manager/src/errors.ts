@@ -1,19 +1,20 @@
+import { RequestError } from '@pagemesh/uapi';
+
 /** What kind of request the vma-manager could not take; the service kit maps each to a gRPC status. */
-export type DomainErrorKind = 'invalid-argument' | 'not-found' | 'failed-precondition';
+export type DomainErrorKind = 'invalid-argument' | 'not-found' | 'failed-precondition' | 'resource-exhausted';
 
 /**
  * Thrown when a request cannot be taken at all (malformed, unknown object, wrong state).
  * A request Linux would refuse is never thrown: it is an errno value.
  */
-export class VmaDomainError extends Error {
+export class VmaDomainError extends RequestError {
   constructor(
-    public readonly kind: DomainErrorKind,
-    public readonly field: string,
-    public readonly value: unknown,
-    detail?: string,
+    readonly kind: DomainErrorKind,
+    field: string,
+    value: unknown,
+    detail = 'invalid value',
   ) {
-    super(`${field}: ${detail ?? 'invalid value'} (got ${formatValue(value)})`);
-    this.name = 'VmaDomainError';
+    super(field, value, detail);
   }
 }
 
@@ -26,12 +27,5 @@ export class PageStateUnavailableError extends VmaDomainError {
       operation,
       'needs page tables, but no mmu/page-allocator is wired',
     );
-    this.name = 'PageStateUnavailableError';
   }
-}
-
-function formatValue(v: unknown): string {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return `0x${v.toString(16)}`;
-  if (typeof v === 'bigint') return `0x${v.toString(16)}`;
-  return JSON.stringify(v) ?? String(v);
 }

@@ -4,7 +4,6 @@ import { VmaDomainError } from '../errors';
 export class NoSuchProcessError extends VmaDomainError {
   constructor(field: string, pid: unknown) {
     super('not-found', field, pid, 'no such process');
-    this.name = 'NoSuchProcessError';
   }
 }
 
@@ -12,20 +11,12 @@ export class NoSuchProcessError extends VmaDomainError {
 export class ProcessExitedError extends VmaDomainError {
   constructor(field: string, pid: number) {
     super('failed-precondition', field, pid, 'the process has exited');
-    this.name = 'ProcessExitedError';
   }
 }
 
-/**
- * Thrown when every pid below pid_max belongs to a live process (alloc_pid fails; fork would
- * return -EAGAIN). Its kind is outside VmaDomainError's, so it is a class of its own with the
- * same shape (kind, field, value), which the service kit maps by shape.
- */
-export class PidsExhaustedError extends Error {
-  readonly kind = 'resource-exhausted' as const;
-  readonly field = 'pid';
-  constructor(public readonly value: number) {
-    super(`pid: every pid below pid_max (${value}) is in use`);
-    this.name = 'PidsExhaustedError';
+/** Thrown when every pid below pid_max belongs to a live process (alloc_pid fails; fork would return -EAGAIN). */
+export class PidsExhaustedError extends VmaDomainError {
+  constructor(pidMax: number) {
+    super('resource-exhausted', 'pid', pidMax, 'every pid below pid_max is in use');
   }
 }
