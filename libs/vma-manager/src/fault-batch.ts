@@ -29,6 +29,7 @@
 import type { FaultResult, MmProcess } from './process';
 import type { PagemapEntry, PageToMap } from './ports';
 import { anonVmaPrepare } from './populate';
+import { MappedPages } from './mapped-pages';
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE, hasAny } from './vm-flags';
 
 const PAGE = 4096;
@@ -49,7 +50,7 @@ export class FaultBatch {
   /** pagemap of the batch's mapped pages, taken when first needed; null: none taken yet */
   private snapshot: Map<number, PagemapEntry> | null = null;
   /** pages decided since the snapshot, and the pages whose mapcount those decisions changed */
-  private readonly staleVas = new Set<number>();
+  private readonly staleVas = new MappedPages();
   private readonly stalePfns = new Set<number>();
   /** the run: decisions not sent yet */
   private vas: number[] = [];
@@ -198,7 +199,7 @@ export class FaultBatch {
     this.plans.push(plan);
     this.pfns.push(pfn);
     this.execs.push(exec);
-    this.staleVas.add(va);
+    this.staleVas.set(va, 'none');
     if (plan === Plan.New || plan === Plan.Copy) this.allocs += 1;
   }
 

@@ -26,6 +26,34 @@ const PAGE = 4096;
 /** The simulated CPU user accesses run on. */
 const ACCESS_CPU = 0;
 
+/** The PTE bits of a page to map, as a small integer (for runs and the pgprot cache). */
+function protKey(p: PageToMap): number {
+  if (!p.accessible) return 0;
+  return 1 | (p.young === false ? 0 : 2) | (p.writable ? 4 : 0) | (p.dirty ? 8 : 0) | (p.executable ? 16 : 0);
+}
+
+const PROTS = new Map<number, ReturnType<typeof pgprot>>();
+
+/** The pgprot of a protKey: PROT_NONE, or present | user with A, RW, D and NX from the key. */
+function protOf(key: number): ReturnType<typeof pgprot> {
+  let prot = PROTS.get(key);
+  if (prot === undefined) {
+    prot =
+      key === 0
+        ? PROT_X86_64.PAGE_NONE
+        : pgprot(
+            _PAGE_PRESENT |
+              _PAGE_USER |
+              (key & 2 ? _PAGE_ACCESSED : 0) |
+              (key & 4 ? _PAGE_RW : 0) |
+              (key & 8 ? _PAGE_DIRTY : 0),
+            (key & 16) === 0,
+          );
+    PROTS.set(key, prot);
+  }
+  return prot;
+}
+
 export function inprocMmuPort(mmu: Mmu): MmuPort {
   return {
     createAddressSpace() {
@@ -62,26 +90,25 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
       }
     },
     async mapPages(asid, pages: readonly PageToMap[]) {
-      if (!pages.length) return;
-      await mmu.mapPageBatch(
-        asid,
-        pages.map((p) => ({
-          va: p.va,
-          pfn: p.pfn,
-          special: p.special,
-          prot: p.accessible
-            ? pgprot(
-                _PAGE_PRESENT |
-                  _PAGE_USER |
-                  (p.young === false ? 0 : _PAGE_ACCESSED) |
-                  (p.writable ? _PAGE_RW : 0) |
-                  (p.dirty ? _PAGE_DIRTY : 0),
-                !p.executable,
-              )
-            : PROT_X86_64.PAGE_NONE,
-        })),
-        { replace: true },
-      );
+      // one mmu call per run of consecutive pages with the same protection and kind, as the
+      // gRPC port sends them (MapPages), so that both allocate page tables alike
+      let i = 0;
+      while (i < pages.length) {
+        const first = pages[i];
+        const key = protKey(first);
+        let j = i + 1;
+        while (
+          j < pages.length &&
+          pages[j].va === pages[j - 1].va + PAGE &&
+          pages[j].special === first.special &&
+          protKey(pages[j]) === key
+        )
+          j++;
+        const pfns: number[] = new Array(j - i);
+        for (let k = i; k < j; k++) pfns[k - i] = pages[k].pfn;
+        await mmu.mapPages(asid, first.va, pfns, protOf(key), { special: first.special, replace: true });
+        i = j;
+      }
     },
     async access(asid, accesses) {
       if (!accesses.length) return [];

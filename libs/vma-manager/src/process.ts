@@ -27,6 +27,7 @@ import { mlock, munlock } from './mlock';
 import { mseal } from './mseal';
 import { anonVmaPrepare } from './populate';
 import { FaultBatch } from './fault-batch';
+import { MappedPages, type PageKind } from './mapped-pages';
 import { vmEnoughMemory, vmUnacctMemory } from './overcommit';
 import {
   VM_ACCESS_FLAGS,
@@ -46,20 +47,12 @@ import {
 } from './vm-flags';
 
 const PAGE = 4096;
-/** Which RSS counter a mapped page counts in (the zero page counts in none). */
-type PageKind = 'anon' | 'shmem' | 'none';
 /** PTRS_PER_PTE on x86-64 */
 const PTRS_PER_PTE = 512;
 /** fault_around_bytes (mm/memory.c default 64 KiB) in pages */
 const FAULT_AROUND_PAGES = 16;
 /** user accesses sent to the mmu in one batch */
 const ACCESS_CHUNK = 256;
-/**
- * The span of one PTE table on x86-64 (512 entries of 4 KiB). x86's 2-level tables span 4 MiB,
- * each made of whole 2 MiB spans, so a page mapped in the same 2 MiB proves on both profiles
- * that the PTE table (and every table above it) exists.
- */
-const PTE_TABLE_SPAN = PTRS_PER_PTE * PAGE;
 
 export interface MmPorts {
   readonly mmu: MmuPort;
@@ -106,12 +99,7 @@ export class MmProcess {
    * that cannot be present instead of walking the page tables for them: over gRPC each walk is
    * a round trip, and a 1 GiB VMA has 262144 pages.
    */
-  private readonly mapped = new Map<number, PageKind>();
-  /**
-   * Pages of `mapped` per PTE_TABLE_SPAN: a span with none has no PTE table, since the mmu frees
-   * a user table when an unmap leaves it empty and only this class maps user pages.
-   */
-  private readonly spanPages = new Map<number, number>();
+  private readonly mapped = new MappedPages();
   /** references this mm's VMAs hold on device files (one per VMA, as vma->vm_file does), by file id */
   private readonly fileRefs = new Map<number, number>();
 
@@ -250,13 +238,7 @@ export class MmProcess {
   /** pagemap entries of [start, end); pages this process never mapped are answered locally. */
   async pagemap(start: number, end: number): Promise<PagemapEntry[]> {
     const n = (end - start) / PAGE;
-    const vas: number[] = [];
-    if (n <= this.mapped.size) {
-      for (let va = start; va < end; va += PAGE) if (this.mapped.has(va)) vas.push(va);
-    } else {
-      for (const va of this.mapped.keys()) if (va >= start && va < end) vas.push(va);
-      vas.sort((a, b) => a - b);
-    }
+    const vas = this.mapped.vasIn(start, end);
     const out: PagemapEntry[] = new Array(n);
     const absent = (va: number): PagemapEntry => ({
       va,
@@ -307,21 +289,13 @@ export class MmProcess {
     return this.mapped.has(va);
   }
 
-  /** Whether the PTE table for `va` exists: mapping there allocates no page-table page. */
+  /**
+   * Whether the PTE table for `va` exists, so that mapping there allocates no page-table page:
+   * the mmu frees a user table as soon as an unmap leaves it empty, and only this class maps
+   * user pages, so a table exists exactly where this process has a page mapped nearby.
+   */
   hasPteTable(va: number): boolean {
-    return this.spanPages.has(Math.floor(va / PTE_TABLE_SPAN));
-  }
-
-  /** Whether no page of [start, end) can be mapped: no PTE this process knows of is there. */
-  private nothingMapped(start: number, end: number): boolean {
-    const first = Math.floor(start / PTE_TABLE_SPAN);
-    const last = Math.floor((end - 1) / PTE_TABLE_SPAN);
-    if (last - first < this.spanPages.size) {
-      for (let s = first; s <= last; s++) if (this.spanPages.has(s)) return false;
-      return true;
-    }
-    for (const s of this.spanPages.keys()) if (s >= first && s <= last) return false;
-    return true;
+    return this.mapped.hasTable(va);
   }
 
   /** A faults batch of this process over `addresses` (the faulting addresses, in order). */
@@ -329,25 +303,11 @@ export class MmProcess {
     return new FaultBatch(this, addresses);
   }
 
+  /** Records a PTE this process installed at `va`, moving the page between RSS counters. */
   private track(va: number, kind: PageKind): void {
-    const old = this.mapped.get(va);
-    if (old === undefined) {
-      const span = Math.floor(va / PTE_TABLE_SPAN);
-      this.spanPages.set(span, (this.spanPages.get(span) ?? 0) + 1);
-    } else if (old !== 'none') this.mm.rss[old] -= 1;
+    const old = this.mapped.set(va, kind);
+    if (old !== undefined && old !== 'none') this.mm.rss[old] -= 1;
     if (kind !== 'none') this.mm.rss[kind] += 1;
-    this.mapped.set(va, kind);
-  }
-
-  private untrack(va: number): void {
-    const kind = this.mapped.get(va);
-    if (kind === undefined) return;
-    if (kind !== 'none') this.mm.rss[kind] -= 1;
-    this.mapped.delete(va);
-    const span = Math.floor(va / PTE_TABLE_SPAN);
-    const n = (this.spanPages.get(span) ?? 1) - 1;
-    if (n > 0) this.spanPages.set(span, n);
-    else this.spanPages.delete(span);
   }
 
   private async mapPages(pages: readonly PageToMap[]): Promise<void> {
@@ -365,13 +325,11 @@ export class MmProcess {
   }
 
   private forget(ranges: readonly VaRange[]): void {
-    const drop = (va: number) => this.untrack(va);
+    const rss = this.mm.rss;
     for (const r of ranges) {
-      const n = (r.end - r.start) / PAGE;
-      if (n <= this.mapped.size) {
-        for (let va = r.start; va < r.end; va += PAGE) drop(va);
-      } else {
-        for (const va of [...this.mapped.keys()]) if (va >= r.start && va < r.end) drop(va);
+      for (const va of this.mapped.vasIn(r.start, r.end)) {
+        const kind = this.mapped.delete(va);
+        if (kind !== undefined && kind !== 'none') rss[kind] -= 1;
       }
     }
   }
@@ -864,13 +822,7 @@ export class MmProcess {
    * leaves it empty, so no empty one is left to free), and the mmu need not be asked.
    */
   private anyMapped(start: number, end: number): boolean {
-    if (this.nothingMapped(start, end)) return false;
-    if ((end - start) / PAGE <= this.mapped.size) {
-      for (let va = start; va < end; va += PAGE) if (this.mapped.has(va)) return true;
-      return false;
-    }
-    for (const va of this.mapped.keys()) if (va >= start && va < end) return true;
-    return false;
+    return this.mapped.anyIn(start, end);
   }
 
   /** zap: clear the PTEs, then drop the references and mappings the PTEs held. */

@@ -35,6 +35,20 @@ const VA48_LIMIT = 2 ** 48;
  */
 export type FaultOutcome = 'handled' | 'sigsegv-maperr' | 'sigsegv-accerr' | 'sigbus';
 
+/** Whether checkFault takes the fault (without building its message). */
+export function faultIsValid(address: number, errorCode: number): boolean {
+  return (
+    Number.isSafeInteger(address) &&
+    address >= 0 &&
+    address < VA48_LIMIT &&
+    Number.isInteger(errorCode) &&
+    errorCode >= 0 &&
+    errorCode < 2 ** 32 &&
+    (errorCode & ~KNOWN_BITS) === 0 &&
+    (errorCode & X86_PF_RSVD) === 0
+  );
+}
+
 /** Refuses a fault no user access can raise: a va48 outside [0, 2^48), unknown bits, RSVD. */
 export function checkFault(at: string, address: number, errorCode: number): void {
   if (!Number.isSafeInteger(address) || address < 0 || address >= VA48_LIMIT)

@@ -29,7 +29,7 @@ import { procSmaps, type SmapsPageStats } from '../proc-smaps';
 import { PortsTarget } from '../conformance/page-state';
 import type { VmFile } from '../vma';
 import { NoSuchProcessError, PidsExhaustedError, ProcessExitedError } from './errors';
-import { checkFault, handleFaultBatch, type FaultOutcome } from './fault';
+import { checkFault, faultIsValid, handleFaultBatch, type FaultOutcome } from './fault';
 import { PidMap, PID_MAX_DEFAULT } from './pid-map';
 import { procStatus } from './proc-status';
 import { ShmemObjects } from './shmem-objects';
@@ -243,8 +243,10 @@ export class VmaManager {
   handleFaults(batch: readonly FaultRequest[]): Promise<FaultOutcome[]> {
     return this.serialize(async () => {
       const procs = batch.map((f, i) => {
-        const task = this.alive(`faults[${i}].pid`, f.pid);
-        checkFault(`faults[${i}]`, f.address, f.errorCode);
+        // the field names are only built for a refusal: a batch may hold thousands of faults
+        let task = this.tasks.get(f.pid);
+        if (task === undefined || !task.alive) task = this.alive(`faults[${i}].pid`, f.pid);
+        if (!faultIsValid(f.address, f.errorCode)) checkFault(`faults[${i}]`, f.address, f.errorCode);
         return task.mm;
       });
       // Each run of consecutive faults of one process is one FaultBatch: a process's faults
