@@ -151,7 +151,8 @@ describe('pagemesh up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pagemesh-start-test-'));
     const result = spawnSync(process.execPath, [bin, 'start', '--json', '--report', join(dir, 'report.md')], {
       encoding: 'utf8',
-      timeout: 60_000,
+      // mixed over gRPC takes about a minute on two cores
+      timeout: 240_000,
     });
     expect(result.status).toBe(0);
     const out = JSON.parse(result.stdout);
@@ -163,5 +164,5 @@ describe('pagemesh up', () => {
       ['mixed', true],
     ]);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/^# lab-mmap/);
-  });
+  }, 250_000);
 });
