@@ -6,8 +6,10 @@
  * Handling a fault takes up to five port calls (pagemap, alloc, mapcount, copy, map); over gRPC
  * each is a round trip. Here the faults are decided in order against one pagemap snapshot of the
  * pages they touch, plus what the earlier faults of the batch decided, and the decisions of a run
- * are sent together at flush: one allocZeroedPages for every page the run needs, one copyPages,
- * one addMapcounts per direction, one putPages, one mapPages.
+ * are sent together: one allocZeroedPages for every page the run needs, one copyPages, one
+ * mapPages. The rmap and reference changes (addMapcounts, putPages) wait for the end of the batch
+ * (or the next snapshot or one-by-one fault, which read mapcounts): nothing in between reads
+ * them, and a page's mapcount changes neither what is allocated nor what is mapped.
  *
  * Where a batched decision could differ from the one-by-one one, the run is flushed first:
  * - a fault on a page an earlier fault of the batch decided, or on a page whose struct page an
@@ -59,6 +61,9 @@ export class FaultBatch {
   private execs: boolean[] = [];
   private allocs = 0;
   private zero: number | null = null;
+  /** rmap and references still to send: pages newly mapped, pages that lost a mapping */
+  private mappedPfns: number[] = [];
+  private unmappedPfns: number[] = [];
 
   constructor(
     private readonly proc: MmProcess,
@@ -105,7 +110,7 @@ export class FaultBatch {
       proc.minflt += 1;
       // The mmu allocates the missing table when this run is mapped: nothing may be allocated
       // between this fault and that table.
-      if (!proc.hasPteTable(addr)) return this.flush().then(() => 'ok' as const);
+      if (!proc.hasPteTable(addr)) return this.flushRun().then(() => 'ok' as const);
       return 'ok';
     }
     if (write && !e.writable && e.pfn !== null) {
@@ -125,8 +130,23 @@ export class FaultBatch {
     return 'ok';
   }
 
-  /** Sends the run's page-table work: allocations, copies, rmap, puts, then the PTEs. */
+  /** Sends everything decided so far: the run, then the rmap and reference changes. */
   async flush(): Promise<void> {
+    await this.flushRun();
+    const { pages } = this.proc.ports;
+    const mapped = this.mappedPfns;
+    const unmapped = this.unmappedPfns;
+    this.mappedPfns = [];
+    this.unmappedPfns = [];
+    if (mapped.length) await pages.addMapcounts(mapped, 1);
+    if (unmapped.length) {
+      await pages.addMapcounts(unmapped, -1);
+      await pages.putPages(unmapped);
+    }
+  }
+
+  /** Sends the run's page-table work: its allocations, copies and PTEs. */
+  private async flushRun(): Promise<void> {
     const n = this.vas.length;
     if (n === 0) return;
     const { vas, plans, pfns, execs, allocs } = this;
@@ -139,9 +159,9 @@ export class FaultBatch {
     const fresh = allocs > 0 ? await pages.allocZeroedPages(allocs) : [];
     const zero = this.zero;
     const toMap: PageToMap[] = new Array(n);
-    const mapped: number[] = [];
+    const mapped = this.mappedPfns;
     const copies: { dst: number; src: number }[] = [];
-    const olds: number[] = [];
+    const olds = this.unmappedPfns;
     let next = 0;
     for (let k = 0; k < n; k++) {
       const va = vas[k];
@@ -186,11 +206,6 @@ export class FaultBatch {
       }
     }
     if (copies.length) await pages.copyPages(copies);
-    if (mapped.length) await pages.addMapcounts(mapped, 1);
-    if (olds.length) {
-      await pages.addMapcounts(olds, -1);
-      await pages.putPages(olds);
-    }
     await this.proc.mapAnonPages(toMap);
   }
 
@@ -228,7 +243,7 @@ export class FaultBatch {
   }
 
   private async withZeroPage(i: number, write: boolean): Promise<FaultResult> {
-    await this.flush();
+    await this.flushRun();
     this.zero = await this.proc.ports.pages.zeroPage();
     return this.fault(i, write);
   }
