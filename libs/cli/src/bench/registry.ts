@@ -9,6 +9,7 @@ import { benchmarks as mmuBenchmarks } from '@pagemesh/mmu';
 import { benchmarks as vmaBenchmarks } from '@pagemesh/vma-manager';
 import { benchmarks as deviceDriversBenchmarks } from '@pagemesh/device-drivers';
 import { grpcDeviceDriversBenchmarks, stopGrpcDeviceDriversBench } from './grpc-device-drivers';
+import { replayBenchmarks } from './replay';
 
 /**
  * Every benchmark `pagemesh bench` knows, in the order it runs them. Domain libraries export
@@ -26,6 +27,7 @@ export function allBenchmarks(): Benchmark[] {
     ...vmaInprocBenchmarks,
     ...grpcVmaManagerBenchmarks,
     ...wireBenchmarks,
+    ...replayBenchmarks,
   ];
 }
 
