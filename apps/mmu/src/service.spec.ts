@@ -290,4 +290,52 @@ describe('mmu service over gRPC, against a real page-allocator service', () => {
     ).catch((e: ServiceError) => e)) as ServiceError;
     expect(unaligned.code).toBe(status.INVALID_ARGUMENT);
   });
+
+  it('maps scattered pages, reads, protects and unmaps several ranges in one call each', async () => {
+    const { addressSpaceId } = await promisifyUnary(mmuClient, 'createAddressSpace')({});
+    const { pfns } = await promisifyUnary(
+      paClient,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 3 }));
+    const far = USER_VA + 0x4000_0000n; // another PMD: tables for both come from one plan
+    await promisifyUnary(
+      mmuClient,
+      'mapPageBatch',
+    )({
+      addressSpaceId,
+      pages: [
+        { address: USER_VA, pfn: pfns[0], pgprot: PAGE_RW_USER, special: false },
+        { address: USER_VA + 0x2000n, pfn: pfns[1], pgprot: PAGE_RO_USER, special: false },
+        { address: far, pfn: pfns[2], pgprot: PAGE_RW_USER, special: false },
+      ],
+      replace: false,
+    });
+    const ranges = [
+      { address: USER_VA, count: 3 },
+      { address: far, count: 1 },
+    ];
+    const { entries } = await promisifyUnary(mmuClient, 'pagemapRanges')({ addressSpaceId, ranges });
+    expect(entries.map((e) => [e.present, e.pfn, e.writable])).toEqual([
+      [true, pfns[0], true],
+      [false, 0n, false],
+      [true, pfns[1], false],
+      [true, pfns[2], true],
+    ]);
+    const { changed } = await promisifyUnary(
+      mmuClient,
+      'protectRanges',
+    )({
+      addressSpaceId,
+      ranges: ranges.map((r) => ({ ...r, pgprot: PAGE_RO_USER })),
+    });
+    expect(changed).toBe(2); // the read-only page already was
+    const { removed } = await promisifyUnary(mmuClient, 'unmapRanges')({ addressSpaceId, ranges });
+    expect(removed.map((r) => [r.address, r.pfn, r.writable])).toEqual([
+      [USER_VA, pfns[0], false],
+      [USER_VA + 0x2000n, pfns[1], false],
+      [far, pfns[2], false],
+    ]);
+    const { freedTablePages } = await promisifyUnary(mmuClient, 'destroyAddressSpace')({ addressSpaceId });
+    expect(freedTablePages).toBe(1n); // the unmaps freed the emptied tables but the PGD
+  });
 });

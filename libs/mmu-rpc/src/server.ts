@@ -15,6 +15,13 @@ import {
   type AccessResult,
   type GetPagingInfoResponse,
   type MapPagesRequest,
+  type MapPageBatchRequest,
+  type MapPageBatchResponse,
+  type PageRange,
+  type PagemapRangesRequest,
+  type PagemapRangesResponse,
+  type ProtectRangesRequest,
+  type UnmapRangesRequest,
   type MarkSpecialRequest,
   type KmapRequest,
   type KunmapRequest,
@@ -225,10 +232,53 @@ export function mmuHandlers(mmu: Mmu) {
     return { changed };
   };
 
-  const pagemap = async (req: PagemapRequest): Promise<PagemapResponse> => {
-    checkBatch('count', req.count, MAX_PAGES_PER_CALL);
+  /** The ranges of a multi-range request, checked before any is used: at most MAX_PAGES_PER_CALL pages in all. */
+  const rangesFromWire = (ranges: readonly PageRange[]): { va: number; count: number }[] => {
+    checkBatch(
+      'ranges',
+      ranges.reduce((n, r) => n + r.count, 0),
+      MAX_PAGES_PER_CALL,
+    );
+    return ranges.map((r, i) => ({ va: wireVa(`ranges[${i}].address`, r.address), count: r.count }));
+  };
+
+  const unmapRanges = async (req: UnmapRangesRequest) => {
     const asid = asidOf(req.addressSpaceId);
-    const entries = await mmu.pagemap(asid, wireVa('address', req.address), req.count);
+    const removed: RemovedPte[] = [];
+    for (const r of rangesFromWire(req.ranges)) {
+      if (r.count === 0) continue;
+      for (const p of await mmu.unmapPages(asid, r.va, r.count)) removed.push(removedToWire(p));
+    }
+    return { removed };
+  };
+
+  const protectRanges = async (req: ProtectRangesRequest) => {
+    const asid = asidOf(req.addressSpaceId);
+    const ranges = rangesFromWire(req.ranges);
+    const prots = req.ranges.map((r) => pgprotFromWire(r.pgprot));
+    let changed = 0;
+    for (let i = 0; i < ranges.length; i++)
+      if (ranges[i].count > 0)
+        changed += await mmu.protectPages(asid, ranges[i].va, ranges[i].count, prots[i]);
+    return { changed };
+  };
+
+  const mapPageBatch = async (req: MapPageBatchRequest): Promise<MapPageBatchResponse> => {
+    checkBatch('pages', req.pages.length, MAX_PAGES_PER_CALL);
+    const pages = req.pages.map((p, i) => ({
+      va: wireVa(`pages[${i}].address`, p.address),
+      pfn: toNumber(`pages[${i}].pfn`, p.pfn),
+      prot: pgprotFromWire(p.pgprot),
+      special: p.special,
+    }));
+    const replaced = await mmu.mapPageBatch(asidOf(req.addressSpaceId), pages, { replace: req.replace });
+    return { replaced: replaced.map(removedToWire) };
+  };
+
+  /** pagemap of `count` pages at `va`, with each present entry's pte_write. */
+  const pagemapEntries = async (asid: number, va: number, count: number): Promise<PagemapResponse> => {
+    checkBatch('count', count, MAX_PAGES_PER_CALL);
+    const entries = await mmu.pagemap(asid, va, count);
     return {
       entries: entries.map((e) => ({
         address: canonicalFromVa48(e.va),
@@ -243,6 +293,20 @@ export function mmuHandlers(mmu: Mmu) {
         writable: e.present && leafWritable(mmu, asid, e.va),
       })),
     };
+  };
+
+  const pagemap = (req: PagemapRequest): Promise<PagemapResponse> => {
+    checkBatch('count', req.count, MAX_PAGES_PER_CALL);
+    const asid = asidOf(req.addressSpaceId);
+    return pagemapEntries(asid, wireVa('address', req.address), req.count);
+  };
+
+  const pagemapRanges = async (req: PagemapRangesRequest): Promise<PagemapRangesResponse> => {
+    const asid = asidOf(req.addressSpaceId);
+    const entries: PagemapRangesResponse['entries'] = [];
+    for (const r of rangesFromWire(req.ranges))
+      if (r.count > 0) for (const e of (await pagemapEntries(asid, r.va, r.count)).entries) entries.push(e);
+    return { entries };
   };
 
   const switchCpu = (req: SwitchCpuRequest) => {
@@ -352,6 +416,10 @@ export function mmuHandlers(mmu: Mmu) {
     unmapPages: unary(unmapPages),
     protectPages: unary(protectPages),
     pagemap: unary(pagemap),
+    unmapRanges: unary(unmapRanges),
+    pagemapRanges: unary(pagemapRanges),
+    protectRanges: unary(protectRanges),
+    mapPageBatch: unary(mapPageBatch),
     switchCpu: unary(switchCpu),
     vmalloc: unary(vmalloc),
     vfree: unary(vfree),

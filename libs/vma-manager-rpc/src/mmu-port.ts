@@ -72,23 +72,51 @@ function userVa(field: string, value: bigint): number {
   return va;
 }
 
-/** Calls `fn` for each [start, count) piece of a page range, at most `max` pages each. */
-async function inPieces(r: VaRange, max: number, fn: (start: number, count: number) => Promise<void>) {
-  for (let va = r.start; va < r.end; va += max * PAGE_SIZE)
-    await fn(va, Math.min(max, (r.end - va) / PAGE_SIZE));
+/** A piece of a range and what goes with it (a protection). */
+interface Piece<T> {
+  readonly start: number;
+  readonly count: number;
+  readonly extra: T;
 }
 
 /**
- * The vma-manager's port to the mmu, over the mmu service (CreateAddressSpace,
- * DestroyAddressSpace, MapPages, UnmapPages, ProtectPages, Pagemap, SwitchCpu, StreamAccesses).
+ * The ranges cut into calls of at most `max` pages in all (a range larger than that is split),
+ * in order: most batches are one call.
+ */
+function callsOf<T>(ranges: readonly { range: VaRange; extra: T }[], max: number): Piece<T>[][] {
+  const calls: Piece<T>[][] = [];
+  let call: Piece<T>[] = [];
+  let pages = 0;
+  for (const { range, extra } of ranges) {
+    for (let va = range.start; va < range.end;) {
+      if (pages === max) {
+        calls.push(call);
+        call = [];
+        pages = 0;
+      }
+      const count = Math.min(max - pages, (range.end - va) / PAGE_SIZE);
+      call.push({ start: va, count, extra });
+      pages += count;
+      va += count * PAGE_SIZE;
+    }
+  }
+  if (call.length) calls.push(call);
+  return calls;
+}
+
+/**
+ * The vma-manager's port to the mmu, over the mmu service: each method is one call whatever the
+ * batch (CreateAddressSpace, DestroyAddressSpace, MapPages or MapPageBatch, UnmapRanges,
+ * ProtectRanges, PagemapRanges, SwitchCpu, StreamAccesses), split only past what one call takes.
  */
 export class GrpcMmuPort implements MmuPort {
   private readonly createAs;
   private readonly destroyAs;
   private readonly mapCall;
-  private readonly unmapCall;
-  private readonly protectCall;
-  private readonly pagemapCall;
+  private readonly unmapRangesCall;
+  private readonly protectRangesCall;
+  private readonly pagemapRangesCall;
+  private readonly mapBatchCall;
   private readonly switchCpu;
   /** asids this port loaded on ACCESS_CPU, to switch away from before destroying them */
   private readonly loaded = new Set<number>();
@@ -97,9 +125,10 @@ export class GrpcMmuPort implements MmuPort {
     this.createAs = promisifyUnary(client, 'createAddressSpace');
     this.destroyAs = promisifyUnary(client, 'destroyAddressSpace');
     this.mapCall = promisifyUnary(client, 'mapPages');
-    this.unmapCall = promisifyUnary(client, 'unmapPages');
-    this.protectCall = promisifyUnary(client, 'protectPages');
-    this.pagemapCall = promisifyUnary(client, 'pagemap');
+    this.unmapRangesCall = promisifyUnary(client, 'unmapRanges');
+    this.protectRangesCall = promisifyUnary(client, 'protectRanges');
+    this.pagemapRangesCall = promisifyUnary(client, 'pagemapRanges');
+    this.mapBatchCall = promisifyUnary(client, 'mapPageBatch');
     this.switchCpu = promisifyUnary(client, 'switchCpu');
   }
 
@@ -114,97 +143,112 @@ export class GrpcMmuPort implements MmuPort {
     await this.destroyAs({ addressSpaceId: BigInt(asid) });
   }
 
+  /** One UnmapRanges call for every range (more only past MAX_PAGES_PER_CALL pages). */
   async unmapRanges(asid: number, ranges: readonly VaRange[]): Promise<{ removed: MappedPage[] }> {
     const removed: MappedPage[] = [];
-    for (const r of ranges) {
-      await inPieces(r, MAX_PAGES_PER_CALL, async (start, count) => {
-        const res = await this.unmapCall({
-          addressSpaceId: BigInt(asid),
-          address: canonicalFromVa48(start),
-          count,
-        });
-        for (const p of res.removed) {
-          const va = userVa('removed.address', p.address);
-          removed.push({
-            va,
-            pfn: toNumber('removed.pfn', p.pfn),
-            writable: p.writable,
-            dirty: p.dirty,
-            young: p.accessed,
-            special: p.special,
-          });
-        }
+    for (const call of callsOf(
+      ranges.map((range) => ({ range, extra: null })),
+      MAX_PAGES_PER_CALL,
+    )) {
+      const res = await this.unmapRangesCall({
+        addressSpaceId: BigInt(asid),
+        ranges: call.map((p) => ({ address: canonicalFromVa48(p.start), count: p.count })),
       });
+      for (const p of res.removed) {
+        removed.push({
+          va: userVa('removed.address', p.address),
+          pfn: toNumber('removed.pfn', p.pfn),
+          writable: p.writable,
+          dirty: p.dirty,
+          young: p.accessed,
+          special: p.special,
+        });
+      }
     }
     return { removed };
   }
 
+  /** One ProtectRanges call for every change. */
   async changeProtection(asid: number, changes: readonly ProtectionChange[]): Promise<void> {
-    for (const c of changes) {
-      const prot = changeProt(c);
-      await inPieces(c.range, MAX_PAGES_PER_CALL, async (start, count) => {
-        await this.protectCall({
-          addressSpaceId: BigInt(asid),
-          address: canonicalFromVa48(start),
-          count,
-          pgprot: pgprotToWire(prot),
-        });
+    const calls = callsOf(
+      changes.map((c) => ({ range: c.range, extra: pgprotToWire(changeProt(c)) })),
+      MAX_PAGES_PER_CALL,
+    );
+    for (const call of calls) {
+      await this.protectRangesCall({
+        addressSpaceId: BigInt(asid),
+        ranges: call.map((p) => ({ address: canonicalFromVa48(p.start), count: p.count, pgprot: p.extra })),
       });
     }
   }
 
-  /** One MapPages call per run of consecutive pages with the same protection and kind. */
+  /**
+   * One call: MapPages when the pages are one run of consecutive pages with the same protection
+   * and kind (a fault batch on fresh memory), MapPageBatch otherwise.
+   */
   async mapPages(asid: number, pages: readonly PageToMap[]): Promise<void> {
-    let i = 0;
-    while (i < pages.length) {
-      const first = pages[i];
-      const prot = pageProt(first);
-      let j = i + 1;
-      while (
-        j < pages.length &&
-        j - i < MAX_PAGES_PER_CALL &&
+    if (!pages.length) return;
+    for (let i = 0; i < pages.length; i += MAX_PAGES_PER_CALL)
+      await this.mapChunk(asid, pages.slice(i, i + MAX_PAGES_PER_CALL));
+  }
+
+  private async mapChunk(asid: number, pages: readonly PageToMap[]): Promise<void> {
+    const first = pages[0];
+    const prot = pageProt(first);
+    let run = true;
+    for (let j = 1; run && j < pages.length; j++)
+      run =
         pages[j].va === pages[j - 1].va + PAGE_SIZE &&
         pages[j].special === first.special &&
-        samePgprot(pageProt(pages[j]), prot)
-      )
-        j++;
+        samePgprot(pageProt(pages[j]), prot);
+    if (run) {
       await this.mapCall(
         MapPagesRequest.fromPartial({
           addressSpaceId: BigInt(asid),
           address: canonicalFromVa48(first.va),
-          pfns: pages.slice(i, j).map((p) => BigInt(p.pfn)),
+          pfns: pages.map((p) => BigInt(p.pfn)),
           pgprot: pgprotToWire(prot),
           special: first.special,
           replace: true,
         }),
       );
-      i = j;
+      return;
     }
+    await this.mapBatchCall({
+      addressSpaceId: BigInt(asid),
+      pages: pages.map((p) => ({
+        address: canonicalFromVa48(p.va),
+        pfn: BigInt(p.pfn),
+        pgprot: pgprotToWire(pageProt(p)),
+        special: p.special,
+      })),
+      replace: true,
+    });
   }
 
+  /** One PagemapRanges call for every range (more only past MAX_PAGEMAP_PAGES pages). */
   async pagemap(asid: number, ranges: readonly VaRange[]): Promise<PagemapEntry[]> {
     const out: PagemapEntry[] = [];
-    for (const r of ranges) {
-      await inPieces(r, MAX_PAGEMAP_PAGES, async (start, count) => {
-        const res = await this.pagemapCall({
-          addressSpaceId: BigInt(asid),
-          address: canonicalFromVa48(start),
-          count,
-        });
-        for (const e of res.entries) {
-          const va = userVa('entries.address', e.address);
-          out.push({
-            va,
-            present: e.present,
-            pfn: e.present ? toNumber('entries.pfn', e.pfn) : null,
-            special: e.special,
-            exclusive: e.exclusive,
-            writable: e.present && !e.special && e.writable,
-            dirty: e.dirty,
-            young: e.accessed,
-          });
-        }
+    for (const call of callsOf(
+      ranges.map((range) => ({ range, extra: null })),
+      MAX_PAGEMAP_PAGES,
+    )) {
+      const res = await this.pagemapRangesCall({
+        addressSpaceId: BigInt(asid),
+        ranges: call.map((p) => ({ address: canonicalFromVa48(p.start), count: p.count })),
       });
+      for (const e of res.entries) {
+        out.push({
+          va: userVa('entries.address', e.address),
+          present: e.present,
+          pfn: e.present ? toNumber('entries.pfn', e.pfn) : null,
+          special: e.special,
+          exclusive: e.exclusive,
+          writable: e.present && !e.special && e.writable,
+          dirty: e.dirty,
+          young: e.accessed,
+        });
+      }
     }
     return out;
   }

@@ -391,6 +391,69 @@ export interface KunmapLocalRequest {
 export interface KunmapLocalResponse {
 }
 
+/** count pages from address. */
+export interface PageRange {
+  address: bigint;
+  count: number;
+}
+
+export interface UnmapRangesRequest {
+  addressSpaceId: bigint;
+  ranges: PageRange[];
+}
+
+export interface UnmapRangesResponse {
+  removed: RemovedPte[];
+}
+
+export interface PagemapRangesRequest {
+  addressSpaceId: bigint;
+  ranges: PageRange[];
+}
+
+export interface PagemapRangesResponse {
+  /** One entry per page, range after range. */
+  entries: PagemapEntry[];
+}
+
+export interface ProtectRange {
+  address: bigint;
+  count: number;
+  /** x86 PTE protection bits, NX at bit 63. */
+  pgprot: bigint;
+}
+
+export interface ProtectRangesRequest {
+  addressSpaceId: bigint;
+  ranges: ProtectRange[];
+}
+
+export interface ProtectRangesResponse {
+  /** Entries changed, over every range. */
+  changed: number;
+}
+
+/** One page of a MapPageBatch. */
+export interface PageMapping {
+  address: bigint;
+  pfn: bigint;
+  /** x86 PTE protection bits, NX at bit 63. */
+  pgprot: bigint;
+  /** pte_mkspecial: no struct page bookkeeping. */
+  special: boolean;
+}
+
+export interface MapPageBatchRequest {
+  addressSpaceId: bigint;
+  pages: PageMapping[];
+  /** Overwrite entries in use instead of refusing. */
+  replace: boolean;
+}
+
+export interface MapPageBatchResponse {
+  replaced: RemovedPte[];
+}
+
 function createBaseGetPagingInfoRequest(): GetPagingInfoRequest {
   return {};
 }
@@ -5005,6 +5068,997 @@ export const KunmapLocalResponse: MessageFns<KunmapLocalResponse> = {
   },
 };
 
+function createBasePageRange(): PageRange {
+  return { address: 0n, count: 0 };
+}
+
+export const PageRange: MessageFns<PageRange> = {
+  encode(message: PageRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PageRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePageRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PageRange {
+    return {
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: PageRange): unknown {
+    const obj: any = {};
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PageRange>): PageRange {
+    return PageRange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PageRange>): PageRange {
+    const message = createBasePageRange();
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseUnmapRangesRequest(): UnmapRangesRequest {
+  return { addressSpaceId: 0n, ranges: [] };
+}
+
+export const UnmapRangesRequest: MessageFns<UnmapRangesRequest> = {
+  encode(message: UnmapRangesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    for (const v of message.ranges) {
+      PageRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmapRangesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmapRangesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ranges.push(PageRange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnmapRangesRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => PageRange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: UnmapRangesRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => PageRange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnmapRangesRequest>): UnmapRangesRequest {
+    return UnmapRangesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnmapRangesRequest>): UnmapRangesRequest {
+    const message = createBaseUnmapRangesRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.ranges = object.ranges?.map((e) => PageRange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUnmapRangesResponse(): UnmapRangesResponse {
+  return { removed: [] };
+}
+
+export const UnmapRangesResponse: MessageFns<UnmapRangesResponse> = {
+  encode(message: UnmapRangesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.removed) {
+      RemovedPte.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmapRangesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmapRangesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.removed.push(RemovedPte.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnmapRangesResponse {
+    return {
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => RemovedPte.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: UnmapRangesResponse): unknown {
+    const obj: any = {};
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => RemovedPte.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnmapRangesResponse>): UnmapRangesResponse {
+    return UnmapRangesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnmapRangesResponse>): UnmapRangesResponse {
+    const message = createBaseUnmapRangesResponse();
+    message.removed = object.removed?.map((e) => RemovedPte.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePagemapRangesRequest(): PagemapRangesRequest {
+  return { addressSpaceId: 0n, ranges: [] };
+}
+
+export const PagemapRangesRequest: MessageFns<PagemapRangesRequest> = {
+  encode(message: PagemapRangesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    for (const v of message.ranges) {
+      PageRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PagemapRangesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePagemapRangesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ranges.push(PageRange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PagemapRangesRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => PageRange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PagemapRangesRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => PageRange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PagemapRangesRequest>): PagemapRangesRequest {
+    return PagemapRangesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PagemapRangesRequest>): PagemapRangesRequest {
+    const message = createBasePagemapRangesRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.ranges = object.ranges?.map((e) => PageRange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePagemapRangesResponse(): PagemapRangesResponse {
+  return { entries: [] };
+}
+
+export const PagemapRangesResponse: MessageFns<PagemapRangesResponse> = {
+  encode(message: PagemapRangesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      PagemapEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PagemapRangesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePagemapRangesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(PagemapEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PagemapRangesResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => PagemapEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PagemapRangesResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => PagemapEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PagemapRangesResponse>): PagemapRangesResponse {
+    return PagemapRangesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PagemapRangesResponse>): PagemapRangesResponse {
+    const message = createBasePagemapRangesResponse();
+    message.entries = object.entries?.map((e) => PagemapEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProtectRange(): ProtectRange {
+  return { address: 0n, count: 0, pgprot: 0n };
+}
+
+export const ProtectRange: MessageFns<ProtectRange> = {
+  encode(message: ProtectRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.address);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint32(message.count);
+    }
+    if (message.pgprot !== 0n) {
+      if (BigInt.asUintN(64, message.pgprot) !== message.pgprot) {
+        throw new globalThis.Error("value provided for field message.pgprot of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.pgprot);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProtectRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProtectRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pgprot = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProtectRange {
+    return {
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      pgprot: isSet(object.pgprot) ? BigInt(object.pgprot) : 0n,
+    };
+  },
+
+  toJSON(message: ProtectRange): unknown {
+    const obj: any = {};
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.pgprot !== 0n) {
+      obj.pgprot = message.pgprot.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProtectRange>): ProtectRange {
+    return ProtectRange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProtectRange>): ProtectRange {
+    const message = createBaseProtectRange();
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.count = object.count ?? 0;
+    message.pgprot = (object.pgprot !== undefined && object.pgprot !== null) ? BigInt(object.pgprot) : 0n;
+    return message;
+  },
+};
+
+function createBaseProtectRangesRequest(): ProtectRangesRequest {
+  return { addressSpaceId: 0n, ranges: [] };
+}
+
+export const ProtectRangesRequest: MessageFns<ProtectRangesRequest> = {
+  encode(message: ProtectRangesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    for (const v of message.ranges) {
+      ProtectRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProtectRangesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProtectRangesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ranges.push(ProtectRange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProtectRangesRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => ProtectRange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ProtectRangesRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => ProtectRange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProtectRangesRequest>): ProtectRangesRequest {
+    return ProtectRangesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProtectRangesRequest>): ProtectRangesRequest {
+    const message = createBaseProtectRangesRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.ranges = object.ranges?.map((e) => ProtectRange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProtectRangesResponse(): ProtectRangesResponse {
+  return { changed: 0 };
+}
+
+export const ProtectRangesResponse: MessageFns<ProtectRangesResponse> = {
+  encode(message: ProtectRangesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== 0) {
+      writer.uint32(8).uint32(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProtectRangesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProtectRangesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProtectRangesResponse {
+    return { changed: isSet(object.changed) ? globalThis.Number(object.changed) : 0 };
+  },
+
+  toJSON(message: ProtectRangesResponse): unknown {
+    const obj: any = {};
+    if (message.changed !== 0) {
+      obj.changed = Math.round(message.changed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProtectRangesResponse>): ProtectRangesResponse {
+    return ProtectRangesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProtectRangesResponse>): ProtectRangesResponse {
+    const message = createBaseProtectRangesResponse();
+    message.changed = object.changed ?? 0;
+    return message;
+  },
+};
+
+function createBasePageMapping(): PageMapping {
+  return { address: 0n, pfn: 0n, pgprot: 0n, special: false };
+}
+
+export const PageMapping: MessageFns<PageMapping> = {
+  encode(message: PageMapping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.address);
+    }
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.pfn);
+    }
+    if (message.pgprot !== 0n) {
+      if (BigInt.asUintN(64, message.pgprot) !== message.pgprot) {
+        throw new globalThis.Error("value provided for field message.pgprot of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.pgprot);
+    }
+    if (message.special !== false) {
+      writer.uint32(32).bool(message.special);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PageMapping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePageMapping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pgprot = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.special = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PageMapping {
+    return {
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+      pgprot: isSet(object.pgprot) ? BigInt(object.pgprot) : 0n,
+      special: isSet(object.special) ? globalThis.Boolean(object.special) : false,
+    };
+  },
+
+  toJSON(message: PageMapping): unknown {
+    const obj: any = {};
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    if (message.pgprot !== 0n) {
+      obj.pgprot = message.pgprot.toString();
+    }
+    if (message.special !== false) {
+      obj.special = message.special;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PageMapping>): PageMapping {
+    return PageMapping.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PageMapping>): PageMapping {
+    const message = createBasePageMapping();
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    message.pgprot = (object.pgprot !== undefined && object.pgprot !== null) ? BigInt(object.pgprot) : 0n;
+    message.special = object.special ?? false;
+    return message;
+  },
+};
+
+function createBaseMapPageBatchRequest(): MapPageBatchRequest {
+  return { addressSpaceId: 0n, pages: [], replace: false };
+}
+
+export const MapPageBatchRequest: MessageFns<MapPageBatchRequest> = {
+  encode(message: MapPageBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    for (const v of message.pages) {
+      PageMapping.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.replace !== false) {
+      writer.uint32(24).bool(message.replace);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MapPageBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMapPageBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pages.push(PageMapping.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MapPageBatchRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      pages: globalThis.Array.isArray(object?.pages) ? object.pages.map((e: any) => PageMapping.fromJSON(e)) : [],
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+    };
+  },
+
+  toJSON(message: MapPageBatchRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.pages?.length) {
+      obj.pages = message.pages.map((e) => PageMapping.toJSON(e));
+    }
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MapPageBatchRequest>): MapPageBatchRequest {
+    return MapPageBatchRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MapPageBatchRequest>): MapPageBatchRequest {
+    const message = createBaseMapPageBatchRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.pages = object.pages?.map((e) => PageMapping.fromPartial(e)) || [];
+    message.replace = object.replace ?? false;
+    return message;
+  },
+};
+
+function createBaseMapPageBatchResponse(): MapPageBatchResponse {
+  return { replaced: [] };
+}
+
+export const MapPageBatchResponse: MessageFns<MapPageBatchResponse> = {
+  encode(message: MapPageBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.replaced) {
+      RemovedPte.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MapPageBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMapPageBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replaced.push(RemovedPte.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MapPageBatchResponse {
+    return {
+      replaced: globalThis.Array.isArray(object?.replaced)
+        ? object.replaced.map((e: any) => RemovedPte.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MapPageBatchResponse): unknown {
+    const obj: any = {};
+    if (message.replaced?.length) {
+      obj.replaced = message.replaced.map((e) => RemovedPte.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MapPageBatchResponse>): MapPageBatchResponse {
+    return MapPageBatchResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MapPageBatchResponse>): MapPageBatchResponse {
+    const message = createBaseMapPageBatchResponse();
+    message.replaced = object.replaced?.map((e) => RemovedPte.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Every page table, the kernel's included; the TLBs of the simulated CPUs;
  * the direct map, vmalloc, kmap and remap_pfn_range. The only writer of
@@ -5238,6 +6292,56 @@ export const MmuServiceService = {
     responseDeserialize: (value: Buffer): MmuServiceReadProcFileResponse =>
       MmuServiceReadProcFileResponse.decode(value),
   },
+  /**
+   * UnmapPages for several ranges of one address space, in order, in one call
+   * (a munmap of several VMAs, the munmaps of a syscall batch). The ranges are
+   * checked before the first is cleared; the entries removed come in range order.
+   */
+  unmapRanges: {
+    path: "/pagemesh.v1.MmuService/UnmapRanges" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnmapRangesRequest): Buffer => Buffer.from(UnmapRangesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnmapRangesRequest => UnmapRangesRequest.decode(value),
+    responseSerialize: (value: UnmapRangesResponse): Buffer => Buffer.from(UnmapRangesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnmapRangesResponse => UnmapRangesResponse.decode(value),
+  },
+  /** Pagemap for several ranges of one address space, in one call. */
+  pagemapRanges: {
+    path: "/pagemesh.v1.MmuService/PagemapRanges" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PagemapRangesRequest): Buffer => Buffer.from(PagemapRangesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PagemapRangesRequest => PagemapRangesRequest.decode(value),
+    responseSerialize: (value: PagemapRangesResponse): Buffer =>
+      Buffer.from(PagemapRangesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PagemapRangesResponse => PagemapRangesResponse.decode(value),
+  },
+  /** ProtectPages for several ranges, each with its own protection, in order. */
+  protectRanges: {
+    path: "/pagemesh.v1.MmuService/ProtectRanges" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProtectRangesRequest): Buffer => Buffer.from(ProtectRangesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProtectRangesRequest => ProtectRangesRequest.decode(value),
+    responseSerialize: (value: ProtectRangesResponse): Buffer =>
+      Buffer.from(ProtectRangesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProtectRangesResponse => ProtectRangesResponse.decode(value),
+  },
+  /**
+   * Map scattered pages, each with its own pfn, protection and kind (a batch
+   * of faults, fork): one plan, one page-table allocation, all or nothing.
+   */
+  mapPageBatch: {
+    path: "/pagemesh.v1.MmuService/MapPageBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MapPageBatchRequest): Buffer => Buffer.from(MapPageBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MapPageBatchRequest => MapPageBatchRequest.decode(value),
+    responseSerialize: (value: MapPageBatchResponse): Buffer =>
+      Buffer.from(MapPageBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MapPageBatchResponse => MapPageBatchResponse.decode(value),
+  },
 } as const;
 
 export interface MmuServiceServer extends UntypedServiceImplementation {
@@ -5286,6 +6390,21 @@ export interface MmuServiceServer extends UntypedServiceImplementation {
   kunmapLocal: handleUnaryCall<KunmapLocalRequest, KunmapLocalResponse>;
   /** /proc/vmallocinfo. */
   readProcFile: handleUnaryCall<MmuServiceReadProcFileRequest, MmuServiceReadProcFileResponse>;
+  /**
+   * UnmapPages for several ranges of one address space, in order, in one call
+   * (a munmap of several VMAs, the munmaps of a syscall batch). The ranges are
+   * checked before the first is cleared; the entries removed come in range order.
+   */
+  unmapRanges: handleUnaryCall<UnmapRangesRequest, UnmapRangesResponse>;
+  /** Pagemap for several ranges of one address space, in one call. */
+  pagemapRanges: handleUnaryCall<PagemapRangesRequest, PagemapRangesResponse>;
+  /** ProtectPages for several ranges, each with its own protection, in order. */
+  protectRanges: handleUnaryCall<ProtectRangesRequest, ProtectRangesResponse>;
+  /**
+   * Map scattered pages, each with its own pfn, protection and kind (a batch
+   * of faults, fork): one plan, one page-table allocation, all or nothing.
+   */
+  mapPageBatch: handleUnaryCall<MapPageBatchRequest, MapPageBatchResponse>;
 }
 
 export interface MmuServiceClient extends Client {
@@ -5612,6 +6731,77 @@ export interface MmuServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MmuServiceReadProcFileResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UnmapPages for several ranges of one address space, in order, in one call
+   * (a munmap of several VMAs, the munmaps of a syscall batch). The ranges are
+   * checked before the first is cleared; the entries removed come in range order.
+   */
+  unmapRanges(
+    request: UnmapRangesRequest,
+    callback: (error: ServiceError | null, response: UnmapRangesResponse) => void,
+  ): ClientUnaryCall;
+  unmapRanges(
+    request: UnmapRangesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnmapRangesResponse) => void,
+  ): ClientUnaryCall;
+  unmapRanges(
+    request: UnmapRangesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnmapRangesResponse) => void,
+  ): ClientUnaryCall;
+  /** Pagemap for several ranges of one address space, in one call. */
+  pagemapRanges(
+    request: PagemapRangesRequest,
+    callback: (error: ServiceError | null, response: PagemapRangesResponse) => void,
+  ): ClientUnaryCall;
+  pagemapRanges(
+    request: PagemapRangesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PagemapRangesResponse) => void,
+  ): ClientUnaryCall;
+  pagemapRanges(
+    request: PagemapRangesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PagemapRangesResponse) => void,
+  ): ClientUnaryCall;
+  /** ProtectPages for several ranges, each with its own protection, in order. */
+  protectRanges(
+    request: ProtectRangesRequest,
+    callback: (error: ServiceError | null, response: ProtectRangesResponse) => void,
+  ): ClientUnaryCall;
+  protectRanges(
+    request: ProtectRangesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProtectRangesResponse) => void,
+  ): ClientUnaryCall;
+  protectRanges(
+    request: ProtectRangesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProtectRangesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Map scattered pages, each with its own pfn, protection and kind (a batch
+   * of faults, fork): one plan, one page-table allocation, all or nothing.
+   */
+  mapPageBatch(
+    request: MapPageBatchRequest,
+    callback: (error: ServiceError | null, response: MapPageBatchResponse) => void,
+  ): ClientUnaryCall;
+  mapPageBatch(
+    request: MapPageBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MapPageBatchResponse) => void,
+  ): ClientUnaryCall;
+  mapPageBatch(
+    request: MapPageBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MapPageBatchResponse) => void,
   ): ClientUnaryCall;
 }
 
