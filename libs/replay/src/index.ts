@@ -85,6 +85,7 @@ export { comparableReport } from './report/comparable';
 export type { RenderedReport } from './report/render';
 export { renderMarkdown, table } from './report/markdown';
 export type { PictureLinks } from './report/markdown';
+export { markdownToHtml } from './report/html';
 export { memoryMapSvg } from './report/svg-memory-map';
 export { buddySeriesSvg } from './report/svg-buddy';
 export { vmaLayoutSvg } from './report/svg-vmas';

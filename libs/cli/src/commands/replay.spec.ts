@@ -50,6 +50,25 @@ describe('pagemesh replay (in-process)', () => {
     expect(existsSync(join(dir, 'out', 'memory-map.svg'))).toBe(true);
   });
 
+  it('writes one HTML page with the same sections and the pictures inline for --report FILE.html', async () => {
+    const io = captureIo();
+    const out = join(dir, 'html');
+    const page = join(out, 'report.html');
+    expect(
+      await runCli(
+        ['replay', 'demand-paging', 'fork-cow', '--transport', 'inproc', '--json', '--report', page],
+        io,
+      ),
+    ).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain('<h1>demand-paging: every expectation held</h1>');
+    expect(html).toContain('<h1>fork-cow: every expectation held</h1>');
+    expect(html).toContain('<h2>Boundaries</h2>');
+    expect(html.match(/<svg xmlns=/g)?.length).toBeGreaterThan(6);
+    expect(existsSync(join(out, 'fork-cow'))).toBe(false);
+  });
+
   it('exits 1 and says which expectation failed', async () => {
     const io = captureIo();
     expect(

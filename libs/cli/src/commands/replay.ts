@@ -8,6 +8,7 @@ import {
   bootInprocStack,
   builtinWorkload,
   loadWorkloadFile,
+  markdownToHtml,
   renderReport,
   replayWorkload,
   type RunReport,
@@ -138,7 +139,10 @@ export function registerReplay(program: Command, io: CommandIo): void {
       'with --addresses: replay even on services that have run something since they booted (PFNs and figures then differ)',
     )
     .option('--seed <n>', "override the workload's seed", parseIntOption)
-    .option('--report <file>', 'write the Markdown report here, its SVG pictures beside it')
+    .option(
+      '--report <file>',
+      'write the Markdown report here, its SVG pictures beside it; a FILE.html is one page with the pictures inline',
+    )
     .option('--list', 'list the built-in workloads')
     .option('--json', 'print the report of each workload as one JSON line')
     .action(async (names: string[], options: ReplayOptions) => {
@@ -156,6 +160,9 @@ export function registerReplay(program: Command, io: CommandIo): void {
       }
       const factory = replayStackFactory(options, io);
       const markdown: string[] = [];
+      /** Every picture of every workload, by the file name the Markdown links. */
+      const pictures: Record<string, string> = {};
+      const html = options.report !== undefined && /\.html?$/i.test(options.report);
       for (const name of names) {
         const workload = resolveWorkload(name);
         const bar = new ProgressBar(process.stderr, { json: options.json });
@@ -172,7 +179,8 @@ export function registerReplay(program: Command, io: CommandIo): void {
           io.out(verdict(report));
         }
         markdown.push(rendered.markdown);
-        if (options.report) {
+        Object.assign(pictures, rendered.files);
+        if (options.report && !html) {
           const dir = dirname(resolve(options.report));
           mkdirSync(dir, { recursive: true });
           for (const [file, svg] of Object.entries(rendered.files)) {
@@ -182,6 +190,14 @@ export function registerReplay(program: Command, io: CommandIo): void {
         }
         if (!report.ok) io.setExitCode(1);
       }
-      if (options.report) writeFileSync(resolve(options.report), markdown.join('\n\n'));
+      if (options.report) {
+        const path = resolve(options.report);
+        mkdirSync(dirname(path), { recursive: true });
+        const text = markdown.join('\n\n');
+        writeFileSync(
+          path,
+          html ? markdownToHtml(text, pictures, `pagemesh replay: ${names.join(', ')}`) : text,
+        );
+      }
     });
 }

@@ -1,6 +1,7 @@
 import { builtinWorkload } from '../builtin';
 import { runWorkload } from '../engine/engine';
 import { FakeMachine } from '../testing/fake-stack';
+import { markdownToHtml } from './html';
 import { renderMarkdown, table } from './markdown';
 import type { RunReport } from './model';
 import { renderReport } from './render';
@@ -116,5 +117,40 @@ describe('report', () => {
     expect(renderMarkdown(failed)).toContain(
       '| w.yaml:3:9 | p: mmap fails with EIO | returned 0x7e0000000000 |',
     );
+  });
+
+  it('gives the same sections as an HTML page with the pictures inline', () => {
+    const { files, markdown } = renderReport(report);
+    const html = markdownToHtml(markdown, files, 'fork-cow <report>');
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('<title>fork-cow &lt;report&gt;</title>');
+    const headings = [...markdown.matchAll(/^(#{1,3}) (.*)$/gm)].map(
+      (m) =>
+        `<h${m[1].length}>${m[2].replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</h${m[1].length}>`,
+    );
+    expect(headings.length).toBeGreaterThan(3);
+    for (const h of headings) expect(html).toContain(h);
+    // every picture the Markdown links is in the page, none is linked as a file
+    expect(html.match(/<svg xmlns=/g)?.length).toBe(Object.keys(files).length);
+    expect(html).not.toMatch(/\]\(|src="[^"]*\.svg"/);
+    const tables = markdown.split('\n').filter((l) => l.startsWith('| ---')).length;
+    expect(html.match(/<table>/g)?.length).toBe(tables);
+    expect(html).toContain('<td>orchestrator→vma-manager</td><td>handleFaults</td>');
+  });
+
+  it('keeps escaped pipes and HTML special characters as text in HTML cells', () => {
+    const html = markdownToHtml(
+      `${table(
+        ['a', 'b'],
+        [
+          ['x|y', '<b>&'],
+          ['1', '2'],
+        ],
+      )}\n`,
+      {},
+      't',
+    );
+    expect(html).toContain('<tr><td>x|y</td><td>&lt;b&gt;&amp;</td></tr>');
+    expect(html).toContain('<thead><tr><th>a</th><th>b</th></tr></thead>');
   });
 });
