@@ -64,8 +64,24 @@ export {
   OpsParseError,
   compareJsonl,
   ScriptRefusedError,
+  UnsupportedOpError,
+  NOTHING_RESIDENT,
+  parseProcMaps,
+  parseProcSmaps,
+  ProcTextError,
 } from './conformance';
-export type { ConformanceCase, ConformanceReport, ConformanceOptions, Difference, Tier } from './conformance';
+export type {
+  ConformanceCase,
+  ConformanceReport,
+  ConformanceOptions,
+  Difference,
+  Tier,
+  Target,
+  Residency,
+  TouchResult,
+  MapsLine,
+  SmapsFigures,
+} from './conformance';
 
 // Benchmarks
 export { benchmarks } from './benchmarks';

@@ -2,19 +2,18 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { tmpdir } from 'node:os';
-import { MmuServiceClient, PageAllocatorServiceClient } from '@pagemesh/proto';
 import {
   ORACLE_MACHINE,
   formatConformanceReport,
   runConformance,
   type ConformanceReport,
-  type MmPorts,
+  type Target,
   type Tier,
 } from '@pagemesh/vma-manager';
-import { grpcMmuPort, grpcPagesPort } from '@pagemesh/vma-manager-rpc';
 import { ClientPool } from '@pagemesh/service-kit';
 import { startLocalStack } from '../stack/local-stack';
 import { distDir, type CommandIo } from './common';
+import { ServiceTargets } from './conform-service-target';
 
 interface ConformOptions {
   tier: Tier;
@@ -26,30 +25,37 @@ interface ConformOptions {
 }
 
 /**
- * Runs the cases with the page allocator and the mmu as local service processes (a machine the
- * size of the recording one), every page-table and page operation of the model crossing gRPC.
- * The VMA logic runs here, in the command's process: the scripts drive it step by step.
+ * Runs the cases on the services as local processes, on a machine the size of the recording one
+ * (24 GiB of RAM, no swap): every case on a fresh process of the vma-manager service, whose
+ * syscalls, faults, fork, /proc files and pagemap cross gRPC, with this command as its CPU (user
+ * accesses on the mmu, faults delivered to the vma-manager).
  */
 async function overGrpc(
-  run: (ports: MmPorts) => Promise<ConformanceReport>,
+  run: (newTarget: () => Promise<Target>) => Promise<ConformanceReport>,
   io: CommandIo,
 ): Promise<ConformanceReport> {
   const stack = await startLocalStack({
     distDir: distDir(),
     logDir: mkdtempSync(join(tmpdir(), 'pagemesh-conform-')),
     basePort: 0,
-    only: ['page-allocator', 'mmu'],
+    only: ['page-allocator', 'mmu', 'device-drivers', 'vma-manager'],
     serviceArgs: { 'page-allocator': [`--mem=${ORACLE_MACHINE.totalRamPages * 4096}`] },
     onProgress: (m) => io.progress(m),
   });
   // The kit's pool: message limits as large as the services' (a 1 GiB pagemap is ~5 MB), deadlines.
   const pool = new ClientPool();
+  const targets = new ServiceTargets(
+    {
+      vmaManager: stack.addresses['vma-manager'],
+      mmu: stack.addresses.mmu,
+      pageAllocator: stack.addresses['page-allocator'],
+    },
+    pool,
+  );
   try {
-    return await run({
-      mmu: grpcMmuPort(pool.client(stack.addresses.mmu, MmuServiceClient)),
-      pages: grpcPagesPort(pool.client(stack.addresses['page-allocator'], PageAllocatorServiceClient)),
-    });
+    return await run(() => targets.newTarget());
   } finally {
+    targets.close();
     pool.close();
     await stack.stop();
   }
@@ -92,13 +98,13 @@ export function registerConform(program: Command, io: CommandIo): void {
       if (!existsSync(join(dir, 'cases')) || !existsSync(join(dir, 'expected'))) {
         throw new Error(`${dir} is not an oracle directory: it needs cases/ and expected/`);
       }
-      const run = (ports?: MmPorts) =>
+      const run = (newTarget?: () => Promise<Target>) =>
         runConformance(dir, {
           tier: options.tier,
           outDir: options.out ? resolve(options.out) : undefined,
           only: options.case,
           allDiffs: options.allDiffs,
-          ports,
+          newTarget,
         });
       const report = options.transport === 'grpc' ? await overGrpc(run, io) : await run();
       if (options.json) {

@@ -1,18 +1,30 @@
 /**
- * Page-level answers the conformance runner needs (residency, smaps page figures, user accesses).
+ * What the conformance runner asks of the process it replays a script on: syscalls as data, the
+ * /proc/PID/maps lines and smaps figures of its VMAs, pagemap residency and user accesses. The
+ * runner holds no mm_struct of its own, so the process can live anywhere: here (the two targets
+ * below) or in the vma-manager service (a target in the CLI, over gRPC).
  *
- * Two targets: `VmaOnlyTarget` runs the VMA model alone (no page tables); the only page state it
- * knows for certain is "no page was ever mapped", which holds until the first populate, after
- * which any op that prints residency makes the case unsupported. `PortsTarget` runs an
+ * Two local targets: `VmaOnlyTarget` runs the VMA model alone (no page tables); the only page
+ * state it knows for certain is "no page was ever mapped", which holds until the first populate,
+ * after which any op that prints residency makes the case unsupported. `PortsTarget` runs an
  * MmProcess over the mmu and the page allocator: faults, residency and smaps are real.
  */
 import { Machine, type MachineConfig } from '../machine';
 import { MmStruct } from '../mm-struct';
 import type { SyscallResult } from '../mman';
 import type { Vma } from '../vma';
-import { NO_PAGES, type SmapsPageStats } from '../proc-smaps';
+import { formatMapsLine } from '../proc-maps';
+import { NO_PAGES, smapsEntry, type SmapsPageStats } from '../proc-smaps';
 import type { MmProcess } from '../process';
 import type { PagemapEntry } from '../ports';
+import { runSyscall, type Syscall } from '../tasks/syscall';
+import { mmap } from '../mmap';
+import { munmap } from '../munmap';
+import { mprotect } from '../mprotect';
+import { mremap } from '../mremap';
+import { madvise } from '../madvise';
+import { mlock, munlock } from '../mlock';
+import { mseal } from '../mseal';
 
 /** Thrown when a case needs something the model cannot do yet; the case is reported unsupported. */
 export class UnsupportedOpError extends Error {
@@ -32,6 +44,15 @@ export interface Residency {
   readonly distinctPfn: number | null;
 }
 
+export const NOTHING_RESIDENT: Residency = {
+  present: 0,
+  swapped: 0,
+  fileShared: 0,
+  exclusive: 0,
+  guard: 0,
+  distinctPfn: 0,
+};
+
 export interface TouchResult {
   readonly pages: number;
   readonly done: number;
@@ -42,12 +63,33 @@ export interface TouchResult {
   readonly values: ReadonlyMap<number, number> | null;
 }
 
+/** One line of /proc/PID/maps (no newline) and the VMA's bounds. */
+export interface MapsLine {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/** One VMA's /proc/PID/smaps figures, in kB, as vmtrace prints them. */
+export interface SmapsFigures {
+  readonly start: number;
+  readonly end: number;
+  readonly size: number;
+  readonly stats: SmapsPageStats;
+  readonly locked: number;
+  /** the VmFlags mnemonics, space-separated, without the trailing space */
+  readonly vmFlags: string;
+}
+
 export interface Target {
-  readonly mm: MmStruct;
-  syscall(line: number, fn: (mm: MmStruct) => SyscallResult): Promise<SyscallResult>;
+  /** A memory syscall of the process; Linux's refusals are errno values. */
+  syscall(line: number, call: Syscall): Promise<SyscallResult>;
+  /** Every line of /proc/PID/maps, in address order. */
+  maps(): Promise<MapsLine[]>;
+  /** smaps figures of these VMAs (lines of the last `maps()`, no op in between), in their order. */
+  smapsOf(vmas: readonly MapsLine[]): Promise<SmapsFigures[]>;
   /** pagemap summary of pages [firstPage, lastPage) */
   residency(firstPage: number, lastPage: number): Promise<Residency>;
-  smaps(vma: Vma): Promise<SmapsPageStats>;
   /** Accesses the first byte of each page of [addr, addr+len), stopping at a signal. */
   touch(line: number, addr: number, len: number, write: boolean, value: number): Promise<TouchResult>;
   /** fork(): the child process */
@@ -56,6 +98,47 @@ export interface Target {
   exit(): Promise<void>;
   /** Drops what this target cached of its page tables (another process changed page state). */
   forget(): void;
+}
+
+/** A syscall on the VMA model alone (the page-table work it queues is the caller's). */
+export function applySyscall(mm: MmStruct, call: Syscall): SyscallResult {
+  switch (call.kind) {
+    case 'mmap':
+      return mmap(mm, call.addr, call.length, call.prot, call.flags, call.fd ?? -1, call.offset ?? 0);
+    case 'munmap':
+      return munmap(mm, call.addr, call.length);
+    case 'mprotect':
+      return mprotect(mm, call.addr, call.length, call.prot);
+    case 'mremap':
+      return mremap(mm, call.oldAddr, call.oldLength, call.newLength, call.flags, call.newAddr ?? 0);
+    case 'madvise':
+      return madvise(mm, call.addr, call.length, call.advice);
+    case 'mlock':
+      return mlock(mm, call.addr, call.length);
+    case 'munlock':
+      return munlock(mm, call.addr, call.length);
+    case 'mseal':
+      return mseal(mm, call.addr, call.length, call.flags ?? 0);
+  }
+}
+
+function mapsOfMm(mm: MmStruct): MapsLine[] {
+  return mm.vmas.all().map((v) => ({ start: v.start, end: v.end, text: formatMapsLine(v) }));
+}
+
+/** The VMAs of `mm` the lines name (a line names the VMA that starts where it starts). */
+function vmasOf(mm: MmStruct, lines: readonly MapsLine[]): Vma[] {
+  return lines.map((l) => {
+    const v = mm.vmas.lookup(l.start);
+    if (!v || v.start !== l.start || v.end !== l.end)
+      throw new Error(`no VMA ${l.start.toString(16)}-${l.end.toString(16)}: the maps lines are stale`);
+    return v;
+  });
+}
+
+function figures(vma: Vma, stats: SmapsPageStats): SmapsFigures {
+  const e = smapsEntry(vma, () => stats);
+  return { start: vma.start, end: vma.end, size: e.size, stats, locked: e.locked, vmFlags: e.vmFlags };
 }
 
 /** The VMA model without page tables. */
@@ -68,8 +151,8 @@ export class VmaOnlyTarget implements Target {
     this.mm.pageOps = [];
   }
 
-  async syscall(line: number, fn: (mm: MmStruct) => SyscallResult): Promise<SyscallResult> {
-    const r = fn(this.mm);
+  async syscall(line: number, call: Syscall): Promise<SyscallResult> {
+    const r = applySyscall(this.mm, call);
     const ops = this.mm.pageOps ?? [];
     if (!this.unknownSince && ops.some((o) => o.kind === 'populate')) {
       this.unknownSince = `line ${line} faults pages in (populate), and no page tables are wired`;
@@ -82,14 +165,18 @@ export class VmaOnlyTarget implements Target {
     if (this.unknownSince) throw new UnsupportedOpError(`residency unknown: ${this.unknownSince}`);
   }
 
-  async residency(): Promise<Residency> {
-    this.check();
-    return { present: 0, swapped: 0, fileShared: 0, exclusive: 0, guard: 0, distinctPfn: 0 };
+  async maps(): Promise<MapsLine[]> {
+    return mapsOfMm(this.mm);
   }
 
-  async smaps(): Promise<SmapsPageStats> {
+  async smapsOf(vmas: readonly MapsLine[]): Promise<SmapsFigures[]> {
+    if (vmas.length) this.check();
+    return vmasOf(this.mm, vmas).map((v) => figures(v, NO_PAGES));
+  }
+
+  async residency(): Promise<Residency> {
     this.check();
-    return NO_PAGES;
+    return NOTHING_RESIDENT;
   }
 
   async touch(line: number): Promise<TouchResult> {
@@ -134,9 +221,19 @@ export class PortsTarget implements Target {
     return this.proc.mm;
   }
 
-  syscall(_line: number, fn: (mm: MmStruct) => SyscallResult): Promise<SyscallResult> {
+  syscall(_line: number, call: Syscall): Promise<SyscallResult> {
     this.cache = null;
-    return this.proc.syscall(fn);
+    return runSyscall(this.proc, call);
+  }
+
+  async maps(): Promise<MapsLine[]> {
+    return mapsOfMm(this.mm);
+  }
+
+  async smapsOf(vmas: readonly MapsLine[]): Promise<SmapsFigures[]> {
+    const out: SmapsFigures[] = [];
+    for (const v of vmasOf(this.mm, vmas)) out.push(figures(v, await this.smaps(v)));
+    return out;
   }
 
   async fork(): Promise<Target> {
@@ -154,8 +251,7 @@ export class PortsTarget implements Target {
   }
 
   async residency(firstPage: number, lastPage: number): Promise<Residency> {
-    if (lastPage <= firstPage)
-      return { present: 0, swapped: 0, fileShared: 0, exclusive: 0, guard: 0, distinctPfn: 0 };
+    if (lastPage <= firstPage) return NOTHING_RESIDENT;
     const entries = await this.pagemap(firstPage * PAGE, lastPage * PAGE);
     let present = 0;
     let exclusive = 0;
@@ -172,6 +268,7 @@ export class PortsTarget implements Target {
     return { present, swapped: 0, fileShared, exclusive, guard: 0, distinctPfn: pfns.size };
   }
 
+  /** The smaps page figures of one VMA (also what the vma-manager's /proc/PID/smaps prints). */
   async smaps(vma: Vma): Promise<SmapsPageStats> {
     const entries = (await this.pagemap(vma.start, vma.end)).filter((e) => e.present && !e.special);
     const pfns = entries.map((e) => e.pfn as number);

@@ -3,23 +3,20 @@
  * prints, byte for byte: one JSON object per op, keys in vmtrace's order, dev/inode normalised.
  */
 import { Machine, ORACLE_MACHINE, type MachineConfig } from '../machine';
-import type { MmStruct } from '../mm-struct';
 import type { SyscallResult } from '../mman';
 import { MREMAP_FIXED, MREMAP_MAYMOVE } from '../mman';
 import type { U64 } from '../u64';
-import type { Vma } from '../vma';
-import { mmap } from '../mmap';
-import { munmap } from '../munmap';
-import { mprotect } from '../mprotect';
-import { mremap } from '../mremap';
-import { madvise } from '../madvise';
-import { mlock, munlock } from '../mlock';
-import { mseal } from '../mseal';
-import { formatMapsLine } from '../proc-maps';
-import { smapsEntry } from '../proc-smaps';
+import type { Syscall } from '../tasks/syscall';
 import { parseOps, type ScriptLine } from './ops-parser';
-import { PortsTarget, UnsupportedOpError, VmaOnlyTarget, type Target, type TouchResult } from './page-state';
-import { MmProcess, type MmPorts } from '../process';
+import {
+  PortsTarget,
+  UnsupportedOpError,
+  VmaOnlyTarget,
+  type MapsLine,
+  type Target,
+  type TouchResult,
+} from './page-state';
+import { MmProcess } from '../process';
 import { PageStateUnavailableError } from '../errors';
 import { inprocMmuPort, inprocPagesPort } from '../inproc-ports';
 import { bootMachine } from '@pagemesh/page-allocator';
@@ -85,19 +82,17 @@ export interface RunOptions {
    */
   readonly pages?: 'inproc' | 'none';
   /**
-   * Ports to an mmu and a page allocator shared by every case (services over gRPC): each case
-   * gets a fresh process on them, which exits when the case ends. Takes precedence over `pages`.
+   * A fresh process somewhere else (the vma-manager service): each case gets one, and it exits
+   * when the case ends. Takes precedence over `pages` and `machine` (the process's machine is
+   * where it lives).
    */
-  readonly ports?: MmPorts;
+  readonly newTarget?: () => Promise<Target>;
 }
 
 /** A fresh process: over a freshly booted page allocator and mmu, or the VMA model alone. */
 async function newTarget(opts: RunOptions): Promise<Target> {
   const machine = opts.machine ?? ORACLE_MACHINE;
-  if (opts.ports) {
-    const asid = await opts.ports.mmu.createAddressSpace();
-    return new PortsTarget(new MmProcess(new Machine(machine), asid, opts.ports));
-  }
+  if (opts.newTarget) return opts.newTarget();
   if (opts.pages === 'none') return new VmaOnlyTarget(machine);
   const pa = bootMachine({ arch: 'x86_64', memBytes: machine.totalRamPages * 4096 });
   const mmu = await Mmu.boot(mmuPageTablesPort(pa), { cpus: 1 });
@@ -123,10 +118,6 @@ class Replay {
   private parent: { target: Target; mapsOn: boolean } | null = null;
 
   constructor(private target: Target) {}
-
-  private get mm(): MmStruct {
-    return this.target.mm;
-  }
 
   /** normalise_line: dev → DEV, inode → INO<k> by first appearance, re-padded. */
   private normalise(raw: string): string {
@@ -155,23 +146,19 @@ class Replay {
     return line;
   }
 
-  private regionVmas(): Vma[] {
-    const tree = this.mm.vmas;
-    const out: Vma[] = [];
-    for (let i = tree.indexAfter(REGION_START); i < tree.size; i++) {
-      const v = tree.get(i);
-      if (v.start >= REGION_END) break;
-      out.push(v);
-    }
-    return out;
+  /** The maps lines of the VMAs that end above the region's start and start below its end. */
+  private async regionVmas(): Promise<MapsLine[]> {
+    return (await this.target.maps()).filter((v) => v.end > REGION_START && v.start < REGION_END);
   }
 
-  private state(forceMaps = false): string {
-    const vmas = this.regionVmas();
+  private mapsJson(vmas: readonly MapsLine[]): string {
+    return '[' + vmas.map((v) => jsonStr(this.normalise(v.text))).join(',') + ']';
+  }
+
+  private async state(forceMaps = false): Promise<string> {
+    const vmas = await this.regionVmas();
     let o = `,"vma_count":${vmas.length}`;
-    if (this.mapsOn || forceMaps) {
-      o += ',"maps":[' + vmas.map((v) => jsonStr(this.normalise(formatMapsLine(v)))).join(',') + ']';
-    }
+    if (this.mapsOn || forceMaps) o += ',"maps":' + this.mapsJson(vmas);
     return o;
   }
 
@@ -195,15 +182,14 @@ class Replay {
       lo = BigInt(REGION_START);
       hi = BigInt(REGION_END);
     }
+    const vmas = (await this.regionVmas()).filter(
+      (v) => v.start >= REGION_START && v.end <= REGION_END && BigInt(v.end) > lo && BigInt(v.start) < hi,
+    );
     const entries: string[] = [];
-    for (const v of this.regionVmas()) {
-      if (!(v.start >= REGION_START && v.end <= REGION_END && BigInt(v.end) > lo && BigInt(v.start) < hi))
-        continue;
-      const stats = await this.target.smaps(v);
-      const e = smapsEntry(v, () => stats);
+    for (const e of await this.target.smapsOf(vmas)) {
       const s = e.stats;
       entries.push(
-        `{"vma":"${v.start.toString(16)}-${v.end.toString(16)}","Size":${e.size},"Rss":${s.rss},"Pss":${s.pss},` +
+        `{"vma":"${e.start.toString(16)}-${e.end.toString(16)}","Size":${e.size},"Rss":${s.rss},"Pss":${s.pss},` +
           `"Shared_Clean":${s.sharedClean},"Shared_Dirty":${s.sharedDirty},"Private_Clean":${s.privateClean},` +
           `"Private_Dirty":${s.privateDirty},"Referenced":${s.referenced},"Anonymous":${s.anonymous},` +
           `"LazyFree":${s.lazyFree},"AnonHugePages":${s.anonHugePages},"Swap":${s.swap},"Locked":${e.locked},` +
@@ -262,28 +248,45 @@ class Replay {
       n += 1;
       let line = `{"n":${n},"op":${jsonStr(s.text)},`;
       const t = this.target;
-      const call = (fn: (mm: MmStruct) => SyscallResult) => t.syscall(s.line, fn);
+      const call = (c: Syscall) => t.syscall(s.line, c);
       switch (o.kind) {
         case 'mmap': {
           this.guard(o.addr, o.len, s.line);
           if (big(o.addr) === 0n) throw new ScriptRefusedError(s.line, 'mmap address 0 not allowed');
-          line += Replay.addrRet(await call((mm) => mmap(mm, o.addr, o.len, o.prot, o.flags, -1, o.offset)));
+          line += Replay.addrRet(
+            await call({
+              kind: 'mmap',
+              addr: o.addr,
+              length: o.len,
+              prot: o.prot,
+              flags: o.flags,
+              fd: -1,
+              offset: o.offset,
+            }),
+          );
           break;
         }
         case 'munmap':
           this.guard(o.addr, o.len, s.line);
-          line += Replay.intRet(await call((mm) => munmap(mm, o.addr, o.len)));
+          line += Replay.intRet(await call({ kind: 'munmap', addr: o.addr, length: o.len }));
           break;
         case 'mprotect':
           this.guard(o.addr, o.len, s.line);
-          line += Replay.intRet(await call((mm) => mprotect(mm, o.addr, o.len, o.prot)));
+          line += Replay.intRet(await call({ kind: 'mprotect', addr: o.addr, length: o.len, prot: o.prot }));
           break;
         case 'mremap':
           this.guard(o.addr, o.oldLen, s.line);
           if (o.flags & MREMAP_FIXED || o.hasNewAddr) this.guard(o.newAddr, o.newLen, s.line);
           else if (!(o.flags & MREMAP_MAYMOVE)) this.guard(o.addr, o.newLen, s.line);
           line += Replay.addrRet(
-            await call((mm) => mremap(mm, o.addr, o.oldLen, o.newLen, o.flags, o.newAddr)),
+            await call({
+              kind: 'mremap',
+              oldAddr: o.addr,
+              oldLength: o.oldLen,
+              newLength: o.newLen,
+              flags: o.flags,
+              newAddr: o.newAddr,
+            }),
           );
           break;
         case 'madvise':
@@ -291,13 +294,12 @@ class Replay {
         case 'munlock':
         case 'mseal': {
           this.guard(o.addr, o.len, s.line);
-          const r = await call((mm) => {
-            if (o.kind === 'madvise') return madvise(mm, o.addr, o.len, o.advice);
-            if (o.kind === 'mlock') return mlock(mm, o.addr, o.len);
-            if (o.kind === 'munlock') return munlock(mm, o.addr, o.len);
-            return mseal(mm, o.addr, o.len, 0);
-          });
-          line += Replay.intRet(r) + this.state() + ',"res":' + (await this.res(o.addr, o.len));
+          const r = await call(
+            o.kind === 'madvise'
+              ? { kind: 'madvise', addr: o.addr, length: o.len, advice: o.advice }
+              : { kind: o.kind, addr: o.addr, length: o.len },
+          );
+          line += Replay.intRet(r) + (await this.state()) + ',"res":' + (await this.res(o.addr, o.len));
           out.push(line + '}');
           continue;
         }
@@ -305,7 +307,7 @@ class Replay {
           const a = o.addr ?? REGION_START;
           const len = o.len ?? 0;
           if (o.addr !== null) this.guard(a, len, s.line);
-          line += '"ret":0,"errno":null' + this.state() + ',"res":' + (await this.res(a, len));
+          line += '"ret":0,"errno":null' + (await this.state()) + ',"res":' + (await this.res(a, len));
           out.push(line + '}');
           continue;
         }
@@ -314,7 +316,7 @@ class Replay {
           if (big(o.addr) % PG !== 0n)
             throw new ScriptRefusedError(s.line, 'touch address must be page aligned');
           const tr = await t.touch(s.line, Number(o.addr), Number(o.len), o.write, o.value);
-          line += '"ret":0,"errno":null,"touch":' + Replay.touchJson(tr) + this.state();
+          line += '"ret":0,"errno":null,"touch":' + Replay.touchJson(tr) + (await this.state());
           line += ',"res":' + (await this.res(o.addr, o.len));
           out.push(line + '}');
           continue;
@@ -328,16 +330,13 @@ class Replay {
           this.target = child;
           const tr = await child.touch(s.line, Number(o.addr), Number(o.len), o.write, o.value);
           let c = '{"touch":' + Replay.touchJson(tr) + ',"res":' + (await this.res(o.addr, o.len));
-          const cv = this.regionVmas();
-          c +=
-            `,"vma_count":${cv.length},"maps":[` +
-            cv.map((v) => jsonStr(this.normalise(formatMapsLine(v)))).join(',') +
-            ']}';
+          const cv = await this.regionVmas();
+          c += `,"vma_count":${cv.length},"maps":${this.mapsJson(cv)}}`;
           this.target = parentTarget;
           line += '"ret":0,"errno":null,"child":' + c + ',"parent_during":' + (await this.res(o.addr, o.len));
           await child.exit();
           parentTarget.forget();
-          line += ',"child_exit":0' + this.state() + ',"res":' + (await this.res(o.addr, o.len));
+          line += ',"child_exit":0' + (await this.state()) + ',"res":' + (await this.res(o.addr, o.len));
           out.push(line + '}');
           continue;
         }
@@ -345,7 +344,7 @@ class Replay {
           const child = await t.fork(s.line);
           this.parent = { target: this.target, mapsOn: this.mapsOn };
           this.target = child;
-          line += '"ret":0,"errno":null' + this.state();
+          line += '"ret":0,"errno":null' + (await this.state());
           out.push(line + '}');
           continue;
         }
@@ -357,18 +356,18 @@ class Replay {
           this.target.forget();
           this.mapsOn = p.mapsOn;
           this.parent = null;
-          line = `{"n":${n},"op":"fork-end","ret":0,"errno":null,"child_exit":0` + this.state();
+          line = `{"n":${n},"op":"fork-end","ret":0,"errno":null,"child_exit":0` + (await this.state());
           out.push(line + '}');
           continue;
         }
         case 'dump':
-          line += '"ret":0,"errno":null' + this.state(true);
+          line += '"ret":0,"errno":null' + (await this.state(true));
           out.push(line + '}');
           continue;
         default:
           throw new UnsupportedOpError(`line ${s.line}: '${o.kind}' is not supported by the model yet`);
       }
-      out.push(line + this.state() + '}');
+      out.push(line + (await this.state()) + '}');
     }
     return out;
   }
@@ -389,6 +388,6 @@ export async function runScript(text: string, opts: RunOptions = {}): Promise<Ru
     throw e;
   } finally {
     // On shared services the case's process must give back what it holds.
-    if (opts.ports && target) await target.exit();
+    if (opts.newTarget && target) await target.exit();
   }
 }
