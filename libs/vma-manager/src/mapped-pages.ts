@@ -116,8 +116,8 @@ export class MappedPages {
     return false;
   }
 
-  /** The indexes of the spans with pages that [start, end) touches, ascending. */
-  private spanIndexesIn(start: number, end: number): number[] {
+  /** The indexes of the spans with pages that [start, end) touches, ascending (span i is [i, i + 1) * PTE_TABLE_SPAN). */
+  spanIndexesIn(start: number, end: number): number[] {
     const first = Math.floor(start / PTE_TABLE_SPAN);
     const last = Math.floor((end - 1) / PTE_TABLE_SPAN);
     const out: number[] = [];

@@ -27,7 +27,7 @@ import { mlock, munlock } from './mlock';
 import { mseal } from './mseal';
 import { anonVmaPrepare } from './populate';
 import { FaultBatch } from './fault-batch';
-import { MappedPages, type PageKind } from './mapped-pages';
+import { MappedPages, PTE_TABLE_SPAN, type PageKind } from './mapped-pages';
 import { vmEnoughMemory, vmUnacctMemory } from './overcommit';
 import {
   VM_ACCESS_FLAGS,
@@ -102,6 +102,10 @@ export class MmProcess {
   private readonly mapped = new MappedPages();
   /** references this mm's VMAs hold on device files (one per VMA, as vma->vm_file does), by file id */
   private readonly fileRefs = new Map<number, number>();
+  /** in a syscall batch (beginSyscallBatch): unmaps may wait for the next flush (see settle) */
+  private deferring = false;
+  /** unmaps waiting, in order: sent as one unmapRanges call by flushDeferred */
+  private deferred: VaRange[] = [];
 
   constructor(
     machine: Machine,
@@ -159,6 +163,7 @@ export class MmProcess {
     if ('errno' in r) return r;
     const vma = this.mm.vmas.lookup(r.ret);
     if (!vma || vma.file !== vmFile) return r;
+    await this.flushDeferred(); // the driver writes PTEs where an unmap may be waiting
     const out = await files.mmap(file.id, this.asid, {
       start: vma.start,
       end: vma.end,
@@ -237,6 +242,7 @@ export class MmProcess {
 
   /** pagemap entries of [start, end); pages this process never mapped are answered locally. */
   async pagemap(start: number, end: number): Promise<PagemapEntry[]> {
+    await this.flushDeferred();
     const n = (end - start) / PAGE;
     const vas = this.mapped.vasIn(start, end);
     const out: PagemapEntry[] = new Array(n);
@@ -270,6 +276,7 @@ export class MmProcess {
    * address, in one port call; the others are not present.
    */
   async pagemapPages(vas: readonly number[]): Promise<Map<number, PagemapEntry>> {
+    await this.flushDeferred();
     const want = [...new Set(vas.filter((va) => this.mapped.has(va)))].sort((a, b) => a - b);
     const out = new Map<number, PagemapEntry>();
     if (!want.length) return out;
@@ -344,6 +351,7 @@ export class MmProcess {
    * Counts one minor fault when it maps something.
    */
   async fault(va: number, write: boolean): Promise<FaultResult> {
+    await this.flushDeferred();
     const addr = va - (va % PAGE);
     const mm = this.mm;
     let vma = mm.vmas.findVma(addr);
@@ -523,6 +531,7 @@ export class MmProcess {
    * (each still counts as a fault); every other fault is handled on its own, in address order.
    */
   async access(addr: number, pages: number, write: boolean, value = 0): Promise<AccessWalk> {
+    await this.flushDeferred();
     const entries = await this.pagemap(addr, addr + pages * PAGE);
     const zeroBatch: number[] = [];
     const zero = write ? 0 : await this.ports.pages.zeroPage();
@@ -587,6 +596,7 @@ export class MmProcess {
    * gain a mapping; the child's entries start old.
    */
   async fork(): Promise<MmProcess> {
+    await this.flushDeferred();
     const childAsid = await this.ports.mmu.createAddressSpace();
     const child = new MmProcess(this.mm.machine, childAsid, this.ports, this.mm.mmapBase, this.shmem);
     const cm = child.mm;
@@ -655,6 +665,7 @@ export class MmProcess {
 
   /** exit_mmap: unmap everything, drop the commit charge, free the page tables. */
   async exit(): Promise<void> {
+    await this.flushDeferred();
     const all = this.mm.vmas.all().map((v) => ({ start: v.start, end: v.end }));
     let accounted = 0;
     for (const v of this.mm.vmas.all()) if (hasAny(v.vmFlags, VM_ACCOUNT)) accounted += v.pages;
@@ -698,13 +709,70 @@ export class MmProcess {
     return this.settle(fn(this.mm));
   }
 
-  /** Sends the queued page-table work, then gives the syscall's result. */
+  /**
+   * Starts a batch of syscalls of this process only (nothing else may touch the pages in
+   * between): their unmaps may then wait and go down together, until endSyscallBatch.
+   */
+  beginSyscallBatch(): void {
+    this.deferring = true;
+  }
+
+  /** Ends a syscall batch: the unmaps still waiting are sent. */
+  async endSyscallBatch(): Promise<void> {
+    this.deferring = false;
+    await this.flushDeferred();
+  }
+
+  /**
+   * Sends the queued page-table work, then gives the syscall's result. In a syscall batch the
+   * unmaps wait (see deferUnmap) as long as nothing else comes: any other page-table work (a
+   * populate, a protection change, a move, MADV_FREE) is sent after them, as are faults, pagemap
+   * reads, fork and exit (each flushes first). Not with device files mapped: dropping a VMA's
+   * file reference may release the driver's memory, which must not happen while still mapped.
+   */
   private async settle(r: SyscallResult): Promise<SyscallResult> {
     const ops = this.mm.pageOps ?? [];
     this.mm.pageOps = [];
-    await this.apply(ops);
+    if (this.deferring && this.fileRefs.size === 0 && ops.every((o) => o.kind === 'unmap')) {
+      for (const o of ops) await this.deferUnmap({ start: o.start, end: o.end });
+    } else {
+      await this.flushDeferred();
+      await this.apply(ops);
+    }
     if (this.fileRefs.size) await this.syncFileRefs();
     return r;
+  }
+
+  /**
+   * Queues an unmap behind the waiting ones, so that they make one unmapRanges call. One by one,
+   * each unmap frees its page tables, then its pages; merged, every table freed by the call goes
+   * back before the first page. So an unmap that would free a page table (it leaves a PTE table's
+   * span without pages) waits only if nothing waits before it; else those are sent first. An
+   * unmap of a range with nothing mapped needs no call at all.
+   */
+  private async deferUnmap(range: VaRange): Promise<void> {
+    if (!this.anyMapped(range.start, range.end)) return;
+    if (this.deferred.length && this.emptiesATable(range)) await this.flushDeferred();
+    this.deferred.push(range);
+  }
+
+  /** Whether unmapping `range` after the waiting unmaps leaves some PTE table without pages. */
+  private emptiesATable(range: VaRange): boolean {
+    const gone = (va: number) =>
+      (va >= range.start && va < range.end) || this.deferred.some((d) => va >= d.start && va < d.end);
+    for (const span of this.mapped.spanIndexesIn(range.start, range.end)) {
+      const start = span * PTE_TABLE_SPAN;
+      if (this.mapped.vasIn(start, start + PTE_TABLE_SPAN).every(gone)) return true;
+    }
+    return false;
+  }
+
+  /** Sends the waiting unmaps in one call. */
+  private async flushDeferred(): Promise<void> {
+    if (!this.deferred.length) return;
+    const ranges = this.deferred;
+    this.deferred = [];
+    await this.unmap(ranges);
   }
 
   /** Applies the ops in order, batching runs of the same kind into one port call. */

@@ -41,6 +41,12 @@ export interface VmaManagerOptions {
   readonly machine?: Machine;
   /** pid_max (default PID_MAX_DEFAULT, 32768) */
   readonly pidMax?: number;
+  /**
+   * Whether the unmaps of a process's consecutive syscalls in a batch may go down together
+   * (default true); false sends each syscall's page-table work on its own, the reference the
+   * merged path is tested against.
+   */
+  readonly mergeUnmaps?: boolean;
 }
 
 /** One syscall of a batch, for the process `pid`. */
@@ -70,6 +76,7 @@ export class VmaManager {
     private readonly ports: MmPorts,
     readonly machine: Machine,
     pidMax: number,
+    private readonly mergeUnmaps: boolean,
   ) {
     this.pids = new PidMap(pidMax);
   }
@@ -80,7 +87,12 @@ export class VmaManager {
    */
   static async create(ports: MmPorts, options: VmaManagerOptions = {}): Promise<VmaManager> {
     await ports.pages.zeroPage();
-    return new VmaManager(ports, options.machine ?? new Machine(), options.pidMax ?? PID_MAX_DEFAULT);
+    return new VmaManager(
+      ports,
+      options.machine ?? new Machine(),
+      options.pidMax ?? PID_MAX_DEFAULT,
+      options.mergeUnmaps ?? true,
+    );
   }
 
   /** A new process named `comm` (truncated to 15 bytes) with an empty address space; its pid. */
@@ -144,10 +156,23 @@ export class VmaManager {
         checkSyscall(`calls[${i}]`, s.call);
         return task.mm;
       });
+      // A run of consecutive syscalls of one process is a syscall batch of that process (its
+      // unmaps may go down together); it ends before another process's syscall, which could
+      // allocate or free pages in between.
       const out: SyscallResult[] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const task = this.tasks.get(batch[i].pid) as Task;
-        out.push(await runSyscall(procs[i], batch[i].call, task.fds));
+      let open: MmProcess | null = null;
+      try {
+        for (let i = 0; i < batch.length; i++) {
+          const task = this.tasks.get(batch[i].pid) as Task;
+          if (open !== procs[i] && this.mergeUnmaps) {
+            await open?.endSyscallBatch();
+            open = procs[i];
+            open.beginSyscallBatch();
+          }
+          out.push(await runSyscall(procs[i], batch[i].call, task.fds));
+        }
+      } finally {
+        await open?.endSyscallBatch();
       }
       await this.releaseShmem();
       return out;
