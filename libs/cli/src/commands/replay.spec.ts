@@ -75,6 +75,9 @@ describe('pagemesh replay (in-process)', () => {
       await runCli(['replay', workloadFile('fails.yaml', SMALL('ENOMEM')), '--transport', 'inproc'], io),
     ).toBe(1);
     expect(io.lines.join('\n')).toMatch(/small: 1 expectation\(s\) failed/);
+    expect(io.lines.join('\n')).toMatch(
+      / {2}- \S*fails\.yaml:9:\d+: p: munmap fails with ENOMEM: failed with EINVAL/,
+    );
     const passes = captureIo();
     expect(
       await runCli(['replay', workloadFile('passes.yaml', SMALL('EINVAL')), '--transport', 'inproc'], passes),

@@ -107,7 +107,7 @@ function verdict(report: RunReport): string {
   if (report.ok) return `${report.workload.name}: every expectation held`;
   return [
     `${report.workload.name}: ${report.failures.length} expectation(s) failed`,
-    ...report.failures.map((f) => `  - ${JSON.stringify(f)}`),
+    ...report.failures.map((f) => `  - ${f.at}: ${f.what}: ${f.detail}`),
   ].join('\n');
 }
 
