@@ -221,5 +221,6 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
       }),
       { numRuns: 30 },
     );
-  });
+    // 30 runs over gRPC take a few seconds, more on a loaded machine
+  }, 60_000);
 });
