@@ -204,6 +204,34 @@ describe('page-allocator service over gRPC', () => {
     expect(counts).toEqual({ refcounts: [1], mapcounts: [0] });
   });
 
+  it('copies within RAM in order (copy_user_highpage), refusing a copy from beyond RAM', async () => {
+    const { pfns } = await call(
+      client,
+      'allocPages',
+    )(AllocPagesRequest.fromPartial({ gfpMask: GFP.KERNEL, count: 2 }));
+    const [src, dst] = pfns.map((pfn) => pfn * 4096n);
+    const copy = (srcPaddr: bigint, dstPaddr: bigint) => ({
+      op: { $case: 'copy' as const, value: { srcPaddr, dstPaddr, length: 4096 } },
+    });
+    const out = await call(
+      client,
+      'transferPhys',
+    )({
+      ops: [
+        { op: { $case: 'write', value: { paddr: src + 4095n, data: Buffer.from([7]) } } },
+        copy(src, dst),
+        { op: { $case: 'read', value: { paddr: dst + 4095n, length: 1 } } },
+      ],
+    });
+    expect(out.data.map((d) => [...d])).toEqual([[7]]);
+    const refused = (await call(
+      client,
+      'transferPhys',
+    )({ ops: [copy(2n ** 40n, dst)] }).catch((e: ServiceError) => e)) as ServiceError;
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused.details).toContain('ops[0].src_paddr');
+  });
+
   it('streams transfer batches in order, and a refused batch writes nothing', async () => {
     const { pfns } = await call(
       client,

@@ -114,13 +114,22 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
   };
 
   /**
-   * Reads and writes in order. Every range is checked against RAM before the first one runs, so
-   * a refused batch changes nothing.
+   * Reads, writes and copies in order. Every range is checked against RAM before the first one
+   * runs, so a refused batch changes nothing.
    */
   const transferOps = (ops: readonly PhysOp[]): Buffer[] => {
     checkBatch('ops', ops.length, MAX_BATCH);
     const memBytes = pa.profile.memBytes;
-    type Step = { paddr: number; length: number; bytes: Uint8Array | null };
+    type Step = { paddr: number; length: number; bytes: Uint8Array | null; src: number };
+    const inRam = (i: number, field: string, paddr: number, length: number) => {
+      if (paddr + length > memBytes) {
+        throw new DomainError(
+          'invalid-argument',
+          `ops[${i}]: ${length} bytes at ${field} 0x${paddr.toString(16)} end beyond RAM (0x${memBytes.toString(16)})`,
+          { field: `ops[${i}].${field}`, value: paddr },
+        );
+      }
+    };
     const steps = ops.map((o, i): Step => {
       const op = o.op;
       let step: Step;
@@ -129,32 +138,35 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
           paddr: toNumber(`ops[${i}].read.paddr`, op.value.paddr),
           length: op.value.length,
           bytes: null,
+          src: -1,
         };
       else if (op?.$case === 'write')
         step = {
           paddr: toNumber(`ops[${i}].write.paddr`, op.value.paddr),
           length: op.value.data.length,
           bytes: op.value.data,
+          src: -1,
         };
-      else
-        throw new DomainError('invalid-argument', `ops[${i}] is neither a read nor a write`, {
+      else if (op?.$case === 'copy') {
+        step = {
+          paddr: toNumber(`ops[${i}].copy.dst_paddr`, op.value.dstPaddr),
+          length: op.value.length,
+          bytes: null,
+          src: toNumber(`ops[${i}].copy.src_paddr`, op.value.srcPaddr),
+        };
+        inRam(i, 'src_paddr', step.src, step.length);
+      } else
+        throw new DomainError('invalid-argument', `ops[${i}] is not a read, a write or a copy`, {
           field: `ops[${i}]`,
         });
-      if (step.paddr + step.length > memBytes) {
-        throw new DomainError(
-          'invalid-argument',
-          `ops[${i}]: ${step.length} bytes at paddr 0x${step.paddr.toString(16)} end beyond RAM (0x${memBytes.toString(16)})`,
-          {
-            field: `ops[${i}].paddr`,
-            value: step.paddr,
-          },
-        );
-      }
+      inRam(i, 'paddr', step.paddr, step.length);
       return step;
     });
     const data: Buffer[] = [];
     for (const step of steps) {
-      if (step.bytes === null) {
+      if (step.src >= 0) {
+        pa.writePhys(step.paddr, pa.readPhys(step.src, step.length));
+      } else if (step.bytes === null) {
         const bytes = pa.readPhys(step.paddr, step.length);
         data.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       } else {

@@ -15,8 +15,6 @@ import type { PageAllocatorPort } from '@pagemesh/vma-manager';
 
 /** What do_anonymous_page allocates user pages with: GFP_HIGHUSER_MOVABLE | __GFP_ZERO. */
 const GFP_USER_ZEROED = GFP.HIGHUSER_MOVABLE | GFP.ZERO;
-/** Pages copied per TransferPhys call: 4 MiB, well under the 16 MiB message limit. */
-const COPY_CHUNK_PAGES = 1024;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -101,10 +99,20 @@ export function grpcPagesPort(client: PageAllocatorServiceClient): PageAllocator
       return pfns.map((pfn) => dirty.get(pfn) ?? false);
     },
     async copyPages(pairs) {
-      for (const part of chunks(pairs, COPY_CHUNK_PAGES)) {
-        const { data } = await transferPhys({ ops: part.map((p) => read(p.src * PAGE_SIZE, PAGE_SIZE)) });
-        await transferPhys({ ops: part.map((p, k) => write(p.dst * PAGE_SIZE, data[k])) });
-      }
+      // copies within RAM: no page's bytes cross the wire, one call per MAX_BATCH pages
+      for (const part of chunks(pairs, MAX_BATCH))
+        await transferPhys({
+          ops: part.map((p) => ({
+            op: {
+              $case: 'copy',
+              value: {
+                srcPaddr: BigInt(p.src * PAGE_SIZE),
+                dstPaddr: BigInt(p.dst * PAGE_SIZE),
+                length: PAGE_SIZE,
+              },
+            },
+          })),
+        });
     },
     zeroPage() {
       // ZERO_PAGE(0): one zeroed page, reserved so that nothing ever frees it; allocated once.

@@ -384,7 +384,15 @@ export interface StreamPageOpsResponse {
 }
 
 export interface PhysOp {
-  op: { $case: "read"; value: PhysRange } | { $case: "write"; value: PhysWrite } | undefined;
+  op: { $case: "read"; value: PhysRange } | { $case: "write"; value: PhysWrite } | //
+  /** Copy length bytes within RAM (copy_user_highpage); reads no data back. */
+  { $case: "copy"; value: PhysCopy } | undefined;
+}
+
+export interface PhysCopy {
+  srcPaddr: bigint;
+  dstPaddr: bigint;
+  length: number;
 }
 
 export interface TransferPhysRequest {
@@ -3309,6 +3317,9 @@ export const PhysOp: MessageFns<PhysOp> = {
       case "write":
         PhysWrite.encode(message.op.value, writer.uint32(18).fork()).join();
         break;
+      case "copy":
+        PhysCopy.encode(message.op.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3342,6 +3353,14 @@ export const PhysOp: MessageFns<PhysOp> = {
             message.op = { $case: "write", value: PhysWrite.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.op = { $case: "copy", value: PhysCopy.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3360,6 +3379,8 @@ export const PhysOp: MessageFns<PhysOp> = {
         ? { $case: "read", value: PhysRange.fromJSON(object.read) }
         : isSet(object.write)
         ? { $case: "write", value: PhysWrite.fromJSON(object.write) }
+        : isSet(object.copy)
+        ? { $case: "copy", value: PhysCopy.fromJSON(object.copy) }
         : undefined,
     };
   },
@@ -3370,6 +3391,8 @@ export const PhysOp: MessageFns<PhysOp> = {
       obj.read = PhysRange.toJSON(message.op.value);
     } else if (message.op?.$case === "write") {
       obj.write = PhysWrite.toJSON(message.op.value);
+    } else if (message.op?.$case === "copy") {
+      obj.copy = PhysCopy.toJSON(message.op.value);
     }
     return obj;
   },
@@ -3392,7 +3415,128 @@ export const PhysOp: MessageFns<PhysOp> = {
         }
         break;
       }
+      case "copy": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "copy", value: PhysCopy.fromPartial(object.op.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBasePhysCopy(): PhysCopy {
+  return { srcPaddr: 0n, dstPaddr: 0n, length: 0 };
+}
+
+export const PhysCopy: MessageFns<PhysCopy> = {
+  encode(message: PhysCopy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.srcPaddr !== 0n) {
+      if (BigInt.asUintN(64, message.srcPaddr) !== message.srcPaddr) {
+        throw new globalThis.Error("value provided for field message.srcPaddr of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.srcPaddr);
+    }
+    if (message.dstPaddr !== 0n) {
+      if (BigInt.asUintN(64, message.dstPaddr) !== message.dstPaddr) {
+        throw new globalThis.Error("value provided for field message.dstPaddr of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.dstPaddr);
+    }
+    if (message.length !== 0) {
+      writer.uint32(24).uint32(message.length);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PhysCopy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePhysCopy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.srcPaddr = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dstPaddr = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.length = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PhysCopy {
+    return {
+      srcPaddr: isSet(object.srcPaddr)
+        ? BigInt(object.srcPaddr)
+        : isSet(object.src_paddr)
+        ? BigInt(object.src_paddr)
+        : 0n,
+      dstPaddr: isSet(object.dstPaddr)
+        ? BigInt(object.dstPaddr)
+        : isSet(object.dst_paddr)
+        ? BigInt(object.dst_paddr)
+        : 0n,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+    };
+  },
+
+  toJSON(message: PhysCopy): unknown {
+    const obj: any = {};
+    if (message.srcPaddr !== 0n) {
+      obj.srcPaddr = message.srcPaddr.toString();
+    }
+    if (message.dstPaddr !== 0n) {
+      obj.dstPaddr = message.dstPaddr.toString();
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PhysCopy>): PhysCopy {
+    return PhysCopy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PhysCopy>): PhysCopy {
+    const message = createBasePhysCopy();
+    message.srcPaddr = (object.srcPaddr !== undefined && object.srcPaddr !== null) ? BigInt(object.srcPaddr) : 0n;
+    message.dstPaddr = (object.dstPaddr !== undefined && object.dstPaddr !== null) ? BigInt(object.dstPaddr) : 0n;
+    message.length = object.length ?? 0;
     return message;
   },
 };
