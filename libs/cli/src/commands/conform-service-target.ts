@@ -35,19 +35,13 @@ import {
 } from '@pagemesh/vma-manager';
 import { grpcPagesPort, syscallToWire } from '@pagemesh/vma-manager-rpc';
 import { SyscallBatchRefusedError, SyscallStream } from './conform-syscall-stream';
+import { walkPages, type Walk, type WalkFaultOutcome, type WalkMachine } from './conform-cpu-walk';
 
 const PAGE = 4096;
 /** The CPU the conformance process runs on (vmtrace is single-threaded). */
 const CPU = 0;
-/** User accesses per StreamAccesses batch. */
-const ACCESS_CHUNK = 256;
 /** Pages per Pagemap call (the service takes up to a 1 GiB range). */
 const PAGEMAP_CHUNK = 65_536;
-/**
- * Faults one access may take before the CPU gives up (SIGSEGV): a handled fault can be followed
- * by another of a different kind on the same page, never by the same one again.
- */
-const MAX_FAULTS_PER_ACCESS = 3;
 /** The comm of the replaying process. */
 const COMM = 'vmtrace';
 /** Bits 63-48 of a kernel-half canonical address (va48 keeps bit 47 only). */
@@ -206,64 +200,36 @@ export class ServiceTarget implements Target {
   async touch(_line: number, addr: number, len: number, write: boolean, value: number): Promise<TouchResult> {
     this.forget();
     const pages = Math.ceil(len / PAGE);
-    const data = write ? Uint8Array.of(value & 0xff) : undefined;
-    const bytes: number[] = [];
-    let done = 0;
-    let minflt = 0;
-    let signal: TouchResult['signal'] = null;
-    let last: { index: number; address: number; errorCode: number; count: number } | null = null;
     await this.s.cpu.switchTo(CPU, Number(this.asid));
+    let walk: Walk;
     try {
-      while (done < pages && !signal) {
-        const n = Math.min(ACCESS_CHUNK, pages - done);
-        const batch = Array.from({ length: n }, (_, k) =>
-          write
-            ? { va: addr + (done + k) * PAGE, op: 'write' as const, data }
-            : { va: addr + (done + k) * PAGE, op: 'read' as const, length: 1 },
-        );
-        const r = await this.s.cpu.accessBatch(CPU, batch);
-        for (const d of r.done) if (!write) bytes.push(d.data ? d.data[0] : 0);
-        done += r.done.length;
-        const fault = r.fault;
-        if (!fault) continue;
-        if (fault.kind === 'general-protection') {
-          signal = 'SIGSEGV';
-          break;
-        }
-        const again: boolean = last !== null && last.index === done;
-        if (again && (last?.errorCode === fault.errorCode || (last?.count ?? 0) >= MAX_FAULTS_PER_ACCESS)) {
-          // the handler said it fixed this fault, yet the access takes it again
-          signal = 'SIGSEGV';
-          break;
-        }
-        const [outcome] = (
-          await this.s.vma.handleFaults({
-            faults: [{ pid: this.pid, address: canonical(fault.address), errorCode: fault.errorCode }],
-          })
-        ).outcomes;
-        if (outcome === FaultOutcome.FAULT_OUTCOME_HANDLED) {
-          // getrusage's ru_minflt: every fault the handler completes (mm_account_fault)
-          minflt += 1;
-          last = { index: done, ...fault, count: again && last ? last.count + 1 : 1 };
-        } else if (outcome === FaultOutcome.FAULT_OUTCOME_SIGBUS) signal = 'SIGBUS';
-        else if (
-          outcome === FaultOutcome.FAULT_OUTCOME_SIGSEGV_MAPERR ||
-          outcome === FaultOutcome.FAULT_OUTCOME_SIGSEGV_ACCERR
-        )
-          signal = 'SIGSEGV';
-        else throw new Error(`vma-manager answered a fault with outcome ${outcome}`);
-      }
+      walk = await walkPages(this.machine, addr, pages, write, value);
     } finally {
       // CPU 0 holds no process's address space between walks (the process may exit)
       await this.s.cpu.idle(CPU);
+      this.forget();
     }
     let values: Map<number, number> | null = null;
     if (!write) {
       values = new Map();
-      for (const b of bytes) values.set(b, (values.get(b) ?? 0) + 1);
+      for (const b of walk.bytes) values.set(b, (values.get(b) ?? 0) + 1);
     }
+    const { done, signal, minflt } = walk;
     return { pages, done, signal, faultPage: signal ? done : null, minflt, values };
   }
+
+  /** The CPU running this process, and its kernel, as the walk sees them. */
+  private readonly machine: WalkMachine = {
+    access: (accesses) => this.s.cpu.accessBatch(CPU, accesses),
+    handleFaults: async (faults) => {
+      const r = await this.s.vma.handleFaults({
+        faults: faults.map((f) => ({ pid: this.pid, address: canonical(f.address), errorCode: f.errorCode })),
+      });
+      return r.outcomes.map(outcomeFromWire);
+    },
+    present: async (va, count) => (await this.pagemapOf(va, count)).map((e) => e.present),
+    maps: () => this.maps(),
+  };
 
   async fork(): Promise<Target> {
     this.forget();
@@ -306,6 +272,20 @@ export class ServiceTarget implements Target {
     }
     this.cache.pagemap = { start, entries };
     return entries;
+  }
+}
+
+function outcomeFromWire(o: FaultOutcome): WalkFaultOutcome {
+  switch (o) {
+    case FaultOutcome.FAULT_OUTCOME_HANDLED:
+      return 'handled';
+    case FaultOutcome.FAULT_OUTCOME_SIGBUS:
+      return 'sigbus';
+    case FaultOutcome.FAULT_OUTCOME_SIGSEGV_MAPERR:
+    case FaultOutcome.FAULT_OUTCOME_SIGSEGV_ACCERR:
+      return 'sigsegv';
+    default:
+      throw new Error(`vma-manager answered a fault with outcome ${o}`);
   }
 }
 

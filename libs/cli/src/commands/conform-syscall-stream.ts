@@ -55,9 +55,14 @@ export class SyscallStream {
       this.waiting = null;
       if (w) fn(w);
     };
-    stream.on('data', (res: StreamSyscallsResponse) => settle((w) => w.resolve(res)));
+    // A stream this side ended (rotated or closed) had nothing in flight: what it says now is
+    // not about the batch awaited, which belongs to its successor.
+    stream.on('data', (res: StreamSyscallsResponse) => {
+      if (this.stream === stream) settle((w) => w.resolve(res));
+    });
     const fail = (err: Error) => {
-      if (this.stream === stream) this.stream = null;
+      if (this.stream !== stream) return;
+      this.stream = null;
       settle((w) => w.reject(err));
     };
     stream.on('error', fail);
