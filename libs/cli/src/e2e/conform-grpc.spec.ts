@@ -3,9 +3,10 @@ import { runCli } from '../program';
 import { captureIo } from '../testing/capture-io';
 
 /**
- * The kernel oracle over gRPC: every public case the in-process test runs, with the page
- * allocator and the mmu as service processes (started from the build in dist/), compared at
- * tier 2 and the same number passing as in-process. Cases the model does not support yet (files,
+ * The kernel oracle over gRPC: every public case the in-process test runs, each on a process of
+ * the vma-manager service (page allocator, mmu, device drivers and vma-manager as service
+ * processes started from the build in dist/), compared at tier 2 and the same number passing as
+ * in-process. Cases the model does not support yet (files,
  * memfd) stay unsupported; large_thp_madvise fails until huge pages exist.
  */
 const oracle = join(__dirname, '../../../vma-manager/src/conformance/fixtures');
