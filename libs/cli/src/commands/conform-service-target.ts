@@ -172,21 +172,28 @@ export class ServiceTarget implements Target {
     const present = entries.flatMap((e, i) => (e.present ? [{ va: start + i * PAGE, pfn: e.pfn }] : []));
     if (!present.length) return NOTHING_RESIDENT;
     const vmas = await this.maps();
-    const flags = new Map((await this.smapsOf(vmas)).map((f) => [f.start, f.vmFlags.split(' ')]));
+    // each present page's VMA (both lists are in address order)
+    let k = 0;
+    const vmaOf = present.map((p) => {
+      while (k < vmas.length && vmas[k].end <= p.va) k++;
+      return vmas[k] && vmas[k].start <= p.va ? vmas[k] : undefined;
+    });
+    // PFN maps (VmFlags `pf`) are device files: only VMAs with a file can be one
+    const filed = [...new Set(vmaOf.filter((v): v is MapsLine => v !== undefined && hasInode(v)))];
+    const pfnmaps = new Set(
+      (await this.smapsOf(filed)).filter((f) => f.vmFlags.split(' ').includes('pf')).map((f) => f.start),
+    );
     const distinct = [...new Set(present.map((p) => p.pfn))];
     const mapcounts = await this.s.mapcounts(distinct);
     const counts = new Map(distinct.map((pfn, i) => [pfn, mapcounts[i]]));
     let exclusive = 0;
     let fileShared = 0;
-    let k = 0;
-    for (const p of present) {
-      while (k < vmas.length && vmas[k].end <= p.va) k++;
-      const v = vmas[k] && vmas[k].start <= p.va ? vmas[k] : undefined;
-      const pfnmap = v ? (flags.get(v.start) ?? []).includes('pf') : false;
-      if (pfnmap) continue;
+    present.forEach((p, i) => {
+      const v = vmaOf[i];
+      if (v && pfnmaps.has(v.start)) return;
       if (counts.get(p.pfn) === 1) exclusive += 1;
       if (v && hasInode(v)) fileShared += 1;
-    }
+    });
     return {
       present: present.length,
       swapped: 0,
