@@ -98,6 +98,18 @@ describe('pagemesh replay (in-process)', () => {
   });
 });
 
+describe('pagemesh replay (the default transport)', () => {
+  jest.setTimeout(120_000);
+
+  /** Needs the bundles of dist/ (node tools/build.mjs; npm test builds first). */
+  it('replays on the five services started as local processes', async () => {
+    const io = captureIo();
+    expect(await runCli(['replay', 'fork-cow', '--json'], io)).toBe(0);
+    const report = JSON.parse(io.lines[0]) as { ok: boolean; transport: string };
+    expect(report).toEqual(expect.objectContaining({ ok: true, transport: 'grpc' }));
+  });
+});
+
 describe('pagemesh replay --addresses (services already running)', () => {
   jest.setTimeout(120_000);
 
