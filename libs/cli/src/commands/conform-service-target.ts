@@ -9,12 +9,17 @@
  * handler says it is handled.
  */
 import {
+  CreateProcessRequest,
   Errno as WireErrno,
+  ExitProcessRequest,
   FaultOutcome,
+  ForkRequest,
+  HandleFaultsRequest,
   MmuServiceClient,
   PageAllocatorServiceClient,
   ProcessProcFile,
   VmaManagerServiceClient,
+  VmaManagerServicePagemapRequest,
   VmaManagerServiceReadProcFileRequest,
   errnoToJSON,
 } from '@pagemesh/proto';
@@ -93,7 +98,7 @@ export class ServiceTargets {
 
   /** A fresh process of the service (nothing mapped), for one case. */
   async newTarget(): Promise<Target> {
-    const r = await this.vma.createProcess({ comm: COMM });
+    const r = await this.vma.createProcess(CreateProcessRequest.fromPartial({ comm: COMM }));
     return new ServiceTarget(this, r.pid, r.addressSpaceId);
   }
 
@@ -229,9 +234,15 @@ export class ServiceTarget implements Target {
   private readonly machine: WalkMachine = {
     access: (accesses) => this.s.cpu.accessBatch(CPU, accesses),
     handleFaults: async (faults) => {
-      const r = await this.s.vma.handleFaults({
-        faults: faults.map((f) => ({ pid: this.pid, address: canonical(f.address), errorCode: f.errorCode })),
-      });
+      const r = await this.s.vma.handleFaults(
+        HandleFaultsRequest.fromPartial({
+          faults: faults.map((f) => ({
+            pid: this.pid,
+            address: canonical(f.address),
+            errorCode: f.errorCode,
+          })),
+        }),
+      );
       return r.outcomes.map(outcomeFromWire);
     },
     present: async (va, count) => (await this.pagemapOf(va, count)).map((e) => e.present),
@@ -240,7 +251,7 @@ export class ServiceTarget implements Target {
 
   async fork(): Promise<Target> {
     this.forget();
-    const r = await this.s.vma.fork({ pid: this.pid });
+    const r = await this.s.vma.fork(ForkRequest.fromPartial({ pid: this.pid }));
     if (r.errno !== WireErrno.ERRNO_UNSPECIFIED)
       throw new Error(`fork of pid ${this.pid} failed with ${errnoToJSON(r.errno)}`);
     return new ServiceTarget(this.s, r.pid, r.addressSpaceId);
@@ -248,7 +259,7 @@ export class ServiceTarget implements Target {
 
   async exit(): Promise<void> {
     this.forget();
-    await this.s.vma.exitProcess({ pid: this.pid });
+    await this.s.vma.exitProcess(ExitProcessRequest.fromPartial({ pid: this.pid }));
   }
 
   forget(): void {
@@ -270,11 +281,13 @@ export class ServiceTarget implements Target {
     }
     const entries: PagemapView[] = [];
     for (let i = 0; i < count; i += PAGEMAP_CHUNK) {
-      const r = await this.s.vma.pagemap({
-        pid: this.pid,
-        address: canonical(start + i * PAGE),
-        count: Math.min(PAGEMAP_CHUNK, count - i),
-      });
+      const r = await this.s.vma.pagemap(
+        VmaManagerServicePagemapRequest.fromPartial({
+          pid: this.pid,
+          address: canonical(start + i * PAGE),
+          count: Math.min(PAGEMAP_CHUNK, count - i),
+        }),
+      );
       for (const e of r.entries) entries.push({ present: e.present, pfn: Number(e.pfn) });
     }
     this.cache.pagemap = { start, entries };

@@ -1,9 +1,9 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type {
+import {
   StreamSyscallsRequest,
-  StreamSyscallsResponse,
-  Syscall as WireSyscall,
-  VmaManagerServiceClient,
+  type StreamSyscallsResponse,
+  type Syscall as WireSyscall,
+  type VmaManagerServiceClient,
 } from '@pagemesh/proto';
 
 /**
@@ -33,7 +33,7 @@ export class SyscallStream {
     const batchId = this.nextId++;
     const res = await new Promise<StreamSyscallsResponse>((resolve, reject) => {
       this.waiting = { resolve, reject };
-      stream.write({ batchId, calls });
+      stream.write(StreamSyscallsRequest.fromPartial({ batchId, calls }));
     });
     if (res.batchId !== batchId)
       throw new Error(`StreamSyscalls: batch ${res.batchId} answered where ${batchId} was expected`);

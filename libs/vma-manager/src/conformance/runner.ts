@@ -116,8 +116,23 @@ class Replay {
   private mapsOn = true;
   /** inside fork-begin ... fork-end: the parent and its maps setting, while the child runs */
   private parent: { target: Target; mapsOn: boolean } | null = null;
+  /** processes forked and not exited yet, the first one included */
+  readonly live = new Set<Target>();
 
-  constructor(private target: Target) {}
+  constructor(private target: Target) {
+    this.live.add(target);
+  }
+
+  private async fork(t: Target, line: number): Promise<Target> {
+    const child = await t.fork(line);
+    this.live.add(child);
+    return child;
+  }
+
+  private async exit(t: Target): Promise<void> {
+    this.live.delete(t);
+    await t.exit();
+  }
 
   /** normalise_line: dev → DEV, inode → INO<k> by first appearance, re-padded. */
   private normalise(raw: string): string {
@@ -325,7 +340,7 @@ class Replay {
           this.guard(o.addr, o.len, s.line);
           if (big(o.addr) % PG !== 0n)
             throw new ScriptRefusedError(s.line, 'touch address must be page aligned');
-          const child = await t.fork(s.line);
+          const child = await this.fork(t, s.line);
           const parentTarget = this.target;
           this.target = child;
           const tr = await child.touch(s.line, Number(o.addr), Number(o.len), o.write, o.value);
@@ -334,14 +349,14 @@ class Replay {
           c += `,"vma_count":${cv.length},"maps":${this.mapsJson(cv)}}`;
           this.target = parentTarget;
           line += '"ret":0,"errno":null,"child":' + c + ',"parent_during":' + (await this.res(o.addr, o.len));
-          await child.exit();
+          await this.exit(child);
           parentTarget.forget();
           line += ',"child_exit":0' + (await this.state()) + ',"res":' + (await this.res(o.addr, o.len));
           out.push(line + '}');
           continue;
         }
         case 'fork-begin': {
-          const child = await t.fork(s.line);
+          const child = await this.fork(t, s.line);
           this.parent = { target: this.target, mapsOn: this.mapsOn };
           this.target = child;
           line += '"ret":0,"errno":null' + (await this.state());
@@ -351,7 +366,7 @@ class Replay {
         case 'fork-end': {
           const p = this.parent;
           if (!p) throw new ScriptRefusedError(s.line, 'fork-end without fork-begin');
-          await this.target.exit();
+          await this.exit(this.target);
           this.target = p.target;
           this.target.forget();
           this.mapsOn = p.mapsOn;
@@ -378,16 +393,26 @@ export async function runScript(text: string, opts: RunOptions = {}): Promise<Ru
   const script = parseOps(text);
   const why = unsupportedReason(script);
   if (why) return { lines: [], unsupported: why };
-  let target: Target | null = null;
+  let replay: Replay | null = null;
+  let lines: string[];
   try {
-    target = await newTarget(opts);
-    return { lines: await new Replay(target).run(script), unsupported: null };
+    replay = new Replay(await newTarget(opts));
+    lines = await replay.run(script);
   } catch (e) {
+    // the case's error is the one to report, whatever the exits say
+    if (opts.newTarget && replay) await exitAll(replay).catch(() => undefined);
     if (e instanceof UnsupportedOpError) return { lines: [], unsupported: e.reason };
     if (e instanceof PageStateUnavailableError) return { lines: [], unsupported: e.message };
     throw e;
-  } finally {
-    // On shared services the case's process must give back what it holds.
-    if (opts.newTarget && target) await target.exit();
   }
+  if (opts.newTarget) await exitAll(replay);
+  return { lines, unsupported: null };
+}
+
+/**
+ * On shared services a case's processes must give back what they hold: the first one, and a
+ * child too if the case stopped inside a fork block.
+ */
+async function exitAll(replay: Replay): Promise<void> {
+  for (const t of [...replay.live]) await t.exit();
 }
