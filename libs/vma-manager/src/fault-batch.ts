@@ -25,6 +25,10 @@
  * (fault, fork and fault-around each take one with the mapcount), so after the put the page
  * still has a reference from its other mappings.
  *
+ * TLB statistics are not kept identical either: the PTEs a run replaces (copy-on-write breaks)
+ * are shot down by one flush (a full one past tlb_single_page_flush_ceiling pages), where one by
+ * one each fault invalidates its own page. What the CPUs translate to is the same.
+ *
  * Error paths are not kept identical: a refused port call at flush fails the batch after all of
  * the run's decisions, where one by one the faults before the refused one would be complete.
  */
