@@ -7,6 +7,7 @@ import {
   ProcessProcFile,
   StreamSyscallsRequest,
   VmaManagerServiceClient,
+  VmaManagerServiceReadProcFileRequest,
   type StreamSyscallsResponse,
 } from '@pagemesh/proto';
 import {
@@ -83,9 +84,11 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
   >(
     m: M,
   ) => promisifyUnary(client, m);
+  const readProcFile = (req: Partial<VmaManagerServiceReadProcFileRequest>) =>
+    call('readProcFile')(VmaManagerServiceReadProcFileRequest.fromPartial(req));
   const freePages = async () => (await promisifyUnary(paClient, 'getMachine')({})).freePages;
   const maps = async (pid: number) =>
-    (await call('readProcFile')({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_MAPS })).text;
+    (await readProcFile({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_MAPS })).text;
 
   /** Sends the batches down one StreamSyscalls call; its answers in order. */
   async function syscalls(batches: StreamSyscallsRequest[]): Promise<StreamSyscallsResponse[]> {
@@ -199,10 +202,10 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
     // show_map_vma: hex addresses (at least 8 digits), perms, offset 0 for private anon,
     // dev 00:00, inode 0, and the trailing space of an unnamed line
     expect(await maps(pid)).toBe('7ffff7ffd000-7ffff7fff000 rw-p 00000000 00:00 0 \n');
-    const smaps = (await call('readProcFile')({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_SMAPS })).text;
+    const smaps = (await readProcFile({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_SMAPS })).text;
     expect(smaps).toContain('Rss:                   8 kB\n');
     expect(smaps).toContain('VmFlags: rd wr mr mw me ac \n');
-    const status = (await call('readProcFile')({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_STATUS })).text;
+    const status = (await readProcFile({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_STATUS })).text;
     expect(status).toMatch(/^Name:\tdemo\n/);
 
     await call('exitProcess')({ pid });
@@ -260,8 +263,8 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
     expect(answers[0].failure).toMatch(/calls\[1\]\.pid/);
     expect(answers[1].failure).toBe('');
     expect(answers[1].results).toEqual([
-      { ret: 0n, errno: Errno.ERRNO_UNSPECIFIED },
-      { ret: 0n, errno: Errno.ERRNO_EINVAL },
+      { ret: 0n, errno: Errno.ERRNO_UNSPECIFIED, data: Buffer.alloc(0) },
+      { ret: 0n, errno: Errno.ERRNO_EINVAL, data: Buffer.alloc(0) },
     ]);
     // the refused batch left the child's mapping in place
     expect(await maps(child)).toBe('7e0000000000-7e0000001000 r--p 00000000 00:00 0 \n');
@@ -284,9 +287,7 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
     const before = await maps(pid);
     const free = await freePages();
 
-    const unknown = await failure(
-      call('readProcFile')({ pid: 42, file: ProcessProcFile.PROCESS_PROC_FILE_MAPS }),
-    );
+    const unknown = await failure(readProcFile({ pid: 42, file: ProcessProcFile.PROCESS_PROC_FILE_MAPS }));
     expect(unknown.code).toBe(status.NOT_FOUND);
     expect(unknown.details).toMatch(/pid/);
     expect((await failure(call('exitProcess')({ pid: 42 }))).code).toBe(status.NOT_FOUND);
@@ -314,15 +315,13 @@ describe('vma-manager service over gRPC, against real page-allocator and mmu ser
     expect(nonCanonical.code).toBe(status.INVALID_ARGUMENT);
     expect(nonCanonical.details).toMatch(/faults\[1\]\.address/);
 
-    const badFile = await failure(
-      call('readProcFile')({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_UNSPECIFIED }),
-    );
+    const badFile = await failure(readProcFile({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_UNSPECIFIED }));
     expect(badFile.code).toBe(status.INVALID_ARGUMENT);
 
     // nothing was faulted in, mapped or freed by the refused requests
     expect(await maps(pid)).toBe(before);
     expect(await freePages()).toBe(free);
-    const smaps = (await call('readProcFile')({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_SMAPS })).text;
+    const smaps = (await readProcFile({ pid, file: ProcessProcFile.PROCESS_PROC_FILE_SMAPS })).text;
     expect(smaps).toContain('Rss:                   0 kB\n');
 
     await call('exitProcess')({ pid });

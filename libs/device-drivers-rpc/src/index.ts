@@ -11,3 +11,4 @@ export {
   MAX_PROC_VMAS,
 } from './server';
 export { grpcDriverPorts, directMapVirtToPfn, directMapPageAddress } from './driver-ports';
+export { deviceDriversServiceOptions } from './service-options';

@@ -5,7 +5,9 @@ import { mmuHandlers } from '@pagemesh/mmu-rpc';
 import { bootMachine } from '@pagemesh/page-allocator';
 import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
 import {
+  DeviceDriversServiceClient,
   DeviceDriversServiceService,
+  MmuServiceClient,
   MmuServiceService,
   PageAllocatorServiceService,
   VmaManagerServiceService,
@@ -13,7 +15,7 @@ import {
   protoIncludeDir,
 } from '@pagemesh/proto';
 import { bootInprocStack, builtinWorkload, comparableReport, replayWorkload } from '@pagemesh/replay';
-import { parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
+import { ClientPool, parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
 import {
   Machine,
   ORACLE_MACHINE,
@@ -21,7 +23,7 @@ import {
   inprocMmuPort as vmaMmuPort,
   inprocPagesPort as vmaPagesPort,
 } from '@pagemesh/vma-manager';
-import { vmaManagerHandlers } from '@pagemesh/vma-manager-rpc';
+import { grpcDeviceFilesPort, vmaManagerHandlers } from '@pagemesh/vma-manager-rpc';
 import { grpcStackFactory, machineServiceArgs, type StartServices } from './grpc-stack';
 
 const TEST_ARGS = ['--port=0', '--metrics-port=off'];
@@ -35,8 +37,8 @@ function flag(args: readonly string[] | undefined, name: string): string {
 
 /**
  * Services served over gRPC in this process (ephemeral ports), booted from the flags the factory
- * gives, each over the domain objects below it: what the launcher does with processes, without
- * the bundles.
+ * gives, each over the domain objects below it, but the vma-manager's device files, which go to
+ * the device-drivers service: what the launcher does with processes, without the bundles.
  */
 function inProcessServices(log: { args: unknown[]; stopped: number }): StartServices {
   return async (serviceArgs) => {
@@ -53,10 +55,6 @@ function inProcessServices(log: { args: unknown[]; stopped: number }): StartServ
       tlb: { small: { entries: Number(flag(serviceArgs.mmu, 'tlb-entries')), ways: 4 } },
     });
     const dd = await DeviceDrivers.create(inprocDriverPorts(pa, mmu));
-    const vm = await VmaManager.create(
-      { mmu: vmaMmuPort(mmu), pages: vmaPagesPort(pa) },
-      { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },
-    );
     const serve = (
       name: string,
       proto: Parameters<typeof protoFile>[0],
@@ -74,8 +72,22 @@ function inProcessServices(log: { args: unknown[]; stopped: number }): StartServ
       await serve('page-allocator', 'pageAllocator', PageAllocatorServiceService, pageAllocatorHandlers(pa)),
       await serve('mmu', 'mmu', MmuServiceService, mmuHandlers(mmu)),
       await serve('device-drivers', 'deviceDrivers', DeviceDriversServiceService, deviceDriversHandlers(dd)),
-      await serve('vma-manager', 'vmaManager', VmaManagerServiceService, vmaManagerHandlers(vm)),
     ];
+    // device files go down the DAG as the vma-manager service sends them: over gRPC to the
+    // device-drivers service, the driver's remap requests to the mmu service
+    const pool = new ClientPool();
+    const vm = await VmaManager.create(
+      {
+        mmu: vmaMmuPort(mmu),
+        pages: vmaPagesPort(pa),
+        files: grpcDeviceFilesPort(
+          pool.client(running[2].address, DeviceDriversServiceClient),
+          pool.client(running[1].address, MmuServiceClient),
+        ),
+      },
+      { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },
+    );
+    running.push(await serve('vma-manager', 'vmaManager', VmaManagerServiceService, vmaManagerHandlers(vm)));
     const [pageAllocator, mmuService, deviceDrivers, vmaManager] = running.map((s) => s.address);
     return {
       addresses: {
@@ -86,6 +98,7 @@ function inProcessServices(log: { args: unknown[]; stopped: number }): StartServ
         orchestrator: '127.0.0.1:1',
       },
       stop: async () => {
+        pool.close();
         for (const s of running.reverse()) await s.shutdown();
         log.stopped++;
       },
@@ -105,7 +118,7 @@ describe('grpcStackFactory: the replay ports over the services', () => {
     });
   });
 
-  it.each(['demand-paging', 'fork-cow'])(
+  it.each(['lab-mmap', 'demand-paging', 'fork-cow'])(
     '%s over gRPC: every expectation met, the in-process answers, and close() stops the services',
     async (name) => {
       const workload = builtinWorkload(name);

@@ -11,6 +11,7 @@ import {
   ProcFile,
   ProcessProcFile,
   VmaManagerServiceClient,
+  VmaManagerServiceReadProcFileRequest,
   errnoToJSON,
   type Page,
   type StreamAccessesRequest,
@@ -32,16 +33,16 @@ import type {
   ProcessHandle,
   Stack,
   StackFactory,
-  Syscall,
   SyscallResult,
   UserAccess,
   VmaManagerPort,
 } from '@pagemesh/replay';
+import { toProcessCall } from '@pagemesh/replay';
 import { MAX_GET_PAGES, toNumber } from '@pagemesh/page-allocator-rpc';
 import { ClientPool, promisifyUnary as kitUnary } from '@pagemesh/service-kit';
 import { canonicalFromVa48, type Errno } from '@pagemesh/uapi';
-import type { Syscall as VmaSyscall } from '@pagemesh/vma-manager';
-import { syscallToWire } from '@pagemesh/vma-manager-rpc';
+import type { ProcessCall } from '@pagemesh/vma-manager';
+import { syscallResultFromWire, syscallToWire } from '@pagemesh/vma-manager-rpc';
 import { BatchStream } from './batch-stream';
 
 const PAGE = 4096;
@@ -112,42 +113,6 @@ function outcomeFromWire(o: WireFaultOutcome): FaultOutcome {
   }
 }
 
-/** The memory syscalls of a batch, as the process table takes them (the inproc port's mapping). */
-function toVmaSyscall(c: Syscall): VmaSyscall | null {
-  switch (c.call) {
-    case 'mmap':
-      return {
-        kind: 'mmap',
-        addr: c.addr,
-        length: c.length,
-        prot: c.prot,
-        flags: c.flags,
-        fd: c.fd,
-        offset: c.offset,
-      };
-    case 'munmap':
-    case 'mlock':
-    case 'munlock':
-    case 'mseal':
-      return { kind: c.call, addr: c.addr, length: c.length };
-    case 'mprotect':
-      return { kind: 'mprotect', addr: c.addr, length: c.length, prot: c.prot };
-    case 'mremap':
-      return {
-        kind: 'mremap',
-        oldAddr: c.addr,
-        oldLength: c.oldLength,
-        newLength: c.newLength,
-        flags: c.flags,
-        newAddr: c.newAddr,
-      };
-    case 'madvise':
-      return { kind: 'madvise', addr: c.addr, length: c.length, advice: c.advice };
-    default:
-      return null;
-  }
-}
-
 const PROC_FILES: Readonly<Record<string, ProcessProcFile>> = {
   maps: ProcessProcFile.PROCESS_PROC_FILE_MAPS,
   smaps: ProcessProcFile.PROCESS_PROC_FILE_SMAPS,
@@ -155,10 +120,10 @@ const PROC_FILES: Readonly<Record<string, ProcessProcFile>> = {
 };
 
 /**
- * The orchestrator's vma-manager port over VmaManagerService: memory syscalls in batches on one
- * StreamSyscalls stream, faults in HandleFaults batches. Device files (open/read/write/close and
- * drivers' /proc entries) are not on the wire yet: they fail the run with a message saying so.
- * Regular files and ftruncate answer ENOSYS, as in-process.
+ * The orchestrator's vma-manager port over VmaManagerService: syscalls (device file calls
+ * included, in order with the memory syscalls) in batches on one StreamSyscalls stream, faults
+ * in HandleFaults batches, /proc files and drivers' /proc entries with ReadProcFile. Regular files
+ * and ftruncate answer ENOSYS, as in-process.
  */
 export function grpcVmaManagerPort(client: VmaManagerServiceClient): VmaManagerPort & { close(): void } {
   const stream = new BatchStream<StreamSyscallsRequest, StreamSyscallsResponse>('vma-manager syscalls', (o) =>
@@ -188,41 +153,30 @@ export function grpcVmaManagerPort(client: VmaManagerServiceClient): VmaManagerP
       await exitProcess({ pid });
     },
     async syscalls(pid, calls) {
-      const out: SyscallResult[] = [];
-      let run: VmaSyscall[] = [];
-      const flush = async () => {
-        for (let i = 0; i < run.length; i += MAX_SYSCALLS) {
-          const part = run.slice(i, i + MAX_SYSCALLS);
-          const res = await stream.send((batchId) => ({
-            batchId,
-            calls: part.map((c) => syscallToWire(pid, c)),
-          }));
-          for (const r of res.results)
-            out.push(
-              r.errno !== WireErrno.ERRNO_UNSPECIFIED
-                ? { errno: errnoFromWire(r.errno) }
-                : { ret: Number(r.ret) },
-            );
-        }
-        run = [];
-      };
-      for (const c of calls) {
-        const m = toVmaSyscall(c);
-        if (m) {
-          run.push(m);
-          continue;
-        }
-        await flush();
-        if (c.call === 'create-file' || c.call === 'ftruncate') {
-          // regular files and memfds are not modelled (as in-process)
-          out.push({ errno: 'ENOSYS' });
-          continue;
-        }
-        throw new Error(
-          `${c.call}(2) of a device file is not available over gRPC yet (use --transport inproc)`,
-        );
+      const out = new Array<SyscallResult>(calls.length);
+      const sent: { index: number; call: ProcessCall }[] = [];
+      calls.forEach((c, index) => {
+        const call = toProcessCall(c);
+        // regular files and memfds are not modelled (as in-process): nothing to send
+        if (call) sent.push({ index, call });
+        else out[index] = { errno: 'ENOSYS' };
+      });
+      for (let i = 0; i < sent.length; i += MAX_SYSCALLS) {
+        const part = sent.slice(i, i + MAX_SYSCALLS);
+        const res = await stream.send((batchId) => ({
+          batchId,
+          calls: part.map((s) => syscallToWire(pid, s.call)),
+        }));
+        res.results.forEach((r, k) => {
+          const { index, call } = part[k];
+          const result = syscallResultFromWire(r);
+          // read answers its bytes, none included (as in-process)
+          out[index] =
+            call.kind === 'read' && 'ret' in result
+              ? { ret: result.ret, data: result.data ?? new Uint8Array(0) }
+              : result;
+        });
       }
-      await flush();
       return out;
     },
     async handleFaults(pid, faults) {
@@ -233,12 +187,15 @@ export function grpcVmaManagerPort(client: VmaManagerServiceClient): VmaManagerP
     },
     async proc(pid, file) {
       const which = PROC_FILES[file];
-      if (which !== undefined) return (await readProcFile({ pid, file: which })).text;
-      if (file.startsWith('/proc/'))
-        throw new Error(
-          `${file}: drivers' /proc entries are not available over gRPC yet (use --transport inproc)`,
-        );
-      return null;
+      if (which !== undefined)
+        return (await readProcFile(VmaManagerServiceReadProcFileRequest.fromPartial({ pid, file: which })))
+          .text;
+      if (!file.startsWith('/proc/')) return null;
+      const r = await readProcFile(
+        VmaManagerServiceReadProcFileRequest.fromPartial({ pid, entry: file.slice('/proc/'.length) }),
+      );
+      // ENOENT: no driver created the entry
+      return r.errno === WireErrno.ERRNO_UNSPECIFIED ? r.text : null;
     },
     async pagemap(pid, va, pages): Promise<PagemapEntry[]> {
       const out: PagemapEntry[] = [];

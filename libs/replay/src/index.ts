@@ -59,6 +59,9 @@ export type {
   BoundaryFigures,
 } from './ports';
 
+// The orchestrator's syscalls in the process table's words (every transport's mapping)
+export { toProcessCall } from './process-call';
+
 // The engine
 export { runWorkload } from './engine/engine';
 export { formatCall } from './engine/syscalls';

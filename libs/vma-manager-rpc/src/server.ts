@@ -1,7 +1,7 @@
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import { wireVa } from '@pagemesh/mmu-rpc';
 import { checkBatch } from '@pagemesh/page-allocator-rpc';
-import { Errno } from '@pagemesh/proto';
+import { Errno, ProcessProcFile } from '@pagemesh/proto';
 import { DomainError } from '@pagemesh/service-kit';
 import type {
   CreateProcessRequest,
@@ -19,8 +19,25 @@ import type {
   VmaManagerServicePagemapResponse,
   VmaManagerServiceReadProcFileResponse,
 } from '@pagemesh/proto';
-import { PidsExhaustedError, type VmaManager } from '@pagemesh/vma-manager';
-import { faultOutcomeToWire, procFileFromWire, syscallFromWire, syscallResultToWire } from './wire';
+import {
+  NoSuchProcessError,
+  PidsExhaustedError,
+  ProcessExitedError,
+  checkSyscall,
+  isFileCall,
+  runFileCall,
+  type ProcessCall,
+  type ProcessCallResult,
+  type Syscall,
+  type VmaManager,
+} from '@pagemesh/vma-manager';
+import {
+  errnoToWire,
+  faultOutcomeToWire,
+  procFileFromWire,
+  syscallFromWire,
+  syscallResultToWire,
+} from './wire';
 
 /** Largest number of syscalls in one StreamSyscalls batch. */
 export const MAX_SYSCALLS_PER_BATCH = 4096;
@@ -32,6 +49,55 @@ export const MAX_PAGEMAP_PAGES = 262_144;
 const PAGE = 4096;
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+/** One call of a StreamSyscalls batch, converted. */
+interface BatchCall {
+  readonly pid: number;
+  readonly call: ProcessCall;
+}
+
+/** The process table's own refusals of a pid, naming the batch's field. */
+function checkAlive(manager: VmaManager, field: string, pid: number): void {
+  let alive: boolean;
+  try {
+    alive = manager.task(pid).alive;
+  } catch (e) {
+    if (e instanceof NoSuchProcessError) throw new NoSuchProcessError(field, pid);
+    throw e;
+  }
+  if (!alive) throw new ProcessExitedError(field, pid);
+}
+
+/**
+ * Runs a batch that mixes memory syscalls and file calls: each run of memory syscalls as one
+ * process-table batch, each file call on the table's fd method, all queued on the table before
+ * the first runs (the table runs its requests in call order, so nothing another stream sends can
+ * come in between). The batch is checked first, as a memory-only batch is (every pid alive,
+ * every memory syscall well formed), so a bad one changes nothing; a process that exits in the
+ * meantime by another caller's request is the one case that fails a batch half done.
+ */
+function runMixedBatch(manager: VmaManager, calls: readonly BatchCall[]): Promise<ProcessCallResult[]> {
+  calls.forEach((c, i) => {
+    checkAlive(manager, `calls[${i}].pid`, c.pid);
+    if (!isFileCall(c.call)) checkSyscall(`calls[${i}]`, c.call);
+  });
+  const parts: Promise<ProcessCallResult[]>[] = [];
+  let run: { pid: number; call: Syscall }[] = [];
+  const flush = () => {
+    if (run.length) parts.push(manager.syscalls(run));
+    run = [];
+  };
+  for (const c of calls) {
+    if (!isFileCall(c.call)) {
+      run.push({ pid: c.pid, call: c.call });
+      continue;
+    }
+    flush();
+    parts.push(runFileCall(manager, c.pid, c.call).then((r) => [r]));
+  }
+  flush();
+  return Promise.all(parts).then((results) => results.flat());
+}
 
 const unary =
   <Req, Res>(fn: (req: Req) => Promise<Res>): Unary<Req, Res> =>
@@ -47,7 +113,9 @@ export function vmaManagerHandlers(manager: VmaManager) {
   const syscallBatch = async (req: StreamSyscallsRequest): Promise<StreamSyscallsResponse> => {
     checkBatch('calls', req.calls.length, MAX_SYSCALLS_PER_BATCH);
     const batch = req.calls.map((s, i) => ({ pid: s.pid, call: syscallFromWire(`calls[${i}]`, s) }));
-    const results = await manager.syscalls(batch);
+    const memoryOnly = (b: BatchCall[]): b is { pid: number; call: Syscall }[] =>
+      b.every((c) => !isFileCall(c.call));
+    const results = memoryOnly(batch) ? await manager.syscalls(batch) : await runMixedBatch(manager, batch);
     return { batchId: req.batchId, results: results.map(syscallResultToWire), failure: '' };
   };
 
@@ -60,10 +128,25 @@ export function vmaManagerHandlers(manager: VmaManager) {
       await manager.exitProcess(req.pid);
       return {};
     }),
+    /** The process's own maps/smaps/status, or (with `entry`) a driver's /proc entry it reads. */
     readProcFile: unary(
-      async (req: VmaManagerServiceReadProcFileRequest): Promise<VmaManagerServiceReadProcFileResponse> => ({
-        text: await manager.procFile(req.pid, procFileFromWire(req.file)),
-      }),
+      async (req: VmaManagerServiceReadProcFileRequest): Promise<VmaManagerServiceReadProcFileResponse> => {
+        if (req.entry === '')
+          return {
+            text: await manager.procFile(req.pid, procFileFromWire(req.file)),
+            errno: Errno.ERRNO_UNSPECIFIED,
+          };
+        if (req.file !== ProcessProcFile.PROCESS_PROC_FILE_UNSPECIFIED)
+          throw new DomainError(
+            'invalid-argument',
+            `file=${ProcessProcFile[req.file] ?? req.file}: a request names a file or an entry, not both`,
+            { field: 'file', value: req.file },
+          );
+        const r = await manager.procEntry(req.pid, req.entry);
+        return 'errno' in r
+          ? { text: '', errno: errnoToWire(r.errno) }
+          : { text: r.text, errno: Errno.ERRNO_UNSPECIFIED };
+      },
     ),
     fork: unary(async (req: ForkRequest): Promise<ForkResponse> => {
       try {

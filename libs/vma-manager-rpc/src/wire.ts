@@ -1,4 +1,4 @@
-import { ERRNO } from '@pagemesh/uapi';
+import { ERRNO, errnoName, type Errno as ErrnoName } from '@pagemesh/uapi';
 import {
   Errno,
   FaultOutcome,
@@ -10,8 +10,8 @@ import { DomainError } from '@pagemesh/service-kit';
 import type {
   FaultOutcome as DomainOutcome,
   ProcFileName,
-  Syscall,
-  SyscallResult,
+  ProcessCall,
+  ProcessCallResult,
   U64,
 } from '@pagemesh/vma-manager';
 
@@ -28,10 +28,26 @@ function u64(v: U64): bigint {
   return typeof v === 'bigint' ? v : BigInt(v);
 }
 
+/**
+ * read's count from the wire: a size_t. The VFS clamps any count to MAX_RW_COUNT before the
+ * driver sees it, so a count beyond 2^53 reads the same bytes as 2^53 - 1.
+ */
+function countFromWire(v: bigint): number {
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+}
+
 /** A proto Syscall's call → the domain's; a missing oneof is refused naming `${at}.call`. */
-export function syscallFromWire(at: string, s: WireSyscall): Syscall {
+export function syscallFromWire(at: string, s: WireSyscall): ProcessCall {
   const c = s.call;
   switch (c?.$case) {
+    case 'open':
+      return { kind: 'open', path: c.value.path, flags: c.value.flags };
+    case 'close':
+      return { kind: 'close', fd: c.value.fd };
+    case 'read':
+      return { kind: 'read', fd: c.value.fd, count: countFromWire(c.value.count) };
+    case 'write':
+      return { kind: 'write', fd: c.value.fd, data: new Uint8Array(c.value.data) };
     case 'mmap':
       return {
         kind: 'mmap',
@@ -79,8 +95,25 @@ export function syscallFromWire(at: string, s: WireSyscall): Syscall {
 }
 
 /** The domain's syscall → a proto Syscall (for clients of the service). */
-export function syscallToWire(pid: number, call: Syscall): WireSyscall {
+export function syscallToWire(pid: number, call: ProcessCall): WireSyscall {
   switch (call.kind) {
+    case 'open':
+      return { pid, call: { $case: 'open', value: { path: call.path, flags: call.flags } } };
+    case 'close':
+      return { pid, call: { $case: 'close', value: { fd: call.fd } } };
+    case 'read':
+      return { pid, call: { $case: 'read', value: { fd: call.fd, count: BigInt(call.count) } } };
+    case 'write':
+      return {
+        pid,
+        call: {
+          $case: 'write',
+          value: {
+            fd: call.fd,
+            data: Buffer.from(call.data.buffer, call.data.byteOffset, call.data.byteLength),
+          },
+        },
+      };
     case 'mmap':
       return {
         pid,
@@ -140,10 +173,35 @@ export function syscallToWire(pid: number, call: Syscall): WireSyscall {
   }
 }
 
-export function syscallResultToWire(r: SyscallResult): WireResult {
-  return 'errno' in r
-    ? { ret: 0n, errno: ERRNO[r.errno] as Errno }
-    : { ret: BigInt(r.ret), errno: Errno.ERRNO_UNSPECIFIED };
+const NO_DATA = Buffer.alloc(0);
+
+/** A syscall's answer → the wire: ret or errno, and read's bytes. */
+export function syscallResultToWire(r: ProcessCallResult): WireResult {
+  if ('errno' in r) return { ret: 0n, errno: errnoToWire(r.errno), data: NO_DATA };
+  const data = r.data ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : NO_DATA;
+  return { ret: BigInt(r.ret), errno: Errno.ERRNO_UNSPECIFIED, data };
+}
+
+/**
+ * A SyscallResult from the service → the domain's (for clients). ret is a number: every return
+ * value is an address (below 2^48), a count or an fd. read's bytes come back as `data`.
+ */
+export function syscallResultFromWire(r: WireResult): ProcessCallResult {
+  if (r.errno !== Errno.ERRNO_UNSPECIFIED) return { errno: errnoFromWire(r.errno) };
+  const ret = Number(r.ret);
+  return r.data.length > 0 ? { ret, data: new Uint8Array(r.data) } : { ret };
+}
+
+/** An errno name → the proto enum, whose numbers are Linux's. */
+export function errnoToWire(name: ErrnoName): Errno {
+  return ERRNO[name] as Errno;
+}
+
+/** The proto Errno (set: not UNSPECIFIED) → its name; a number uapi does not know is the peer's bug. */
+export function errnoFromWire(e: Errno): ErrnoName {
+  const name = errnoName(e);
+  if (name === undefined) throw new Error(`errno ${e} from the wire: not an errno this model knows`);
+  return name;
 }
 
 const OUTCOMES: Record<DomainOutcome, FaultOutcome> = {

@@ -1,17 +1,11 @@
 import { applyRemapRequests, type DeviceDrivers, type DriverVma } from '@pagemesh/device-drivers';
 import { type Mmu, vmGetPageProt } from '@pagemesh/mmu';
-import type { DeviceFileInfo, DeviceFilesPort } from '@pagemesh/vma-manager';
-
-/**
- * s_dev of devtmpfs, the filesystem /dev/mymmap lives on, as /proc/PID/maps prints it for a device
- * mapping (the superblock's device, not the node's i_rdev 42:0): `00:05` (kernel-semantics.md §8.3).
- */
-export const DEVTMPFS_DEV = { major: 0, minor: 5 } as const;
-/**
- * The first inode number handed to a device node. devtmpfs numbers its inodes as it creates them,
- * so the value is arbitrary; it only has to be stable for one node.
- */
-const FIRST_DEVTMPFS_INO = 1000;
+import {
+  DEVTMPFS_DEV,
+  DevtmpfsInodes,
+  type DeviceFileInfo,
+  type DeviceFilesPort,
+} from '@pagemesh/vma-manager';
 
 /**
  * The vma-manager's device-files port over DeviceDrivers and the mmu in the same process. A
@@ -19,12 +13,7 @@ const FIRST_DEVTMPFS_INO = 1000;
  * address space, through the mmu (applyRemapRequests: in call order, undone at the first refusal).
  */
 export function inprocDeviceFilesPort(dd: DeviceDrivers, mmu: Mmu): DeviceFilesPort {
-  const inodes = new Map<string, number>();
-  const ino = (path: string): number => {
-    let n = inodes.get(path);
-    if (n === undefined) inodes.set(path, (n = FIRST_DEVTMPFS_INO + inodes.size));
-    return n;
-  };
+  const inodes = new DevtmpfsInodes();
   return {
     async open(path, flags) {
       const r = await dd.open(path, flags);
@@ -35,7 +24,7 @@ export function inprocDeviceFilesPort(dd: DeviceDrivers, mmu: Mmu): DeviceFilesP
         fMode: r.file.fMode,
         devMajor: DEVTMPFS_DEV.major,
         devMinor: DEVTMPFS_DEV.minor,
-        ino: ino(r.file.path),
+        ino: inodes.ino(r.file.path),
       };
       return { file };
     },

@@ -1,5 +1,7 @@
 import {
   PidsExhaustedError,
+  isFileCall,
+  runFileCall,
   type FaultOutcome as VmaFaultOutcome,
   type Syscall as VmaSyscall,
   type VmaManager,
@@ -10,10 +12,10 @@ import type {
   FaultRequest,
   PagemapEntry,
   ProcessHandle,
-  Syscall,
   SyscallResult,
   VmaManagerPort,
 } from '../ports';
+import { toProcessCall } from '../process-call';
 
 const PAGE = 4096;
 
@@ -28,66 +30,6 @@ function outcome(o: VmaFaultOutcome): FaultOutcome {
       return { kind: 'sigsegv', code: 'SEGV_ACCERR' };
     case 'sigbus':
       return { kind: 'sigbus', code: 'BUS_ADRERR' };
-  }
-}
-
-/** The memory syscalls of a process-table batch; null for the file calls, which have their own methods. */
-function toVmaSyscall(c: Syscall): VmaSyscall | null {
-  switch (c.call) {
-    case 'mmap':
-      return {
-        kind: 'mmap',
-        addr: c.addr,
-        length: c.length,
-        prot: c.prot,
-        flags: c.flags,
-        fd: c.fd,
-        offset: c.offset,
-      };
-    case 'munmap':
-    case 'mlock':
-    case 'munlock':
-    case 'mseal':
-      return { kind: c.call, addr: c.addr, length: c.length };
-    case 'mprotect':
-      return { kind: 'mprotect', addr: c.addr, length: c.length, prot: c.prot };
-    case 'mremap':
-      return {
-        kind: 'mremap',
-        oldAddr: c.addr,
-        oldLength: c.oldLength,
-        newLength: c.newLength,
-        flags: c.flags,
-        newAddr: c.newAddr,
-      };
-    case 'madvise':
-      return { kind: 'madvise', addr: c.addr, length: c.length, advice: c.advice };
-    default:
-      return null;
-  }
-}
-
-/** A file call of the orchestrator on the process table's fd methods; null for the memory syscalls. */
-async function fileCall(vm: VmaManager, pid: number, c: Syscall): Promise<SyscallResult | null> {
-  const res = (r: { ret: number } | { errno: Errno }): SyscallResult =>
-    'errno' in r ? { errno: r.errno } : { ret: r.ret };
-  switch (c.call) {
-    case 'open':
-      return res(await vm.open(pid, c.path, c.flags));
-    case 'read': {
-      const r = await vm.read(pid, c.fd, c.length);
-      return 'errno' in r ? { errno: r.errno } : { ret: r.ret, data: r.data };
-    }
-    case 'write':
-      return res(await vm.write(pid, c.fd, c.data));
-    case 'close':
-      return res(await vm.close(pid, c.fd));
-    case 'create-file':
-    case 'ftruncate':
-      // regular files and memfds are not modelled: only device nodes can be opened
-      return { errno: 'ENOSYS' };
-    default:
-      return null;
   }
 }
 
@@ -127,13 +69,14 @@ export function inprocVmaManagerPort(vm: VmaManager): VmaManagerPort {
         run = [];
       };
       for (const c of calls) {
-        const m = toVmaSyscall(c);
-        if (m) {
-          run.push(m);
+        const p = toProcessCall(c);
+        if (p && !isFileCall(p)) {
+          run.push(p);
           continue;
         }
         await flush();
-        out.push((await fileCall(vm, pid, c)) ?? { errno: 'ENOSYS' });
+        // vmtrace's regular files and ftruncate are not modelled: only device nodes open
+        out.push(p ? await runFileCall(vm, pid, p) : { errno: 'ENOSYS' });
       }
       await flush();
       return out;

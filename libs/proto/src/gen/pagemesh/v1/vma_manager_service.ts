@@ -145,11 +145,19 @@ export interface ExitProcessResponse {
 
 export interface VmaManagerServiceReadProcFileRequest {
   pid: number;
+  /** Unset (UNSPECIFIED) when entry is set. */
   file: ProcessProcFile;
+  /**
+   * A driver's entry: its name under /proc, such as "my-proc-entry" for
+   * /proc/my-proc-entry. Only with file UNSPECIFIED.
+   */
+  entry: string;
 }
 
 export interface VmaManagerServiceReadProcFileResponse {
   text: string;
+  /** ERRNO_ENOENT when no driver created the entry (then text is empty). */
+  errno: Errno;
 }
 
 export interface MmapCall {
@@ -193,6 +201,30 @@ export interface RangeCall {
   length: bigint;
 }
 
+/** open(path, flags) of a device node: the new fd is the result's ret. */
+export interface OpenCall {
+  /** An absolute path, such as "/dev/mymmap". */
+  path: string;
+  /** open(2) flags (O_ACCMODE bits and the rest). */
+  flags: number;
+}
+
+export interface CloseCall {
+  fd: number;
+}
+
+/** read(fd, buf, count): the bytes read are the result's data, ret their count. */
+export interface ReadCall {
+  fd: number;
+  count: bigint;
+}
+
+/** write(fd, buf, count) of data: ret is the count the file took. */
+export interface WriteCall {
+  fd: number;
+  data: Buffer;
+}
+
 export interface Syscall {
   pid: number;
   call:
@@ -204,6 +236,10 @@ export interface Syscall {
     | { $case: "mlock"; value: RangeCall }
     | { $case: "munlock"; value: RangeCall }
     | { $case: "mseal"; value: RangeCall }
+    | { $case: "open"; value: OpenCall }
+    | { $case: "close"; value: CloseCall }
+    | { $case: "read"; value: ReadCall }
+    | { $case: "write"; value: WriteCall }
     | undefined;
 }
 
@@ -211,6 +247,8 @@ export interface SyscallResult {
   /** The return value when errno is ERRNO_UNSPECIFIED (an address for mmap and mremap). */
   ret: bigint;
   errno: Errno;
+  /** What read returned (ret bytes); empty for the other calls. */
+  data: Buffer;
 }
 
 export interface StreamSyscallsRequest {
@@ -564,7 +602,7 @@ export const ExitProcessResponse: MessageFns<ExitProcessResponse> = {
 };
 
 function createBaseVmaManagerServiceReadProcFileRequest(): VmaManagerServiceReadProcFileRequest {
-  return { pid: 0, file: 0 };
+  return { pid: 0, file: 0, entry: "" };
 }
 
 export const VmaManagerServiceReadProcFileRequest: MessageFns<VmaManagerServiceReadProcFileRequest> = {
@@ -574,6 +612,9 @@ export const VmaManagerServiceReadProcFileRequest: MessageFns<VmaManagerServiceR
     }
     if (message.file !== 0) {
       writer.uint32(16).int32(message.file);
+    }
+    if (message.entry !== "") {
+      writer.uint32(26).string(message.entry);
     }
     return writer;
   },
@@ -607,6 +648,14 @@ export const VmaManagerServiceReadProcFileRequest: MessageFns<VmaManagerServiceR
             message.file = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.entry = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -623,6 +672,7 @@ export const VmaManagerServiceReadProcFileRequest: MessageFns<VmaManagerServiceR
     return {
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
       file: isSet(object.file) ? processProcFileFromJSON(object.file) : 0,
+      entry: isSet(object.entry) ? globalThis.String(object.entry) : "",
     };
   },
 
@@ -634,6 +684,9 @@ export const VmaManagerServiceReadProcFileRequest: MessageFns<VmaManagerServiceR
     if (message.file !== 0) {
       obj.file = processProcFileToJSON(message.file);
     }
+    if (message.entry !== "") {
+      obj.entry = message.entry;
+    }
     return obj;
   },
 
@@ -644,18 +697,22 @@ export const VmaManagerServiceReadProcFileRequest: MessageFns<VmaManagerServiceR
     const message = createBaseVmaManagerServiceReadProcFileRequest();
     message.pid = object.pid ?? 0;
     message.file = object.file ?? 0;
+    message.entry = object.entry ?? "";
     return message;
   },
 };
 
 function createBaseVmaManagerServiceReadProcFileResponse(): VmaManagerServiceReadProcFileResponse {
-  return { text: "" };
+  return { text: "", errno: 0 };
 }
 
 export const VmaManagerServiceReadProcFileResponse: MessageFns<VmaManagerServiceReadProcFileResponse> = {
   encode(message: VmaManagerServiceReadProcFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.text !== "") {
       writer.uint32(10).string(message.text);
+    }
+    if (message.errno !== 0) {
+      writer.uint32(16).int32(message.errno);
     }
     return writer;
   },
@@ -681,6 +738,14 @@ export const VmaManagerServiceReadProcFileResponse: MessageFns<VmaManagerService
             message.text = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errno = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,13 +759,19 @@ export const VmaManagerServiceReadProcFileResponse: MessageFns<VmaManagerService
   },
 
   fromJSON(object: any): VmaManagerServiceReadProcFileResponse {
-    return { text: isSet(object.text) ? globalThis.String(object.text) : "" };
+    return {
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+    };
   },
 
   toJSON(message: VmaManagerServiceReadProcFileResponse): unknown {
     const obj: any = {};
     if (message.text !== "") {
       obj.text = message.text;
+    }
+    if (message.errno !== 0) {
+      obj.errno = errnoToJSON(message.errno);
     }
     return obj;
   },
@@ -711,6 +782,7 @@ export const VmaManagerServiceReadProcFileResponse: MessageFns<VmaManagerService
   fromPartial(object: DeepPartial<VmaManagerServiceReadProcFileResponse>): VmaManagerServiceReadProcFileResponse {
     const message = createBaseVmaManagerServiceReadProcFileResponse();
     message.text = object.text ?? "";
+    message.errno = object.errno ?? 0;
     return message;
   },
 };
@@ -1422,6 +1494,331 @@ export const RangeCall: MessageFns<RangeCall> = {
   },
 };
 
+function createBaseOpenCall(): OpenCall {
+  return { path: "", flags: 0 };
+}
+
+export const OpenCall: MessageFns<OpenCall> = {
+  encode(message: OpenCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.flags !== 0) {
+      writer.uint32(16).uint32(message.flags);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.flags = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenCall {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      flags: isSet(object.flags) ? globalThis.Number(object.flags) : 0,
+    };
+  },
+
+  toJSON(message: OpenCall): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.flags !== 0) {
+      obj.flags = Math.round(message.flags);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenCall>): OpenCall {
+    return OpenCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenCall>): OpenCall {
+    const message = createBaseOpenCall();
+    message.path = object.path ?? "";
+    message.flags = object.flags ?? 0;
+    return message;
+  },
+};
+
+function createBaseCloseCall(): CloseCall {
+  return { fd: 0 };
+}
+
+export const CloseCall: MessageFns<CloseCall> = {
+  encode(message: CloseCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fd !== 0) {
+      writer.uint32(8).int32(message.fd);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fd = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CloseCall {
+    return { fd: isSet(object.fd) ? globalThis.Number(object.fd) : 0 };
+  },
+
+  toJSON(message: CloseCall): unknown {
+    const obj: any = {};
+    if (message.fd !== 0) {
+      obj.fd = Math.round(message.fd);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CloseCall>): CloseCall {
+    return CloseCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CloseCall>): CloseCall {
+    const message = createBaseCloseCall();
+    message.fd = object.fd ?? 0;
+    return message;
+  },
+};
+
+function createBaseReadCall(): ReadCall {
+  return { fd: 0, count: 0n };
+}
+
+export const ReadCall: MessageFns<ReadCall> = {
+  encode(message: ReadCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fd !== 0) {
+      writer.uint32(8).int32(message.fd);
+    }
+    if (message.count !== 0n) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fd = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadCall {
+    return {
+      fd: isSet(object.fd) ? globalThis.Number(object.fd) : 0,
+      count: isSet(object.count) ? BigInt(object.count) : 0n,
+    };
+  },
+
+  toJSON(message: ReadCall): unknown {
+    const obj: any = {};
+    if (message.fd !== 0) {
+      obj.fd = Math.round(message.fd);
+    }
+    if (message.count !== 0n) {
+      obj.count = message.count.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadCall>): ReadCall {
+    return ReadCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadCall>): ReadCall {
+    const message = createBaseReadCall();
+    message.fd = object.fd ?? 0;
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : 0n;
+    return message;
+  },
+};
+
+function createBaseWriteCall(): WriteCall {
+  return { fd: 0, data: Buffer.alloc(0) };
+}
+
+export const WriteCall: MessageFns<WriteCall> = {
+  encode(message: WriteCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fd !== 0) {
+      writer.uint32(8).int32(message.fd);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fd = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteCall {
+    return {
+      fd: isSet(object.fd) ? globalThis.Number(object.fd) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: WriteCall): unknown {
+    const obj: any = {};
+    if (message.fd !== 0) {
+      obj.fd = Math.round(message.fd);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteCall>): WriteCall {
+    return WriteCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteCall>): WriteCall {
+    const message = createBaseWriteCall();
+    message.fd = object.fd ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseSyscall(): Syscall {
   return { pid: 0, call: undefined };
 }
@@ -1455,6 +1852,18 @@ export const Syscall: MessageFns<Syscall> = {
         break;
       case "mseal":
         RangeCall.encode(message.call.value, writer.uint32(74).fork()).join();
+        break;
+      case "open":
+        OpenCall.encode(message.call.value, writer.uint32(82).fork()).join();
+        break;
+      case "close":
+        CloseCall.encode(message.call.value, writer.uint32(90).fork()).join();
+        break;
+      case "read":
+        ReadCall.encode(message.call.value, writer.uint32(98).fork()).join();
+        break;
+      case "write":
+        WriteCall.encode(message.call.value, writer.uint32(106).fork()).join();
         break;
     }
     return writer;
@@ -1545,6 +1954,38 @@ export const Syscall: MessageFns<Syscall> = {
             message.call = { $case: "mseal", value: RangeCall.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.call = { $case: "open", value: OpenCall.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.call = { $case: "close", value: CloseCall.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.call = { $case: "read", value: ReadCall.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.call = { $case: "write", value: WriteCall.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1576,6 +2017,14 @@ export const Syscall: MessageFns<Syscall> = {
         ? { $case: "munlock", value: RangeCall.fromJSON(object.munlock) }
         : isSet(object.mseal)
         ? { $case: "mseal", value: RangeCall.fromJSON(object.mseal) }
+        : isSet(object.open)
+        ? { $case: "open", value: OpenCall.fromJSON(object.open) }
+        : isSet(object.close)
+        ? { $case: "close", value: CloseCall.fromJSON(object.close) }
+        : isSet(object.read)
+        ? { $case: "read", value: ReadCall.fromJSON(object.read) }
+        : isSet(object.write)
+        ? { $case: "write", value: WriteCall.fromJSON(object.write) }
         : undefined,
     };
   },
@@ -1601,6 +2050,14 @@ export const Syscall: MessageFns<Syscall> = {
       obj.munlock = RangeCall.toJSON(message.call.value);
     } else if (message.call?.$case === "mseal") {
       obj.mseal = RangeCall.toJSON(message.call.value);
+    } else if (message.call?.$case === "open") {
+      obj.open = OpenCall.toJSON(message.call.value);
+    } else if (message.call?.$case === "close") {
+      obj.close = CloseCall.toJSON(message.call.value);
+    } else if (message.call?.$case === "read") {
+      obj.read = ReadCall.toJSON(message.call.value);
+    } else if (message.call?.$case === "write") {
+      obj.write = WriteCall.toJSON(message.call.value);
     }
     return obj;
   },
@@ -1660,13 +2117,37 @@ export const Syscall: MessageFns<Syscall> = {
         }
         break;
       }
+      case "open": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "open", value: OpenCall.fromPartial(object.call.value) };
+        }
+        break;
+      }
+      case "close": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "close", value: CloseCall.fromPartial(object.call.value) };
+        }
+        break;
+      }
+      case "read": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "read", value: ReadCall.fromPartial(object.call.value) };
+        }
+        break;
+      }
+      case "write": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "write", value: WriteCall.fromPartial(object.call.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseSyscallResult(): SyscallResult {
-  return { ret: 0n, errno: 0 };
+  return { ret: 0n, errno: 0, data: Buffer.alloc(0) };
 }
 
 export const SyscallResult: MessageFns<SyscallResult> = {
@@ -1679,6 +2160,9 @@ export const SyscallResult: MessageFns<SyscallResult> = {
     }
     if (message.errno !== 0) {
       writer.uint32(16).int32(message.errno);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
     }
     return writer;
   },
@@ -1712,6 +2196,14 @@ export const SyscallResult: MessageFns<SyscallResult> = {
             message.errno = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1728,6 +2220,7 @@ export const SyscallResult: MessageFns<SyscallResult> = {
     return {
       ret: isSet(object.ret) ? BigInt(object.ret) : 0n,
       errno: isSet(object.errno) ? errnoFromJSON(object.errno) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
     };
   },
 
@@ -1739,6 +2232,9 @@ export const SyscallResult: MessageFns<SyscallResult> = {
     if (message.errno !== 0) {
       obj.errno = errnoToJSON(message.errno);
     }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
     return obj;
   },
 
@@ -1749,6 +2245,7 @@ export const SyscallResult: MessageFns<SyscallResult> = {
     const message = createBaseSyscallResult();
     message.ret = (object.ret !== undefined && object.ret !== null) ? BigInt(object.ret) : 0n;
     message.errno = object.errno ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -2676,7 +3173,10 @@ export const VmaManagerServiceService = {
     responseSerialize: (value: ExitProcessResponse): Buffer => Buffer.from(ExitProcessResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExitProcessResponse => ExitProcessResponse.decode(value),
   },
-  /** /proc/PID/maps, smaps, status. */
+  /**
+   * /proc/PID/maps, smaps, status; or, with entry, a driver's /proc entry
+   * read by the process (the driver sees its pid, comm and VMAs).
+   */
   readProcFile: {
     path: "/pagemesh.v1.VmaManagerService/ReadProcFile" as const,
     requestStream: false as const,
@@ -2753,7 +3253,10 @@ export interface VmaManagerServiceServer extends UntypedServiceImplementation {
   createProcess: handleUnaryCall<CreateProcessRequest, CreateProcessResponse>;
   /** exit: everything the process held is returned. */
   exitProcess: handleUnaryCall<ExitProcessRequest, ExitProcessResponse>;
-  /** /proc/PID/maps, smaps, status. */
+  /**
+   * /proc/PID/maps, smaps, status; or, with entry, a driver's /proc entry
+   * read by the process (the driver sees its pid, comm and VMAs).
+   */
   readProcFile: handleUnaryCall<VmaManagerServiceReadProcFileRequest, VmaManagerServiceReadProcFileResponse>;
   /** A stream of syscall batches for one or more processes, answered in order. */
   streamSyscalls: handleBidiStreamingCall<StreamSyscallsRequest, StreamSyscallsResponse>;
@@ -2807,7 +3310,10 @@ export interface VmaManagerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExitProcessResponse) => void,
   ): ClientUnaryCall;
-  /** /proc/PID/maps, smaps, status. */
+  /**
+   * /proc/PID/maps, smaps, status; or, with entry, a driver's /proc entry
+   * read by the process (the driver sees its pid, comm and VMAs).
+   */
   readProcFile(
     request: VmaManagerServiceReadProcFileRequest,
     callback: (error: ServiceError | null, response: VmaManagerServiceReadProcFileResponse) => void,
@@ -2894,6 +3400,14 @@ export const VmaManagerServiceClient = makeGenericClientConstructor(
   service: typeof VmaManagerServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
