@@ -19,15 +19,15 @@ describe('pagemesh replay --transport grpc (the services as local processes)', (
     return w;
   };
 
-  it('replays demand-paging and fork-cow over gRPC with every expectation met', async () => {
+  it('replays lab-mmap, demand-paging and fork-cow over gRPC with every expectation met', async () => {
     const io = captureIo();
-    expect(await runCli(['replay', 'demand-paging', 'fork-cow', '--transport', 'grpc', '--json'], io)).toBe(
-      0,
-    );
+    expect(
+      await runCli(['replay', 'lab-mmap', 'demand-paging', 'fork-cow', '--transport', 'grpc', '--json'], io),
+    ).toBe(0);
     const reports = io.lines.map(
       (l) => JSON.parse(l) as { ok: boolean; transport: string; failures: unknown[] },
     );
-    expect(reports).toHaveLength(2);
+    expect(reports).toHaveLength(3);
     for (const r of reports) {
       expect(r.failures).toEqual([]);
       expect(r.ok).toBe(true);
@@ -35,7 +35,8 @@ describe('pagemesh replay --transport grpc (the services as local processes)', (
     }
   });
 
-  it.each(['demand-paging', 'fork-cow'])(
+  // lab-mmap: device files through the vma-manager, device-drivers and mmu services as processes
+  it.each(['lab-mmap', 'demand-paging', 'fork-cow'])(
     '%s gives the same comparable report in-process and over gRPC (PFNs, /proc texts, TLB figures)',
     async (name) => {
       const inproc = await replayWorkload(workload(name), bootInprocStack, {});
