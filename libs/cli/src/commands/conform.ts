@@ -85,7 +85,7 @@ export function registerConform(program: Command, io: CommandIo): void {
     .option('--tier <n>', 'how strictly to compare: 1, 2 or 3 (as compare.py)', parseTier, 2 as Tier)
     .option(
       '--transport <name>',
-      'inproc (domain libraries wired directly) or grpc',
+      'inproc (domain libraries wired directly) or grpc (each case on a process of the vma-manager service, the services started as local processes)',
       parseTransport,
       'inproc',
     )
