@@ -134,4 +134,42 @@ describe('grpcStackFactory: the replay ports over the services', () => {
       expect(comparableReport(grpc)).toEqual(comparableReport(inproc));
     },
   );
+
+  it('device files through the vma-manager port: results in order with the memory syscalls, errors as values, a bad pid refused', async () => {
+    const workload = builtinWorkload('lab-mmap');
+    if (!workload) throw new Error('lab-mmap');
+    const stack = await grpcStackFactory(inProcessServices({ args: [], stopped: 0 }))(workload.machine);
+    try {
+      expect(await stack.devices.loadModule('kmmap')).toEqual({ ret: 0 });
+      expect(await stack.devices.mknod('/dev/mymmap', 42, 0)).toEqual({ ret: 0 });
+      const { pid } = await stack.vma.createProcess('mmap-test');
+      const PAGE = 4096;
+      const results = await stack.vma.syscalls(pid, [
+        { call: 'open', path: '/dev/mymmap', flags: 2 },
+        { call: 'mmap', addr: 0, length: 16 * PAGE, prot: 1, flags: 1, fd: 0, offset: 0 },
+        { call: 'create-file', name: 'f', size: PAGE, readOnly: false, memfd: false },
+        { call: 'read', fd: 0, length: 4 },
+        { call: 'read', fd: 9, length: 4 },
+        { call: 'write', fd: 9, data: Uint8Array.of(1) },
+        { call: 'close', fd: 9 },
+      ]);
+      expect(results[0]).toEqual({ ret: 0 });
+      expect(results[1]).toEqual({ ret: expect.any(Number) });
+      expect(results.slice(2)).toEqual([
+        { errno: 'ENOSYS' },
+        { ret: 4, data: Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd) },
+        { errno: 'EBADF' },
+        { errno: 'EBADF' },
+        { errno: 'EBADF' },
+      ]);
+      expect(await stack.vma.proc(pid, '/proc/my-proc-entry')).toBe(`${16 * PAGE} mmap-test\n`);
+      expect(await stack.vma.proc(pid, '/proc/no-such-entry')).toBeNull();
+      await expect(stack.vma.syscalls(4242, [{ call: 'close', fd: 0 }])).rejects.toThrow(/pid/);
+      await expect(stack.vma.proc(4242, '/proc/my-proc-entry')).rejects.toThrow(/NOT_FOUND|no such process/);
+      await stack.vma.exit(pid);
+      expect(await stack.devices.unloadModule('kmmap')).toEqual({ ret: 0 });
+    } finally {
+      await stack.close();
+    }
+  });
 });
