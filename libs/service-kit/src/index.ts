@@ -51,6 +51,8 @@ export type {
 
 // Streams of batches
 export { serveBatchStream } from './batch-stream';
+export { BatchRefusedError, BatchStreamClient } from './batch-stream-client';
+export type { BatchAnswer, BatchStreamClientOptions } from './batch-stream-client';
 
 // Server
 export { serviceNamesOf, startService } from './start-service';
