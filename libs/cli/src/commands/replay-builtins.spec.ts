@@ -16,19 +16,13 @@ import {
 import { startLocalStack, type RunningStack } from '../stack/local-stack';
 import { distDir } from './common';
 
-/**
- * lab-mmap needs device files over gRPC, which the vma-manager's service does not carry yet;
- * it is replayed over gRPC by the test of that work once it lands.
- */
-const OVER_GRPC = BUILTIN_WORKLOADS.map((w) => w.name).filter((n) => n !== 'lab-mmap');
-
 const machineKey = (m: MachineSpec) =>
   `${m.arch} ${m.memory / 2 ** 20} MiB, ${m.cpus} CPUs, ${m.tlbEntries}-entry TLB`;
 
 /** The built-ins grouped by machine, in registry order: one stack of services per machine. */
 function byMachine(): [string, Workload[]][] {
   const groups = new Map<string, Workload[]>();
-  for (const name of OVER_GRPC) {
+  for (const { name } of BUILTIN_WORKLOADS) {
     const w = builtinWorkload(name);
     if (!w) throw new Error(`no built-in workload ${name}`);
     const key = machineKey(w.machine);
@@ -38,7 +32,7 @@ function byMachine(): [string, Workload[]][] {
 }
 
 /**
- * Every built-in (but lab-mmap) over gRPC, on the services as local processes (the bundles of
+ * Every built-in over gRPC, on the services as local processes (the bundles of
  * dist/: node tools/build.mjs; npm test builds first). The services are started once per machine
  * and the workloads of that machine replayed one after the other on them, and on one in-process
  * machine in the same order: each must meet every expectation and give the same comparable report
