@@ -4,7 +4,9 @@
 #
 #   docker/setup.sh engine       install docker.io + docker-compose (Debian) and start dockerd
 #   docker/setup.sh image        build the bundles, stage docker/context, build pagemesh/services
-#   docker/setup.sh up           image, then docker-compose up -d and wait until all are healthy
+#   docker/setup.sh up           image, then start
+#   docker/setup.sh start [SVC]  docker-compose up -d (all five, or SVC and what it depends on) with
+#                                the image already built, and wait until they are healthy
 #   docker/setup.sh down         docker-compose down
 #   docker/setup.sh stop-engine  stop the dockerd this script started
 #
@@ -75,17 +77,21 @@ image() {
   BASE_IMAGE=$BASE_IMAGE docker-compose build --build-arg "BASE_IMAGE=$BASE_IMAGE" page-allocator
 }
 
-up() {
-  image
-  BASE_IMAGE=$BASE_IMAGE docker-compose up -d
-  local ids
+start() {
+  # --no-build: an image missing here is an error to see, not a build from a base no one can pull.
+  docker-compose up -d --no-build "$@"
+  local ids states
   for _ in $(seq 1 120); do
     ids=$(docker-compose ps -q)
-    if [ -n "$ids" ] && [ -z "$(docker inspect --format '{{.State.Health.Status}}' $ids | grep -v healthy)" ]; then
+    # one line per container: "running healthy" once its grpc.health.v1 check has passed
+    states=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids)
+    if [ -n "$ids" ] && [ -z "$(grep -vx 'running healthy' <<<"$states")" ]; then
       echo "all services healthy"
       docker-compose ps
       return
     fi
+    # a service that stopped (a flag it refused, a crash) will not become healthy: say so now
+    if grep -qv '^running ' <<<"$states"; then break; fi
     sleep 0.5
   done
   docker-compose ps
@@ -97,8 +103,9 @@ up() {
 case "${1:-}" in
   engine) engine ;;
   image) image ;;
-  up) up ;;
+  up) image && start ;;
+  start) shift && start "$@" ;;
   down) docker-compose down ;;
   stop-engine) [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" && echo "dockerd stopped" ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac
