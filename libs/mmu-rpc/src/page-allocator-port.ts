@@ -1,5 +1,5 @@
 import type { MachineInfo, PageAllocatorPort, PhysOp } from '@pagemesh/mmu';
-import { toBigints, toNumbers } from '@pagemesh/page-allocator-rpc';
+import { PageOpsStream, toBigints, toNumbers } from '@pagemesh/page-allocator-rpc';
 import {
   AllocPagesRequest,
   Arch,
@@ -23,16 +23,31 @@ const GFP_VMALLOC = 0xcc0 | 0x2;
  */
 export function grpcPageAllocatorPort(client: PageAllocatorServiceClient): PageAllocatorPort {
   const getMachine = promisifyUnary(client, 'getMachine');
-  const allocPages = promisifyUnary(client, 'allocPages');
-  const freePages = promisifyUnary(client, 'freePages');
   const getPageCounts = promisifyUnary(client, 'getPageCounts');
   const transfers = new TransferStream(client);
+  // page-table and vmalloc frames come and go on one StreamPageOps stream (a map that needs a
+  // table waits for this call: a message on an open stream costs less than a unary call)
+  const pageOps = new PageOpsStream(client);
 
   const allocAll = async (gfpMask: number, count: number, use: PageUse): Promise<number[] | null> => {
-    const res = await allocPages(
-      AllocPagesRequest.fromPartial({ gfpMask, order: 0, count, use, allOrNothing: true }),
-    );
+    const [r] = await pageOps.run([
+      {
+        op: {
+          $case: 'alloc',
+          value: AllocPagesRequest.fromPartial({ gfpMask, order: 0, count, use, allOrNothing: true }),
+        },
+      },
+    ]);
+    if (r?.result?.$case !== 'alloc')
+      throw new Error('page allocator answered an alloc op with another result');
+    const res = r.result.value;
     return res.errno === Errno.ERRNO_UNSPECIFIED ? toNumbers('pfns', res.pfns) : null;
+  };
+  const freeAll = async (pfns: readonly number[], use: PageUse): Promise<void> => {
+    if (pfns.length)
+      await pageOps.run([
+        { op: { $case: 'free', value: FreePagesRequest.fromPartial({ pfns: toBigints(pfns), use }) } },
+      ]);
   };
 
   return {
@@ -48,19 +63,9 @@ export function grpcPageAllocatorPort(client: PageAllocatorServiceClient): PageA
     },
     allocPageTables: (count, user) =>
       allocAll(user ? GFP_PGTABLE_USER : GFP_PGTABLE_KERNEL, count, PageUse.PAGE_USE_PAGE_TABLE),
-    async freePageTables(pfns) {
-      if (pfns.length)
-        await freePages(
-          FreePagesRequest.fromPartial({ pfns: toBigints(pfns), use: PageUse.PAGE_USE_PAGE_TABLE }),
-        );
-    },
+    freePageTables: (pfns) => freeAll(pfns, PageUse.PAGE_USE_PAGE_TABLE),
     allocVmallocPages: (count) => allocAll(GFP_VMALLOC, count, PageUse.PAGE_USE_VMALLOC),
-    async freeVmallocPages(pfns) {
-      if (pfns.length)
-        await freePages(
-          FreePagesRequest.fromPartial({ pfns: toBigints(pfns), use: PageUse.PAGE_USE_VMALLOC }),
-        );
-    },
+    freeVmallocPages: (pfns) => freeAll(pfns, PageUse.PAGE_USE_VMALLOC),
     async transferPhys(ops: readonly PhysOp[]): Promise<Uint8Array[]> {
       return ops.length === 0 ? [] : transfers.transfer(ops);
     },

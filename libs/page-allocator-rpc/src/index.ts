@@ -5,3 +5,4 @@
 export { pageAllocatorHandlers, MAX_BATCH, MAX_GET_PAGES } from './server';
 export { toNumber, toNumbers, toBigints, checkBatch } from './wire';
 export { pageAllocatorServiceOptions } from './service-options';
+export { PageOpsStream } from './page-ops-stream';

@@ -1,5 +1,5 @@
 import { GFP } from '@pagemesh/page-allocator';
-import { MAX_BATCH, MAX_GET_PAGES, toBigints, toNumbers } from '@pagemesh/page-allocator-rpc';
+import { MAX_BATCH, MAX_GET_PAGES, PageOpsStream, toBigints, toNumbers } from '@pagemesh/page-allocator-rpc';
 import {
   AllocPagesRequest,
   ChangePageFlagsRequest,
@@ -38,21 +38,35 @@ const write = (paddr: number, data: Uint8Array): PhysOp => ({
  * inprocPagesPort does over the domain object.
  */
 export function grpcPagesPort(client: PageAllocatorServiceClient): PageAllocatorPort {
-  const allocPages = promisifyUnary(client, 'allocPages');
-  const changePageRefs = promisifyUnary(client, 'changePageRefs');
   const changePageFlags = promisifyUnary(client, 'changePageFlags');
   const getPageCounts = promisifyUnary(client, 'getPageCounts');
   const getPages = promisifyUnary(client, 'getPages');
   const transferPhys = promisifyUnary(client, 'transferPhys');
   let zero: Promise<number> | null = null;
 
+  // allocations and reference changes, the fault path's calls, go down one stream
+  const ops = new PageOpsStream(client);
   const refs = async (op: PageRefOp, pfns: readonly number[]) => {
-    for (const part of chunks(pfns, MAX_BATCH)) await changePageRefs({ op, pfns: toBigints(part) });
+    for (const part of chunks(pfns, MAX_BATCH))
+      await ops.run([{ op: { $case: 'refs', value: { op, pfns: toBigints(part) } } }]);
   };
   const allocZeroed = async (count: number): Promise<number[]> => {
-    const res = await allocPages(
-      AllocPagesRequest.fromPartial({ gfpMask: GFP_USER_ZEROED, order: 0, count, allOrNothing: true }),
-    );
+    const [result] = await ops.run([
+      {
+        op: {
+          $case: 'alloc',
+          value: AllocPagesRequest.fromPartial({
+            gfpMask: GFP_USER_ZEROED,
+            order: 0,
+            count,
+            allOrNothing: true,
+          }),
+        },
+      },
+    ]);
+    if (result?.result?.$case !== 'alloc')
+      throw new Error('page allocator answered an alloc op with another result');
+    const res = result.result.value;
     if (res.errno !== Errno.ERRNO_UNSPECIFIED)
       throw new DomainError('resource-exhausted', `out of memory: ${count} user pages`, {
         field: 'count',
