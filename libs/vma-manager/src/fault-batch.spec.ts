@@ -16,7 +16,13 @@ const FIXED = M.MAP_FIXED_NOREPLACE | M.MAP_ANONYMOUS;
 
 /** user read / write of a not-present page, write to a present read-only one, a fetch, a protection read */
 const errorCode = fc.constantFrom(0x4, 0x4, 0x6, 0x6, 0x7, 0x7, 0x14, 0x5);
-const fault = fc.record({ child: fc.boolean(), page: fc.nat({ max: WINDOW_PAGES - 1 }), errorCode });
+/** CR2 is any byte of the page */
+const fault = fc.record({
+  child: fc.boolean(),
+  page: fc.nat({ max: WINDOW_PAGES - 1 }),
+  offset: fc.constantFrom(0, 0, 1, 0xfff),
+  errorCode,
+});
 
 /**
  * A process with private, shared, read-only and grows-down mappings and holes in a 50-page window:
@@ -94,7 +100,7 @@ describe('FaultBatch', () => {
           const requests = (ps: number[]) =>
             batch.map((f) => ({
               pid: f.child && ps.length > 1 ? ps[1] : ps[0],
-              address: BASE + f.page * PAGE,
+              address: BASE + f.page * PAGE + f.offset,
               errorCode: f.errorCode,
             }));
           const batched = await stacks[0].vm.handleFaults(requests(pids[0]));

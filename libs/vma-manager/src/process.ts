@@ -272,12 +272,14 @@ export class MmProcess {
   }
 
   /**
-   * pagemap entries of the given pages (any order, repeats allowed) that this process mapped, by
-   * address, in one port call; the others are not present.
+   * pagemap entries of the pages of the given addresses (any order, repeats allowed, not
+   * necessarily aligned) that this process mapped, by page address, in one port call; the others
+   * are not present.
    */
   async pagemapPages(vas: readonly number[]): Promise<Map<number, PagemapEntry>> {
     await this.flushDeferred();
-    const want = [...new Set(vas.filter((va) => this.mapped.has(va)))].sort((a, b) => a - b);
+    const pages = vas.map((va) => va - (va % PAGE)).filter((va) => this.mapped.has(va));
+    const want = [...new Set(pages)].sort((a, b) => a - b);
     const out = new Map<number, PagemapEntry>();
     if (!want.length) return out;
     const runs: VaRange[] = [];
