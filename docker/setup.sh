@@ -63,6 +63,7 @@ stage() {
   local ctx=docker/context
   rm -rf "$ctx" && mkdir -p "$ctx/node_modules"
   cp -r dist "$ctx/dist"
+  cp docker/healthcheck.cjs "$ctx/healthcheck.cjs"
   # The production dependency closure, copied from the installed tree (no network needed).
   npm ls --omit=dev --all --parseable 2>/dev/null | grep "^$root/node_modules/" | grep -v "/node_modules/@pagemesh" |
     sed "s#^$root/node_modules/##" | grep -v '/node_modules/' | sort -u | while read -r pkg; do
@@ -95,7 +96,7 @@ start() {
     sleep 0.5
   done
   docker-compose ps
-  docker-compose logs --tail=20
+  docker-compose logs --no-color --tail=20
   echo "docker/setup.sh: services did not all become healthy" >&2
   exit 1
 }
