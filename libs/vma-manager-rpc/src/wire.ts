@@ -219,6 +219,7 @@ const PROC_FILES: Partial<Record<ProcessProcFile, ProcFileName>> = {
   [ProcessProcFile.PROCESS_PROC_FILE_MAPS]: 'maps',
   [ProcessProcFile.PROCESS_PROC_FILE_SMAPS]: 'smaps',
   [ProcessProcFile.PROCESS_PROC_FILE_STATUS]: 'status',
+  [ProcessProcFile.PROCESS_PROC_FILE_STAT]: 'stat',
 };
 
 export function procFileFromWire(file: ProcessProcFile): ProcFileName {
@@ -226,7 +227,7 @@ export function procFileFromWire(file: ProcessProcFile): ProcFileName {
   if (!name)
     throw new DomainError(
       'invalid-argument',
-      `file=${ProcessProcFile[file] ?? file}: expected MAPS, SMAPS or STATUS`,
+      `file=${ProcessProcFile[file] ?? file}: expected MAPS, SMAPS, STATUS or STAT`,
       {
         field: 'file',
         value: file,

@@ -91,6 +91,7 @@ export type { Benchmark } from './benchmarks';
 export { VmaManager } from './tasks/process-table';
 export type { VmaManagerOptions, SyscallRequest, FaultRequest, ProcFileName } from './tasks/process-table';
 export { Task, TASK_COMM_LEN, SIGCHLD, commBytes } from './tasks/task';
+export { procStatField, STAT_FIELD } from './tasks/proc-stat';
 export { FdTable, NR_OPEN_DEFAULT } from './tasks/fd-table';
 export type { TaskState } from './tasks/task';
 export type { Syscall, SyscallKind } from './tasks/syscall';

@@ -30,6 +30,8 @@ import {
   UnsupportedOpError,
   parseProcMaps,
   parseProcSmaps,
+  procStatField,
+  STAT_FIELD,
   type MapsLine,
   type Residency,
   type SmapsFigures,
@@ -212,6 +214,8 @@ export class ServiceTarget implements Target {
   async touch(_line: number, addr: number, len: number, write: boolean, value: number): Promise<TouchResult> {
     this.forget();
     const pages = Math.ceil(len / PAGE);
+    // vmtrace reads ru_minflt around the touch: here it is the service's own count, in /proc/PID/stat
+    const minfltBefore = await this.minflt();
     await this.s.cpu.switchTo(CPU, Number(this.asid));
     let walk: Walk;
     try {
@@ -226,8 +230,14 @@ export class ServiceTarget implements Target {
       values = new Map();
       for (const b of walk.bytes) values.set(b, (values.get(b) ?? 0) + 1);
     }
-    const { done, signal, minflt } = walk;
+    const { done, signal } = walk;
+    const minflt = (await this.minflt()) - minfltBefore;
     return { pages, done, signal, faultPage: signal ? done : null, minflt, values };
+  }
+
+  /** ru_minflt of the process: field 10 of /proc/PID/stat. */
+  private async minflt(): Promise<number> {
+    return Number(procStatField(await this.proc(ProcessProcFile.PROCESS_PROC_FILE_STAT), STAT_FIELD.minflt));
   }
 
   /** The CPU running this process, and its kernel, as the walk sees them. */

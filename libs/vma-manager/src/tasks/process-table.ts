@@ -32,6 +32,7 @@ import { NoSuchProcessError, PidsExhaustedError, ProcessExitedError } from './er
 import { checkFault, faultIsValid, handleFaultBatch, type FaultOutcome } from './fault';
 import { PidMap, PID_MAX_DEFAULT } from './pid-map';
 import { procStatus } from './proc-status';
+import { procStat } from './proc-stat';
 import { ShmemObjects } from './shmem-objects';
 import { checkSyscall, runSyscall, type Syscall } from './syscall';
 import { Task } from './task';
@@ -62,9 +63,9 @@ export interface FaultRequest {
   readonly errorCode: number;
 }
 
-export type ProcFileName = 'maps' | 'smaps' | 'status';
+export type ProcFileName = 'maps' | 'smaps' | 'status' | 'stat';
 
-const PROC_FILES: readonly ProcFileName[] = ['maps', 'smaps', 'status'];
+const PROC_FILES: readonly ProcFileName[] = ['maps', 'smaps', 'status', 'stat'];
 
 export class VmaManager {
   private readonly tasks = new Map<number, Task>();
@@ -316,6 +317,8 @@ export class VmaManager {
         }
         case 'status':
           return procStatus(task);
+        case 'stat':
+          return procStat(task);
       }
     });
   }

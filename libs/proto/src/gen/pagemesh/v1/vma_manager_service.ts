@@ -27,6 +27,8 @@ export enum ProcessProcFile {
   PROCESS_PROC_FILE_MAPS = 1,
   PROCESS_PROC_FILE_SMAPS = 2,
   PROCESS_PROC_FILE_STATUS = 3,
+  /** PROCESS_PROC_FILE_STAT - /proc/PID/stat: one line of 52 fields (minflt is field 10). */
+  PROCESS_PROC_FILE_STAT = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -44,6 +46,9 @@ export function processProcFileFromJSON(object: any): ProcessProcFile {
     case 3:
     case "PROCESS_PROC_FILE_STATUS":
       return ProcessProcFile.PROCESS_PROC_FILE_STATUS;
+    case 4:
+    case "PROCESS_PROC_FILE_STAT":
+      return ProcessProcFile.PROCESS_PROC_FILE_STAT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -61,6 +66,8 @@ export function processProcFileToJSON(object: ProcessProcFile): string {
       return "PROCESS_PROC_FILE_SMAPS";
     case ProcessProcFile.PROCESS_PROC_FILE_STATUS:
       return "PROCESS_PROC_FILE_STATUS";
+    case ProcessProcFile.PROCESS_PROC_FILE_STAT:
+      return "PROCESS_PROC_FILE_STAT";
     case ProcessProcFile.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
