@@ -78,8 +78,10 @@ machine() {
 
 docker-compose down --timeout 10 >/dev/null 2>&1 || true
 step "image: engine, bundles, docker build" image.log bash docker/setup.sh image
-step "in-process reference: ${WORKLOADS[*]}" inproc.log \
-  sh -c "node bin/pagemesh.cjs replay ${WORKLOADS[*]} --transport inproc --json >'$out/inproc.jsonl'"
+reference=("${WORKLOADS[@]}")
+[[ " ${WORKLOADS[*]} " == *" $ORCHESTRATOR_WORKLOAD "* ]] || reference+=("$ORCHESTRATOR_WORKLOAD")
+step "in-process reference: ${reference[*]}" inproc.log \
+  sh -c "node bin/pagemesh.cjs replay ${reference[*]} --transport inproc --json >'$out/inproc.jsonl'"
 show node docker/replay-reports.mjs verdict "$out/inproc.jsonl"
 
 for w in "${WORKLOADS[@]}"; do
@@ -105,4 +107,4 @@ step "orchestrator: stack down" orchestrator-down.log docker-compose down --time
 echo
 echo "container smoke test passed: what ran, and how long it took"
 printf '%s\n' "${summary[@]}"
-printf '%6s s  total\n' "$(seconds_since "$started")"
+printf '%6s s  total (logs and reports in %s)\n' "$(seconds_since "$started")" "$out"
