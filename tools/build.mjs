@@ -14,7 +14,6 @@ const entries = {
   'cli/main': join(root, 'libs/cli/src/main.ts'),
   // The bare grpc-js echo server `pagemesh bench` measures the mmu stream against.
   'bench/echo-server': join(root, 'libs/cli/src/bench/echo-server-main.ts'),
-  // The containers' exec-form health check.
 };
 for (const app of readdirSync(join(root, 'apps'))) {
   entries[`apps/${app}/main`] = join(root, 'apps', app, 'src/main.ts');
