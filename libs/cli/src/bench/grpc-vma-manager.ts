@@ -27,7 +27,7 @@ const RUN_MS = 1_000;
 /** Faults per HandleFaults call (the service's MAX_FAULTS_PER_BATCH), calls in flight, pages faulted per run. */
 const FAULT_BATCH = 4096;
 const FAULTS_IN_FLIGHT = 4;
-const FAULT_PAGES = 65_536;
+const FAULT_PAGES = 131_072;
 
 let stack: RunningStack | undefined;
 
@@ -103,7 +103,7 @@ async function mmapMunmapPairs(): Promise<number> {
 
 /**
  * Write faults handled per second through the vma-manager service, each one allocating a zeroed
- * page and mapping it writable: the 65536 pages (256 MiB) of a fresh anonymous mapping, one write
+ * page and mapping it writable: the 131072 pages (512 MiB) of a fresh anonymous mapping, one write
  * fault per page, sent as a client with many faults to deliver would send them: HandleFaults
  * calls of 4096 faults, 4 calls in flight (the service handles them one after the other, in
  * arrival order). Every fault must come back handled.
