@@ -39,11 +39,10 @@ import type {
 } from '@pagemesh/replay';
 import { toProcessCall } from '@pagemesh/replay';
 import { MAX_GET_PAGES, toNumber } from '@pagemesh/page-allocator-rpc';
-import { ClientPool, promisifyUnary as kitUnary } from '@pagemesh/service-kit';
+import { BatchStreamClient, ClientPool, promisifyUnary as kitUnary } from '@pagemesh/service-kit';
 import { canonicalFromVa48, type Errno } from '@pagemesh/uapi';
 import type { ProcessCall } from '@pagemesh/vma-manager';
 import { syscallResultFromWire, syscallToWire } from '@pagemesh/vma-manager-rpc';
-import { BatchStream } from './batch-stream';
 
 const PAGE = 4096;
 /** The mmu's init_mm: a CPU switched here holds no process's address space (KERNEL_ASID). */
@@ -126,8 +125,9 @@ const PROC_FILES: Readonly<Record<string, ProcessProcFile>> = {
  * and ftruncate answer ENOSYS, as in-process.
  */
 export function grpcVmaManagerPort(client: VmaManagerServiceClient): VmaManagerPort & { close(): void } {
-  const stream = new BatchStream<StreamSyscallsRequest, StreamSyscallsResponse>('vma-manager syscalls', (o) =>
-    client.streamSyscalls(o),
+  const stream = new BatchStreamClient<StreamSyscallsRequest, StreamSyscallsResponse>(
+    'vma-manager syscalls',
+    (o) => client.streamSyscalls(o),
   );
   const createProcess = promisifyUnary(client, 'createProcess');
   const fork = promisifyUnary(client, 'fork');
@@ -219,7 +219,7 @@ const WIRE_OPS: Readonly<Record<UserAccess['op'], AccessOp>> = {
 
 /** The orchestrator's mmu port over MmuService: access batches on one StreamAccesses stream. */
 export function grpcMmuPort(client: MmuServiceClient): MmuPort & { close(): void } {
-  const stream = new BatchStream<StreamAccessesRequest, StreamAccessesResponse>('mmu accesses', (o) =>
+  const stream = new BatchStreamClient<StreamAccessesRequest, StreamAccessesResponse>('mmu accesses', (o) =>
     client.streamAccesses(o),
   );
   const switchCpu = promisifyUnary(client, 'switchCpu');
