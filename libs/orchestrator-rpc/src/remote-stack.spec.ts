@@ -48,6 +48,10 @@ describe('remoteStackFactory: the address-list transport over services already r
     await expect(run).rejects.toThrow(
       /64 MiB of memory where the workload needs 128 MiB, 2 CPU\(s\) where the workload needs 4; start them with page-allocator --arch=x86_64 --mem=134217728 --cpus=4; mmu --cpus=4/,
     );
+    // the same machine for a stack in containers (docker-compose.yml reads these)
+    await expect(replayWorkload(w, remoteStackFactory(services.addresses), {})).rejects.toThrow(
+      /\(docker-compose: PAGEMESH_ARCH=x86_64 PAGEMESH_MEM=134217728 PAGEMESH_CPUS=4 PAGEMESH_TLB_ENTRIES=\d+\)$/,
+    );
   });
 
   it('lists every difference it can see', () => {

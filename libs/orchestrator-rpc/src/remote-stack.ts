@@ -88,11 +88,16 @@ export function machineDifferences(want: MachineSpec, have: RemoteMachine): stri
   return out;
 }
 
-/** The flags that boot the services for a machine, as a person would type them. */
+/**
+ * How to boot the services for a machine, as a person would type it: the services' flags, and
+ * the environment docker-compose.yml reads for the same (a stack in containers).
+ */
 function bootFlags(machine: MachineSpec): string {
   return (
     `page-allocator --arch=${machine.arch} --mem=${machine.memory} --cpus=${machine.cpus}; ` +
-    `mmu --cpus=${machine.cpus} --tlb-entries=${machine.tlbEntries}`
+    `mmu --cpus=${machine.cpus} --tlb-entries=${machine.tlbEntries} ` +
+    `(docker-compose: PAGEMESH_ARCH=${machine.arch} PAGEMESH_MEM=${machine.memory} ` +
+    `PAGEMESH_CPUS=${machine.cpus} PAGEMESH_TLB_ENTRIES=${machine.tlbEntries})`
   );
 }
 
