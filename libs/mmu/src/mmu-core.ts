@@ -92,6 +92,17 @@ export interface RemovedPte {
   readonly executable: boolean;
   /** A PROT_NONE entry (present to Linux, not to the CPU). */
   readonly protNone: boolean;
+  /** A huge PMD leaf (a 2 MiB folio mapped at once): `pfn` is its first page. */
+  readonly huge?: boolean;
+}
+
+/** A huge PMD leaf found over a range: where its entry sits. */
+export interface HugeLeaf {
+  readonly va: number;
+  readonly slot: number;
+  readonly idx: number;
+  readonly lo: number;
+  readonly hi: number;
 }
 
 /** One page of a scattered mapping request. */
@@ -149,6 +160,12 @@ export abstract class MmuCore {
   protected readonly smep: boolean;
   protected readonly smap: boolean;
   protected nextAsid = 1;
+  /**
+   * pgtable_trans_huge_deposit: per user address space, the PTE table frame kept for each huge
+   * PMD leaf (by its address) so that a later split needs no allocation. Counted in PageTables
+   * (the frame is allocated as a page table) but not in the table store until the split.
+   */
+  protected readonly deposited = new Map<number, Map<number, number>>();
   protected queue: Promise<unknown> = Promise.resolve();
   protected readonly vmallocAreas: VmallocAreas;
   protected readonly pkmap: Pkmap | null;
@@ -359,6 +376,7 @@ export abstract class MmuCore {
     va: number,
     count: number,
     fn: (slot: number, firstVa: number, pages: number) => void,
+    skipHugePmd = false,
   ): void {
     const end = va + count * PAGE;
     const out = { hugeLevel: -1, missingLevel: -1 };
@@ -366,6 +384,10 @@ export abstract class MmuCore {
       out.hugeLevel = -1;
       out.missingLevel = -1;
       const slot = this.tables.tableAt(space.pgdSlot, a, this.leafLevel, out);
+      if (skipHugePmd && out.hugeLevel === this.leafLevel - 1) {
+        a = Math.min(end, (Math.floor(a / this.spans[out.hugeLevel]) + 1) * this.spans[out.hugeLevel]);
+        continue;
+      }
       if (out.hugeLevel >= 0) {
         throw new FailedPreconditionError(
           'va',
@@ -386,17 +408,24 @@ export abstract class MmuCore {
     va: number,
     count: number,
     fn: (slot: number, idx: number, va: number, lo: number, hi: number) => void,
+    skipHugePmd = false,
   ): void {
-    this.forEachPteTable(space, va, count, (slot, first, pages) => {
-      for (let k = 0; k < pages; k++) {
-        const a = first + k * PAGE;
-        const idx = this.tables.index(a, this.leafLevel);
-        fn(slot, idx, a, this.store.lo(slot, idx), this.store.hi(slot, idx));
-      }
-    });
+    this.forEachPteTable(
+      space,
+      va,
+      count,
+      (slot, first, pages) => {
+        for (let k = 0; k < pages; k++) {
+          const a = first + k * PAGE;
+          const idx = this.tables.index(a, this.leafLevel);
+          fn(slot, idx, a, this.store.lo(slot, idx), this.store.hi(slot, idx));
+        }
+      },
+      skipHugePmd,
+    );
   }
 
-  protected removedPte(va: number, lo: number, hi: number): RemovedPte {
+  protected removedPte(va: number, lo: number, hi: number, level?: number): RemovedPte {
     return {
       va,
       pfn: entryPfn(lo, hi),
@@ -406,6 +435,7 @@ export abstract class MmuCore {
       writable: (lo & _PAGE_RW) !== 0,
       executable: (hi & _PAGE_NX_HI) === 0,
       protNone: (lo & _PAGE_PRESENT) === 0,
+      ...(level !== undefined && level < this.leafLevel ? { huge: true } : {}),
     };
   }
 
@@ -493,7 +523,7 @@ export abstract class MmuCore {
       const idx = this.tables.index(w.va, w.level);
       const lo = this.store.lo(slot, idx);
       const hi = this.store.hi(slot, idx);
-      if (lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) replaced.push(this.removedPte(w.va, lo, hi));
+      if (lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) replaced.push(this.removedPte(w.va, lo, hi, w.level));
       if (lo & _PAGE_PRESENT && (entryPfn(lo, hi) !== entryPfn(w.lo, w.hi) || weakens(lo, hi, w.lo, w.hi)))
         flushVas.push(w.va);
       this.store.set(slot, idx, w.lo, w.hi);
@@ -561,6 +591,17 @@ export abstract class MmuCore {
     return slot;
   }
 
+  /** pgtable_trans_huge_withdraw: takes the table deposited for the huge PMD at `va`. */
+  protected withdrawTable(asid: number, va: number): number | undefined {
+    const tables = this.deposited.get(asid);
+    const pfn = tables?.get(va);
+    if (pfn !== undefined) {
+      (tables as Map<number, number>).delete(va);
+      if ((tables as Map<number, number>).size === 0) this.deposited.delete(asid);
+    }
+    return pfn;
+  }
+
   /** free_pgtables for one address: frees the tables on the path to `va` that are now empty, bottom up. */
   protected freeEmptyTables(space: AddressSpace, va: number, freed: number[]): void {
     const path: number[] = [space.pgdSlot];
@@ -568,15 +609,52 @@ export abstract class MmuCore {
       const s = path[l];
       const idx = this.tables.index(va, l);
       const lo = this.store.lo(s, idx);
-      if ((lo & _PAGE_PRESENT) === 0 || this.tables.isLeaf(l, lo)) return;
+      if ((lo & _PAGE_PRESENT) === 0 || this.tables.isLeaf(l, lo)) break;
       path.push(this.tables.childSlot(lo, this.store.hi(s, idx)));
     }
-    for (let l = this.leafLevel; l >= 1; l--) {
+    for (let l = path.length - 1; l >= 1; l--) {
       const s = path[l];
       if (this.store.usedEntries(s) !== 0 || this.store.ownerOf(s) === KERNEL_OWNER) return;
       this.store.set(path[l - 1], this.tables.index(va, l - 1), 0, 0);
       freed.push(this.store.detach(s));
     }
+  }
+
+  /**
+   * The huge PMD leaves over the `count` pages at `va`, each wholly inside the range; throws
+   * FailedPrecondition when one lies only partly inside (split it first: __split_huge_pmd) or a
+   * larger leaf is in the way.
+   */
+  protected hugePmdLeavesIn(space: AddressSpace, va: number, count: number): HugeLeaf[] {
+    const out: HugeLeaf[] = [];
+    const pmdLevel = this.leafLevel - 1;
+    if (pmdLevel < 1 || !this.hugeAt[pmdLevel]) return out;
+    const span = this.spans[pmdLevel];
+    const end = va + count * PAGE;
+    const where = { hugeLevel: -1, missingLevel: -1 };
+    for (let a = Math.floor(va / span) * span; a < end; a += span) {
+      where.hugeLevel = -1;
+      where.missingLevel = -1;
+      const slot = this.tables.tableAt(space.pgdSlot, a, pmdLevel, where);
+      if (where.hugeLevel >= 0)
+        throw new FailedPreconditionError(
+          'va',
+          a,
+          `covered by a huge ${this.profile.levelNames[where.hugeLevel]} entry`,
+        );
+      if (slot < 0) continue;
+      const idx = this.tables.index(a, pmdLevel);
+      const lo = this.store.lo(slot, idx);
+      if ((lo & _PAGE_PRESENT) === 0 || !this.tables.isLeaf(pmdLevel, lo)) continue;
+      if (a < va || a + span > end)
+        throw new FailedPreconditionError(
+          'va',
+          va,
+          `range covers part of the huge PMD at 0x${a.toString(16)}; split it first`,
+        );
+      out.push({ va: a, slot, idx, lo, hi: this.store.hi(slot, idx) });
+    }
+    return out;
   }
 
   /**
@@ -747,6 +825,16 @@ export abstract class MmuCore {
     }
     for (const [s, n] of referenced)
       if (n !== 1) fail(`table pfn ${this.store.pfnOf(s)} referenced ${n} times`);
+    for (const [asid, tables] of this.deposited) {
+      const space = this.spaces.get(asid);
+      if (!space) fail(`deposited tables of a dead address space ${asid}`);
+      for (const [va, pfn] of tables) {
+        const leaf = { lo: 0, hi: 0 };
+        if (this.tables.leafOf((space as AddressSpace).pgdSlot, va, leaf) !== this.leafLevel - 1)
+          fail(`asid ${asid}: table pfn ${pfn} deposited for 0x${va.toString(16)}, which is no huge PMD`);
+        if (this.store.pfnToSlot[pfn] >= 0) fail(`deposited table pfn ${pfn} is also in use`);
+      }
+    }
     const live = this.store.liveSlots();
     if (live.length !== referenced.size + this.spaces.size) {
       fail(`${live.length} live tables, ${referenced.size + this.spaces.size} reachable`);

@@ -33,6 +33,7 @@ import {
   _PAGE_UFFD_WP,
   _PAGE_USER,
   type Pgprot,
+  pfnPte,
   pgprot,
 } from './paging/pte-bits';
 import type { PageAllocatorPort, PhysOp } from './ports';
@@ -166,6 +167,8 @@ export class Mmu extends MmuCore {
       });
       slots.push(space.pgdSlot);
       const pfns = slots.map((s) => this.store.detach(s));
+      pfns.push(...(this.deposited.get(asid)?.values() ?? []));
+      this.deposited.delete(asid);
       for (const c of this.cpus) {
         const i = c.pcidOwner.indexOf(asid);
         if (i >= 0) {
@@ -278,10 +281,21 @@ export class Mmu extends MmuCore {
     return this.serialize(async () => {
       const space = this.space(asid);
       this.checkRange(asid, va, count);
-      this.checkNoHugeLeaf(space, va, count);
+      const huge = this.hugePmdLeavesIn(space, va, count);
       const removed: RemovedPte[] = [];
       const flushVas: number[] = [];
       const touched: number[] = [];
+      const freed: number[] = [];
+      // zap_huge_pmd: a huge PMD wholly inside the range goes at once, with its deposited table
+      for (const h of huge) {
+        removed.push(this.removedPte(h.va, h.lo, h.hi, this.leafLevel - 1));
+        this.store.set(h.slot, h.idx, 0, 0);
+        flushVas.push(h.va);
+        touched.push(h.va);
+        const table = this.withdrawTable(asid, h.va);
+        if (table !== undefined) freed.push(table);
+      }
+      this.checkNoHugeLeaf(space, va, count);
       this.forEachPteTable(space, va, count, (slot, first, pages) => {
         touched.push(first);
         for (let k = 0; k < pages; k++) {
@@ -296,7 +310,6 @@ export class Mmu extends MmuCore {
         }
       });
       this.flushRange(space, flushVas);
-      const freed: number[] = [];
       if (asid !== KERNEL_ASID) for (const a of touched) this.freeEmptyTables(space, a, freed);
       if (freed.length > 0) await this.port.freePageTables(freed);
       return removed;
@@ -314,18 +327,33 @@ export class Mmu extends MmuCore {
       const space = this.space(asid);
       this.checkRange(asid, va, count);
       this.checkProt(prot, 'prot', asid);
-      this.checkNoHugeLeaf(space, va, count);
+      const huge = this.hugePmdLeavesIn(space, va, count);
       const flushVas: number[] = [];
       let changed = 0;
-      this.forEachEntry(space, va, count, (slot, idx, a, lo, hi) => {
-        if ((lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0) return;
-        const nlo = ((lo & CHG_MASK_LO) | (prot.lo & ~CHG_MASK_LO)) >>> 0;
-        const nhi = ((hi & CHG_MASK_HI) | (prot.hi & ~CHG_MASK_HI)) >>> 0;
-        if (nlo === lo && nhi === hi) return;
-        this.store.set(slot, idx, nlo, nhi);
+      // change_huge_pmd: a huge PMD wholly inside the range changes as one entry (PS is kept)
+      for (const h of huge) {
+        const nlo = ((h.lo & CHG_MASK_LO) | (prot.lo & ~CHG_MASK_LO)) >>> 0;
+        const nhi = ((h.hi & CHG_MASK_HI) | (prot.hi & ~CHG_MASK_HI)) >>> 0;
+        if (nlo === h.lo && nhi === h.hi) continue;
+        this.store.set(h.slot, h.idx, nlo, nhi);
         changed++;
-        if (weakens(lo, hi, nlo, nhi)) flushVas.push(a);
-      });
+        if (weakens(h.lo, h.hi, nlo, nhi)) flushVas.push(h.va);
+      }
+      this.forEachEntry(
+        space,
+        va,
+        count,
+        (slot, idx, a, lo, hi) => {
+          if ((lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0) return;
+          const nlo = ((lo & CHG_MASK_LO) | (prot.lo & ~CHG_MASK_LO)) >>> 0;
+          const nhi = ((hi & CHG_MASK_HI) | (prot.hi & ~CHG_MASK_HI)) >>> 0;
+          if (nlo === lo && nhi === hi) return;
+          this.store.set(slot, idx, nlo, nhi);
+          changed++;
+          if (weakens(lo, hi, nlo, nhi)) flushVas.push(a);
+        },
+        true,
+      );
       this.flushRange(space, flushVas);
       return changed;
     });
@@ -396,6 +424,101 @@ export class Mmu extends MmuCore {
         throw e;
       }
       return copied;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transparent huge pages: user PMD leaves
+
+  /** The PMD level and its span, or a refusal where this profile has no user PMD leaves. */
+  private pmdLevel(field: string, va: number): { level: number; span: number } {
+    const level = this.leafLevel - 1;
+    if (level < 1 || !this.hugeAt[level])
+      throw new InvalidArgumentError(field, va, `no huge PMD leaves on ${this.profile.arch}`);
+    const span = this.spans[level];
+    if (!Number.isInteger(va) || va < 0 || va % span !== 0)
+      throw new InvalidArgumentError(field, va, `must be aligned to the PMD span (${span} bytes)`);
+    return { level, span };
+  }
+
+  /**
+   * set_pmd_at of a huge leaf (do_huge_pmd_anonymous_page, set_huge_zero_folio): maps the 2 MiB
+   * at `va` to the naturally aligned pages from `pfn` with `prot` and PS, and deposits a PTE table
+   * for a later split (pgtable_trans_huge_deposit). The PMD must be empty (no PTE table there);
+   * with `replace` an existing huge leaf is rewritten in place (wrprotect, reuse) and keeps its
+   * deposited table. Returns the leaf it replaced.
+   */
+  mapHugePmd(
+    asid: number,
+    va: number,
+    pfn: number,
+    prot: Pgprot,
+    options: MapOptions = {},
+  ): Promise<RemovedPte[]> {
+    return this.serialize(async () => {
+      const space = this.userSpace(asid);
+      const { level, span } = this.pmdLevel('va', va);
+      const pages = span / PAGE;
+      this.checkRange(asid, va, pages);
+      if (!Number.isInteger(pfn) || pfn % pages !== 0)
+        throw new InvalidArgumentError('pfn', pfn, `a huge PMD maps ${pages} pages aligned to ${pages}`);
+      this.checkPfn(pfn, 'pfn');
+      this.checkPfn(pfn + pages - 1, 'pfn');
+      this.checkProt(prot, 'prot', asid);
+      const slot = this.tables.tableAt(space.pgdSlot, va, level);
+      const old = slot >= 0 ? this.store.lo(slot, this.tables.index(va, level)) : 0;
+      const oldHuge = old !== 0 && this.tables.isLeaf(level, old);
+      if (old !== 0 && !oldHuge)
+        throw new FailedPreconditionError('va', va, 'a PTE table is there (the PMD is not empty)');
+      if (oldHuge && !options.replace)
+        throw new FailedPreconditionError('va', va, 'entry in use (huge PMD); pass replace to overwrite');
+      const lo = prot.lo | _PAGE_PSE | (options.special ? _PAGE_SPECIAL : 0);
+      const write: EntryWrite = { va, level, ...pfnPte(pfn, pgprot(lo, false, prot.hi)) };
+      const deposit = oldHuge ? [] : await this.allocTables(1, true);
+      let replaced: RemovedPte[];
+      try {
+        replaced = await this.writeEntries(space, [write], options.replace ?? false);
+      } catch (e) {
+        if (deposit.length) await this.port.freePageTables(deposit);
+        throw e;
+      }
+      if (deposit.length) {
+        let tables = this.deposited.get(asid);
+        if (!tables) this.deposited.set(asid, (tables = new Map()));
+        tables.set(va, deposit[0]);
+      }
+      return replaced;
+    });
+  }
+
+  /**
+   * __split_huge_pmd for the huge leaf at `va`: its deposited table becomes the PTE table, with
+   * one PTE per page of the folio carrying the leaf's bits (RW, D, A, NX, special, PROT_NONE), and
+   * the PMD then points at it. The 2 MiB TLB entries are shot down. Returns the PTEs written.
+   */
+  splitHugePmd(asid: number, va: number): Promise<number> {
+    return this.serialize(async () => {
+      const space = this.userSpace(asid);
+      const { level, span } = this.pmdLevel('va', va);
+      const slot = this.tables.tableAt(space.pgdSlot, va, level);
+      const idx = slot >= 0 ? this.tables.index(va, level) : -1;
+      const lo = slot >= 0 ? this.store.lo(slot, idx) : 0;
+      if ((lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0 || !this.tables.isLeaf(level, lo))
+        throw new FailedPreconditionError('va', va, 'no huge PMD here');
+      const hi = this.store.hi(slot, idx);
+      const pfn = entryPfn(lo, hi);
+      const table = this.withdrawTable(asid, va) ?? (await this.allocTables(1, true))[0];
+      const pte = this.store.attach(table, level + 1, asid);
+      const bits = pgprot((lo & 0xfff & ~_PAGE_PSE) >>> 0, false, (hi & ~0xfffff) >>> 0);
+      const pages = span / PAGE;
+      for (let i = 0; i < pages; i++) {
+        const e = pfnPte(pfn + i, bits);
+        this.store.set(pte, i, e.lo, e.hi);
+      }
+      const paddr = table * PAGE;
+      this.store.set(slot, idx, (paddr % 2 ** 32) + _PAGE_TABLE, Math.floor(paddr / 2 ** 32));
+      this.flushRange(space, [va]);
+      return pages;
     });
   }
 
@@ -882,13 +1005,17 @@ export class Mmu extends MmuCore {
 
   /** Page-table pages in use: all, and those of one address space (its PGD and user half). */
   tablePages(asid?: number): number {
-    if (asid === undefined) return this.store.tableCount;
+    if (asid === undefined) {
+      let deposited = 0;
+      for (const t of this.deposited.values()) deposited += t.size;
+      return this.store.tableCount + deposited;
+    }
     const space = this.space(asid);
     const slots: number[] = [];
     const to = asid === KERNEL_ASID ? this.profile.entriesPerTable : this.profile.kernelPgdStart;
     const from = asid === KERNEL_ASID ? this.profile.kernelPgdStart : 0;
     this.tables.collectBelow(space.pgdSlot, 0, from, to, slots);
-    return slots.length + 1;
+    return slots.length + 1 + (this.deposited.get(asid)?.size ?? 0);
   }
 
   /**
