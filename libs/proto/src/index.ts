@@ -14,4 +14,5 @@ export * from './gen/pagemesh/v1/mmu_service';
 export * from './gen/pagemesh/v1/vma_manager_service';
 export * from './gen/pagemesh/v1/device_drivers_service';
 export * from './gen/pagemesh/v1/orchestrator_service';
+export * from './gen/pagemesh/v1/boundary_service';
 export { protoIncludeDir, protoFile, PROTO_FILES } from './proto-files';

@@ -8,6 +8,8 @@ export const PROTO_FILES = {
   vmaManager: 'pagemesh/v1/vma_manager_service.proto',
   deviceDrivers: 'pagemesh/v1/device_drivers_service.proto',
   orchestrator: 'pagemesh/v1/orchestrator_service.proto',
+  /** Served by every service through the kit's startService (its outgoing calls' figures). */
+  boundary: 'pagemesh/v1/boundary_service.proto',
 } as const;
 
 let cached: string | undefined;
