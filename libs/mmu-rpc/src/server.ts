@@ -15,6 +15,8 @@ import {
   type AccessResult,
   type GetPagingInfoResponse,
   type MapPagesRequest,
+  type MapHugePmdRequest,
+  type SplitHugePmdRequest,
   type MapPageBatchRequest,
   type MapPageBatchResponse,
   type PageRange,
@@ -98,6 +100,7 @@ function removedToWire(r: DomainRemovedPte): RemovedPte {
     accessed: r.accessed,
     protNone: r.protNone,
     writable: r.writable,
+    huge: r.huge === true,
   };
 }
 
@@ -210,6 +213,21 @@ export function mmuHandlers(mmu: Mmu) {
     );
     return { replaced: replaced.map(removedToWire) };
   };
+
+  const mapHugePmd = async (req: MapHugePmdRequest) => {
+    const replaced = await mmu.mapHugePmd(
+      asidOf(req.addressSpaceId),
+      wireVa('address', req.address),
+      toNumber('pfn', req.pfn),
+      pgprotFromWire(req.pgprot),
+      { special: req.special, replace: req.replace },
+    );
+    return { replaced: replaced.map(removedToWire) };
+  };
+
+  const splitHugePmd = async (req: SplitHugePmdRequest) => ({
+    ptes: await mmu.splitHugePmd(asidOf(req.addressSpaceId), wireVa('address', req.address)),
+  });
 
   const unmapPages = async (req: UnmapPagesRequest) => {
     checkBatch('count', req.count, MAX_PAGES_PER_CALL);
@@ -420,6 +438,8 @@ export function mmuHandlers(mmu: Mmu) {
     pagemapRanges: unary(pagemapRanges),
     protectRanges: unary(protectRanges),
     mapPageBatch: unary(mapPageBatch),
+    mapHugePmd: unary(mapHugePmd),
+    splitHugePmd: unary(splitHugePmd),
     switchCpu: unary(switchCpu),
     vmalloc: unary(vmalloc),
     vfree: unary(vfree),

@@ -102,6 +102,33 @@ export function mmuProcFileToJSON(object: MmuProcFile): string {
   }
 }
 
+export interface MapHugePmdRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+  /** The folio's first pfn (aligned to 512). */
+  pfn: bigint;
+  /** x86 protection bits, NX at bit 63 (PS is added by the mmu). */
+  pgprot: bigint;
+  /** The huge zero folio: no struct page bookkeeping. */
+  special: boolean;
+  /** Rewrite a huge leaf already there (wrprotect, reuse). */
+  replace: boolean;
+}
+
+export interface MapHugePmdResponse {
+  replaced: RemovedPte[];
+}
+
+export interface SplitHugePmdRequest {
+  addressSpaceId: bigint;
+  address: bigint;
+}
+
+export interface SplitHugePmdResponse {
+  /** PTEs written (512). */
+  ptes: number;
+}
+
 export interface GetPagingInfoRequest {
 }
 
@@ -192,6 +219,8 @@ export interface RemovedPte {
   protNone: boolean;
   /** RW was set (pte_write). */
   writable: boolean;
+  /** A huge PMD leaf: pfn is the first of its 512 pages. */
+  huge: boolean;
 }
 
 export interface MapPagesResponse {
@@ -453,6 +482,408 @@ export interface MapPageBatchRequest {
 export interface MapPageBatchResponse {
   replaced: RemovedPte[];
 }
+
+function createBaseMapHugePmdRequest(): MapHugePmdRequest {
+  return { addressSpaceId: 0n, address: 0n, pfn: 0n, pgprot: 0n, special: false, replace: false };
+}
+
+export const MapHugePmdRequest: MessageFns<MapHugePmdRequest> = {
+  encode(message: MapHugePmdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    if (message.pfn !== 0n) {
+      if (BigInt.asUintN(64, message.pfn) !== message.pfn) {
+        throw new globalThis.Error("value provided for field message.pfn of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.pfn);
+    }
+    if (message.pgprot !== 0n) {
+      if (BigInt.asUintN(64, message.pgprot) !== message.pgprot) {
+        throw new globalThis.Error("value provided for field message.pgprot of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.pgprot);
+    }
+    if (message.special !== false) {
+      writer.uint32(40).bool(message.special);
+    }
+    if (message.replace !== false) {
+      writer.uint32(48).bool(message.replace);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MapHugePmdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMapHugePmdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pfn = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pgprot = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.special = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MapHugePmdRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+      pfn: isSet(object.pfn) ? BigInt(object.pfn) : 0n,
+      pgprot: isSet(object.pgprot) ? BigInt(object.pgprot) : 0n,
+      special: isSet(object.special) ? globalThis.Boolean(object.special) : false,
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+    };
+  },
+
+  toJSON(message: MapHugePmdRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    if (message.pfn !== 0n) {
+      obj.pfn = message.pfn.toString();
+    }
+    if (message.pgprot !== 0n) {
+      obj.pgprot = message.pgprot.toString();
+    }
+    if (message.special !== false) {
+      obj.special = message.special;
+    }
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MapHugePmdRequest>): MapHugePmdRequest {
+    return MapHugePmdRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MapHugePmdRequest>): MapHugePmdRequest {
+    const message = createBaseMapHugePmdRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.pfn = (object.pfn !== undefined && object.pfn !== null) ? BigInt(object.pfn) : 0n;
+    message.pgprot = (object.pgprot !== undefined && object.pgprot !== null) ? BigInt(object.pgprot) : 0n;
+    message.special = object.special ?? false;
+    message.replace = object.replace ?? false;
+    return message;
+  },
+};
+
+function createBaseMapHugePmdResponse(): MapHugePmdResponse {
+  return { replaced: [] };
+}
+
+export const MapHugePmdResponse: MessageFns<MapHugePmdResponse> = {
+  encode(message: MapHugePmdResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.replaced) {
+      RemovedPte.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MapHugePmdResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMapHugePmdResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replaced.push(RemovedPte.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MapHugePmdResponse {
+    return {
+      replaced: globalThis.Array.isArray(object?.replaced)
+        ? object.replaced.map((e: any) => RemovedPte.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MapHugePmdResponse): unknown {
+    const obj: any = {};
+    if (message.replaced?.length) {
+      obj.replaced = message.replaced.map((e) => RemovedPte.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MapHugePmdResponse>): MapHugePmdResponse {
+    return MapHugePmdResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MapHugePmdResponse>): MapHugePmdResponse {
+    const message = createBaseMapHugePmdResponse();
+    message.replaced = object.replaced?.map((e) => RemovedPte.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSplitHugePmdRequest(): SplitHugePmdRequest {
+  return { addressSpaceId: 0n, address: 0n };
+}
+
+export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
+  encode(message: SplitHugePmdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressSpaceId !== 0n) {
+      if (BigInt.asUintN(64, message.addressSpaceId) !== message.addressSpaceId) {
+        throw new globalThis.Error("value provided for field message.addressSpaceId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.addressSpaceId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SplitHugePmdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSplitHugePmdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addressSpaceId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SplitHugePmdRequest {
+    return {
+      addressSpaceId: isSet(object.addressSpaceId)
+        ? BigInt(object.addressSpaceId)
+        : isSet(object.address_space_id)
+        ? BigInt(object.address_space_id)
+        : 0n,
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+    };
+  },
+
+  toJSON(message: SplitHugePmdRequest): unknown {
+    const obj: any = {};
+    if (message.addressSpaceId !== 0n) {
+      obj.addressSpaceId = message.addressSpaceId.toString();
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SplitHugePmdRequest>): SplitHugePmdRequest {
+    return SplitHugePmdRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SplitHugePmdRequest>): SplitHugePmdRequest {
+    const message = createBaseSplitHugePmdRequest();
+    message.addressSpaceId = (object.addressSpaceId !== undefined && object.addressSpaceId !== null)
+      ? BigInt(object.addressSpaceId)
+      : 0n;
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    return message;
+  },
+};
+
+function createBaseSplitHugePmdResponse(): SplitHugePmdResponse {
+  return { ptes: 0 };
+}
+
+export const SplitHugePmdResponse: MessageFns<SplitHugePmdResponse> = {
+  encode(message: SplitHugePmdResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ptes !== 0) {
+      writer.uint32(8).uint32(message.ptes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SplitHugePmdResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSplitHugePmdResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ptes = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SplitHugePmdResponse {
+    return { ptes: isSet(object.ptes) ? globalThis.Number(object.ptes) : 0 };
+  },
+
+  toJSON(message: SplitHugePmdResponse): unknown {
+    const obj: any = {};
+    if (message.ptes !== 0) {
+      obj.ptes = Math.round(message.ptes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SplitHugePmdResponse>): SplitHugePmdResponse {
+    return SplitHugePmdResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SplitHugePmdResponse>): SplitHugePmdResponse {
+    const message = createBaseSplitHugePmdResponse();
+    message.ptes = object.ptes ?? 0;
+    return message;
+  },
+};
 
 function createBaseGetPagingInfoRequest(): GetPagingInfoRequest {
   return {};
@@ -1684,7 +2115,16 @@ export const MapPagesRequest: MessageFns<MapPagesRequest> = {
 };
 
 function createBaseRemovedPte(): RemovedPte {
-  return { address: 0n, pfn: 0n, special: false, dirty: false, accessed: false, protNone: false, writable: false };
+  return {
+    address: 0n,
+    pfn: 0n,
+    special: false,
+    dirty: false,
+    accessed: false,
+    protNone: false,
+    writable: false,
+    huge: false,
+  };
 }
 
 export const RemovedPte: MessageFns<RemovedPte> = {
@@ -1715,6 +2155,9 @@ export const RemovedPte: MessageFns<RemovedPte> = {
     }
     if (message.writable !== false) {
       writer.uint32(56).bool(message.writable);
+    }
+    if (message.huge !== false) {
+      writer.uint32(64).bool(message.huge);
     }
     return writer;
   },
@@ -1788,6 +2231,14 @@ export const RemovedPte: MessageFns<RemovedPte> = {
             message.writable = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.huge = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1813,6 +2264,7 @@ export const RemovedPte: MessageFns<RemovedPte> = {
         ? globalThis.Boolean(object.prot_none)
         : false,
       writable: isSet(object.writable) ? globalThis.Boolean(object.writable) : false,
+      huge: isSet(object.huge) ? globalThis.Boolean(object.huge) : false,
     };
   },
 
@@ -1839,6 +2291,9 @@ export const RemovedPte: MessageFns<RemovedPte> = {
     if (message.writable !== false) {
       obj.writable = message.writable;
     }
+    if (message.huge !== false) {
+      obj.huge = message.huge;
+    }
     return obj;
   },
 
@@ -1854,6 +2309,7 @@ export const RemovedPte: MessageFns<RemovedPte> = {
     message.accessed = object.accessed ?? false;
     message.protNone = object.protNone ?? false;
     message.writable = object.writable ?? false;
+    message.huge = object.huge ?? false;
     return message;
   },
 };
@@ -6342,6 +6798,34 @@ export const MmuServiceService = {
       Buffer.from(MapPageBatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MapPageBatchResponse => MapPageBatchResponse.decode(value),
   },
+  /**
+   * set_pmd_at of a huge leaf (a transparent huge page): 2 MiB at a 2 MiB-aligned
+   * address to the 512 pages from an aligned pfn, with a PTE table deposited for
+   * a later split. The PMD must be empty, or hold a huge leaf and replace be set.
+   */
+  mapHugePmd: {
+    path: "/pagemesh.v1.MmuService/MapHugePmd" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MapHugePmdRequest): Buffer => Buffer.from(MapHugePmdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MapHugePmdRequest => MapHugePmdRequest.decode(value),
+    responseSerialize: (value: MapHugePmdResponse): Buffer => Buffer.from(MapHugePmdResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MapHugePmdResponse => MapHugePmdResponse.decode(value),
+  },
+  /**
+   * __split_huge_pmd: the huge leaf at the address becomes its deposited PTE
+   * table with 512 PTEs carrying the leaf's bits.
+   */
+  splitHugePmd: {
+    path: "/pagemesh.v1.MmuService/SplitHugePmd" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SplitHugePmdRequest): Buffer => Buffer.from(SplitHugePmdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SplitHugePmdRequest => SplitHugePmdRequest.decode(value),
+    responseSerialize: (value: SplitHugePmdResponse): Buffer =>
+      Buffer.from(SplitHugePmdResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SplitHugePmdResponse => SplitHugePmdResponse.decode(value),
+  },
 } as const;
 
 export interface MmuServiceServer extends UntypedServiceImplementation {
@@ -6405,6 +6889,17 @@ export interface MmuServiceServer extends UntypedServiceImplementation {
    * of faults, fork): one plan, one page-table allocation, all or nothing.
    */
   mapPageBatch: handleUnaryCall<MapPageBatchRequest, MapPageBatchResponse>;
+  /**
+   * set_pmd_at of a huge leaf (a transparent huge page): 2 MiB at a 2 MiB-aligned
+   * address to the 512 pages from an aligned pfn, with a PTE table deposited for
+   * a later split. The PMD must be empty, or hold a huge leaf and replace be set.
+   */
+  mapHugePmd: handleUnaryCall<MapHugePmdRequest, MapHugePmdResponse>;
+  /**
+   * __split_huge_pmd: the huge leaf at the address becomes its deposited PTE
+   * table with 512 PTEs carrying the leaf's bits.
+   */
+  splitHugePmd: handleUnaryCall<SplitHugePmdRequest, SplitHugePmdResponse>;
 }
 
 export interface MmuServiceClient extends Client {
@@ -6802,6 +7297,45 @@ export interface MmuServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MapPageBatchResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * set_pmd_at of a huge leaf (a transparent huge page): 2 MiB at a 2 MiB-aligned
+   * address to the 512 pages from an aligned pfn, with a PTE table deposited for
+   * a later split. The PMD must be empty, or hold a huge leaf and replace be set.
+   */
+  mapHugePmd(
+    request: MapHugePmdRequest,
+    callback: (error: ServiceError | null, response: MapHugePmdResponse) => void,
+  ): ClientUnaryCall;
+  mapHugePmd(
+    request: MapHugePmdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MapHugePmdResponse) => void,
+  ): ClientUnaryCall;
+  mapHugePmd(
+    request: MapHugePmdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MapHugePmdResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * __split_huge_pmd: the huge leaf at the address becomes its deposited PTE
+   * table with 512 PTEs carrying the leaf's bits.
+   */
+  splitHugePmd(
+    request: SplitHugePmdRequest,
+    callback: (error: ServiceError | null, response: SplitHugePmdResponse) => void,
+  ): ClientUnaryCall;
+  splitHugePmd(
+    request: SplitHugePmdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SplitHugePmdResponse) => void,
+  ): ClientUnaryCall;
+  splitHugePmd(
+    request: SplitHugePmdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SplitHugePmdResponse) => void,
   ): ClientUnaryCall;
 }
 
