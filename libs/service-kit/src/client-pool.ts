@@ -9,6 +9,8 @@ import {
   type ClientOptions,
   type Interceptor,
 } from '@grpc/grpc-js';
+import { outgoingCallInterceptor } from './boundary/outgoing-call-interceptor';
+import { defaultCaller, outgoingCallsOf } from './boundary/outgoing-calls';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './service-config';
 
 /** Deadline for a call that sets none. grpc-js has no default, so a stuck server would hang the caller forever. */
@@ -52,19 +54,28 @@ export interface ClientPoolOptions {
   maxMessageBytes?: number;
   /** Extra channel options, merged over the pool's. */
   channelOptions?: ChannelOptions;
+  /**
+   * The service whose calls these are, as the boundary figures name it (`vma-manager`); by
+   * default the service this process runs (runServiceMain sets it), else anonymous.
+   */
+  caller?: string;
 }
 
 /**
  * One channel per target, shared by every client of that target; one client per target and
  * client class. Creating a channel costs a connection and a handshake, so callers ask the pool
- * rather than constructing clients. Every call made through a pooled client has a deadline.
+ * rather than constructing clients. Every call made through a pooled client has a deadline, and
+ * is counted and timed in the process-wide registry of outgoing calls under the pool's caller
+ * (boundary/outgoing-call-interceptor.ts), which the service serves on BoundaryService.
  */
 export class ClientPool {
   private readonly channels = new Map<string, Channel>();
   private readonly clients = new Map<string, Map<ClientConstructor<Client>, Client>>();
   private readonly channelOptions: ChannelOptions;
-  private readonly interceptor: Interceptor;
+  private readonly interceptors: Interceptor[];
   private closed = false;
+  /** The caller the pool's calls are recorded under. */
+  readonly caller: string;
 
   constructor(options: ClientPoolOptions = {}) {
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -75,7 +86,11 @@ export class ClientPool {
       'grpc.keepalive_timeout_ms': CLIENT_KEEPALIVE_TIMEOUT_MS,
       ...options.channelOptions,
     };
-    this.interceptor = defaultDeadlineInterceptor(options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS);
+    this.caller = options.caller ?? defaultCaller();
+    this.interceptors = [
+      defaultDeadlineInterceptor(options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS),
+      outgoingCallInterceptor(outgoingCallsOf(this.caller)),
+    ];
   }
 
   /** The one channel to `target` (`host:port`), created on first use. */
@@ -102,7 +117,7 @@ export class ClientPool {
       client = new ctor(target, credentials.createInsecure(), {
         ...this.channelOptions,
         channelOverride: this.channelFor(target),
-        interceptors: [this.interceptor],
+        interceptors: this.interceptors,
       });
       byCtor.set(ctor as ClientConstructor<Client>, client);
     }

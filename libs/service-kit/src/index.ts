@@ -87,3 +87,23 @@ export { promisifyUnary } from './promisify-unary';
 export type { UnaryCallOptions } from './promisify-unary';
 export { checkHealth, DEFAULT_HEALTH_TIMEOUT_MS, waitForServing } from './health-client';
 export type { HealthState } from './health-client';
+
+// Boundaries: the figures of every pooled client's calls, served on BoundaryService
+export { LATENCY_BASE_MS, LATENCY_BUCKETS_PER_OCTAVE, LatencyHistogram } from './boundary/latency-histogram';
+export type { LatencyBucketCount } from './boundary/latency-histogram';
+export {
+  ANONYMOUS_CALLER,
+  calleeName,
+  defaultCaller,
+  itemsOf,
+  outgoingCallsOf,
+  setProcessCaller,
+} from './boundary/outgoing-calls';
+export type { OutgoingCallFigures } from './boundary/outgoing-calls';
+export { outgoingCallInterceptor } from './boundary/outgoing-call-interceptor';
+export { boundaryFiguresToWire, boundaryServiceRegistration } from './boundary/boundary-service';
+export {
+  boundaryFiguresFromWire,
+  boundaryFiguresSince,
+  fetchBoundaryFigures,
+} from './boundary/boundary-client';

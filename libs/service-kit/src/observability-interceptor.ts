@@ -13,6 +13,7 @@ const PROBE_SERVICES: ReadonlySet<string> = new Set([
   'grpc.health.v1.Health',
   'grpc.reflection.v1.ServerReflection',
   'grpc.reflection.v1alpha.ServerReflection',
+  'pagemesh.v1.BoundaryService',
 ]);
 
 const NANOS_PER_SECOND = 1e9;

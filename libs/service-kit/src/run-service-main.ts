@@ -1,6 +1,7 @@
 import { format } from 'node:util';
 import { setLogger } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { setProcessCaller } from './boundary/outgoing-calls';
 import { createServiceLogger } from './logger';
 import { parseServiceConfig, type ParseServiceConfigOptions, type ServiceConfig } from './service-config';
 import { startService, type RunningService, type StartServiceOptions } from './start-service';
@@ -37,6 +38,8 @@ export async function runServiceMain(
 
   let service: RunningService;
   try {
+    // the clients the service builds record their calls as this service's (one per process)
+    setProcessCaller(name);
     const config = parseServiceConfig(name, options);
     const serviceLogger = createServiceLogger(name, { level: config.logLevel });
     logger = serviceLogger;

@@ -9,6 +9,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { protoFile, protoIncludeDir } from '@pagemesh/proto';
+import { boundaryServiceRegistration } from './boundary/boundary-service';
 import { guardImplementation } from './handler-guards';
 import { createGrpcServerMetrics, initializeMethodMetrics, splitMethodPath } from './grpc-metrics';
 import { joinHostPort } from './host-port';
@@ -79,7 +81,8 @@ const MAX_SESSION_MEMORY_MB = Number.MAX_SAFE_INTEGER;
 
 /**
  * Starts a pagemesh gRPC service: the given services behind error guards and the logging/metrics
- * interceptor, grpc.health.v1, server reflection, and `/metrics`. Resolves once the port is
+ * interceptor, grpc.health.v1, server reflection, BoundaryService (the figures of the calls this
+ * service made to others through the kit's clients, recorded under `name`), and `/metrics`. Resolves once the port is
  * bound and health is SERVING; rejects with {@link StartupError} when it cannot listen.
  */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
@@ -97,7 +100,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
   const onInternalError = (err: unknown, path: string) =>
     logger.error({ err, rpc: path }, `${path} failed with an unexpected error`);
-  for (const { definition, implementation } of options.services) {
+  // BoundaryService is the kit's, not the service's: it is not among the names health reports
+  const served = [...options.services, boundaryServiceRegistration(name)];
+  for (const { definition, implementation } of served) {
     initializeMethodMetrics(metrics, Object.values(definition));
     server.addService(
       definition,
@@ -111,7 +116,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     Object.fromEntries(['', ...healthNames].map((n): [string, ServingStatus] => [n, 'NOT_SERVING'])),
   );
   health.addToServer(server);
-  new ReflectionService(loadForReflection(options.protoFiles, options.includeDirs ?? [])).addToServer(server);
+  new ReflectionService(
+    loadForReflection(
+      [...new Set([...options.protoFiles, protoFile('boundary')])],
+      [...(options.includeDirs ?? []), protoIncludeDir()],
+    ),
+  ).addToServer(server);
 
   const requested = joinHostPort(config.host, config.port);
   const port = await bind(server, requested);
