@@ -10,7 +10,7 @@ import {
   type Interceptor,
 } from '@grpc/grpc-js';
 import { outgoingCallInterceptor } from './boundary/outgoing-call-interceptor';
-import { defaultCaller, outgoingCallsOf } from './boundary/outgoing-calls';
+import { defaultCaller, outgoingCallsOf, type CallerFigures } from './boundary/outgoing-calls';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './service-config';
 
 /** Deadline for a call that sets none. grpc-js has no default, so a stuck server would hang the caller forever. */
@@ -59,6 +59,11 @@ export interface ClientPoolOptions {
    * default the service this process runs (runServiceMain sets it), else anonymous.
    */
   caller?: string;
+  /**
+   * The table to record into instead of the process-wide one of `caller` (tests that run several
+   * instances of a service in one process give each its own, and the same to its startService).
+   */
+  outgoingCalls?: CallerFigures;
 }
 
 /**
@@ -86,10 +91,11 @@ export class ClientPool {
       'grpc.keepalive_timeout_ms': CLIENT_KEEPALIVE_TIMEOUT_MS,
       ...options.channelOptions,
     };
-    this.caller = options.caller ?? defaultCaller();
+    const figures = options.outgoingCalls ?? outgoingCallsOf(options.caller ?? defaultCaller());
+    this.caller = figures.caller;
     this.interceptors = [
       defaultDeadlineInterceptor(options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS),
-      outgoingCallInterceptor(outgoingCallsOf(this.caller)),
+      outgoingCallInterceptor(figures),
     ];
   }
 

@@ -93,6 +93,7 @@ export { LATENCY_BASE_MS, LATENCY_BUCKETS_PER_OCTAVE, LatencyHistogram } from '.
 export type { LatencyBucketCount } from './boundary/latency-histogram';
 export {
   ANONYMOUS_CALLER,
+  CallerFigures,
   calleeName,
   defaultCaller,
   itemsOf,

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { protoFile, protoIncludeDir } from '@pagemesh/proto';
 import { boundaryServiceRegistration } from './boundary/boundary-service';
+import { outgoingCallsOf, type CallerFigures } from './boundary/outgoing-calls';
 import { guardImplementation } from './handler-guards';
 import { createGrpcServerMetrics, initializeMethodMetrics, splitMethodPath } from './grpc-metrics';
 import { joinHostPort } from './host-port';
@@ -43,6 +44,12 @@ export interface StartServiceOptions {
   readonly config: ServiceConfig;
   /** A logger to use instead of one made from `config.logLevel`. */
   readonly logger?: Logger;
+  /**
+   * The outgoing calls BoundaryService answers: by default the process-wide table of `name`
+   * (what the service's pools record into); a test running several instances of one service in
+   * a process gives each instance its own table, shared with its pool.
+   */
+  readonly outgoingCalls?: CallerFigures;
 }
 
 export interface RunningService extends AsyncDisposable {
@@ -101,7 +108,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const onInternalError = (err: unknown, path: string) =>
     logger.error({ err, rpc: path }, `${path} failed with an unexpected error`);
   // BoundaryService is the kit's, not the service's: it is not among the names health reports
-  const served = [...options.services, boundaryServiceRegistration(name)];
+  const served = [
+    ...options.services,
+    boundaryServiceRegistration(options.outgoingCalls ?? outgoingCallsOf(name)),
+  ];
   for (const { definition, implementation } of served) {
     initializeMethodMetrics(metrics, Object.values(definition));
     server.addService(

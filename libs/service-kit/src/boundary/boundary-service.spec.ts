@@ -13,11 +13,12 @@ import {
 import { listServicesByReflection } from '../testing/reflection-client';
 import { boundaryFiguresFromWire, boundaryFiguresSince, fetchBoundaryFigures } from './boundary-client';
 import { boundaryFiguresToWire } from './boundary-service';
-import { outgoingCallsOf } from './outgoing-calls';
+import { CallerFigures, outgoingCallsOf } from './outgoing-calls';
 
-function startEcho(name: string): Promise<RunningService> {
+function startEcho(name: string, outgoingCalls?: CallerFigures): Promise<RunningService> {
   return startService({
     name,
+    outgoingCalls,
     protoFiles: [ECHO_PROTO],
     services: [{ definition: echoDefinition, implementation: echoImplementation }],
     config: { ...parseServiceConfig(name, { argv: [], env: {} }), logLevel: 'silent' },
@@ -110,6 +111,26 @@ describe('BoundaryService, served by every started service', () => {
     expect(await listServicesByReflection(relay.address)).toEqual(
       expect.arrayContaining(['pagemesh.v1.BoundaryService']),
     );
+  });
+
+  it('answers the table it is given: two instances of one service in a process keep theirs apart', async () => {
+    await using below = await startEcho('below');
+    const tables = [new CallerFigures('relay'), new CallerFigures('relay')];
+    await using first = await startEcho('relay', tables[0]);
+    await using second = await startEcho('relay', tables[1]);
+    using firstPool = new ClientPool({ outgoingCalls: tables[0] });
+    expect(firstPool.caller).toBe('relay');
+    await promisifyUnary(
+      firstPool.client(below.address, EchoClient) as unknown as EchoStub,
+      'Echo',
+    )({
+      text: 'a',
+    });
+    using orchestrator = new ClientPool({ caller: 'orchestrator-test' });
+    const rows = async (s: RunningService) =>
+      (await fetchBoundaryFigures(orchestrator.client(s.address, BoundaryServiceClient))).map((r) => r.calls);
+    expect(await rows(first)).toEqual([1]);
+    expect(await rows(second)).toEqual([]);
   });
 
   it('round-trips its rows over the wire and refuses a histogram of another scale', () => {

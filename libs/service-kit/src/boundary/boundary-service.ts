@@ -5,7 +5,7 @@ import {
   type BoundaryServiceServer,
 } from '@pagemesh/proto';
 import { LATENCY_BASE_MS, LATENCY_BUCKETS_PER_OCTAVE } from './latency-histogram';
-import { outgoingCallsOf, type OutgoingCallFigures } from './outgoing-calls';
+import type { CallerFigures, OutgoingCallFigures } from './outgoing-calls';
 
 /** The rows as BoundaryService answers them. */
 export function boundaryFiguresToWire(rows: readonly OutgoingCallFigures[]): GetBoundaryFiguresResponse {
@@ -28,10 +28,10 @@ export function boundaryFiguresToWire(rows: readonly OutgoingCallFigures[]): Get
 }
 
 /**
- * BoundaryService for the service `caller`: the calls it made since it started (its pools'
- * rows in the process-wide registry). startService serves it beside health and reflection.
+ * BoundaryService over one caller's table: the calls the service made since it started (what its
+ * pools recorded). startService serves it beside health and reflection.
  */
-export function boundaryServiceRegistration(caller: string): {
+export function boundaryServiceRegistration(outgoingCalls: CallerFigures): {
   readonly definition: typeof BoundaryServiceService;
   readonly implementation: BoundaryServiceServer;
 } {
@@ -39,7 +39,7 @@ export function boundaryServiceRegistration(caller: string): {
     definition: BoundaryServiceService,
     implementation: {
       getBoundaryFigures(_call, callback) {
-        callback(null, boundaryFiguresToWire(outgoingCallsOf(caller).figures()));
+        callback(null, boundaryFiguresToWire(outgoingCalls.figures()));
       },
     },
   };
