@@ -15,6 +15,7 @@ import { MAX_PAGES_PER_CALL } from '@pagemesh/mmu-rpc';
 import { toNumber } from '@pagemesh/page-allocator-rpc';
 import {
   AccessOp,
+  MapHugePmdRequest,
   MapPagesRequest,
   type MmuServiceClient,
   type StreamAccessesRequest,
@@ -22,7 +23,14 @@ import {
 } from '@pagemesh/proto';
 import { promisifyUnary } from '@pagemesh/service-kit';
 import { PAGE_SIZE, canonicalFromVa48, va48FromCanonical } from '@pagemesh/uapi';
-import type { MappedPage, MmuPort, PagemapEntry, ProtectionChange, VaRange } from '@pagemesh/vma-manager';
+import type {
+  HugePmdToMap,
+  MappedPage,
+  MmuPort,
+  PagemapEntry,
+  ProtectionChange,
+  VaRange,
+} from '@pagemesh/vma-manager';
 
 /** One page to map, as MmuPort.mapPages takes it. */
 type PageToMap = Parameters<MmuPort['mapPages']>[1][number];
@@ -117,6 +125,8 @@ export class GrpcMmuPort implements MmuPort {
   private readonly protectRangesCall;
   private readonly pagemapRangesCall;
   private readonly mapBatchCall;
+  private readonly mapHugePmdCall;
+  private readonly splitHugePmdCall;
   private readonly switchCpu;
   /** asids this port loaded on ACCESS_CPU, to switch away from before destroying them */
   private readonly loaded = new Set<number>();
@@ -129,6 +139,8 @@ export class GrpcMmuPort implements MmuPort {
     this.protectRangesCall = promisifyUnary(client, 'protectRanges');
     this.pagemapRangesCall = promisifyUnary(client, 'pagemapRanges');
     this.mapBatchCall = promisifyUnary(client, 'mapPageBatch');
+    this.mapHugePmdCall = promisifyUnary(client, 'mapHugePmd');
+    this.splitHugePmdCall = promisifyUnary(client, 'splitHugePmd');
     this.switchCpu = promisifyUnary(client, 'switchCpu');
   }
 
@@ -162,10 +174,30 @@ export class GrpcMmuPort implements MmuPort {
           dirty: p.dirty,
           young: p.accessed,
           special: p.special,
+          ...(p.huge ? { huge: true } : {}),
         });
       }
     }
     return { removed };
+  }
+
+  /** One MapHugePmd call (replacing a huge leaf there, as inprocMmuPort does). */
+  async mapHugePmd(asid: number, pmd: HugePmdToMap): Promise<void> {
+    await this.mapHugePmdCall(
+      MapHugePmdRequest.fromPartial({
+        addressSpaceId: BigInt(asid),
+        address: canonicalFromVa48(pmd.va),
+        pfn: BigInt(pmd.pfn),
+        pgprot: pgprotToWire(pageProt({ ...pmd, accessible: true })),
+        special: pmd.special,
+        replace: true,
+      }),
+    );
+  }
+
+  /** One SplitHugePmd call. */
+  async splitHugePmd(asid: number, va: number): Promise<void> {
+    await this.splitHugePmdCall({ addressSpaceId: BigInt(asid), address: canonicalFromVa48(va) });
   }
 
   /** One ProtectRanges call for every change. */

@@ -11,7 +11,7 @@ import {
 } from '@pagemesh/proto';
 import { DomainError, promisifyUnary } from '@pagemesh/service-kit';
 import { PAGE_SIZE } from '@pagemesh/uapi';
-import type { PageAllocatorPort } from '@pagemesh/vma-manager';
+import { GFP_TRANSHUGE_ZEROED, HPAGE_PMD_ORDER, type PageAllocatorPort } from '@pagemesh/vma-manager';
 
 /** What do_anonymous_page allocates user pages with: GFP_HIGHUSER_MOVABLE | __GFP_ZERO. */
 const GFP_USER_ZEROED = GFP.HIGHUSER_MOVABLE | GFP.ZERO;
@@ -43,12 +43,34 @@ export function grpcPagesPort(client: PageAllocatorServiceClient): PageAllocator
   const getPages = promisifyUnary(client, 'getPages');
   const transferPhys = promisifyUnary(client, 'transferPhys');
   let zero: Promise<number> | null = null;
+  let hugeZero: Promise<number | null> | null = null;
 
   // allocations and reference changes, the fault path's calls, go down one stream
   const ops = new PageOpsStream(client);
   const refs = async (op: PageRefOp, pfns: readonly number[]) => {
     for (const part of chunks(pfns, MAX_BATCH))
       await ops.run([{ op: { $case: 'refs', value: { op, pfns: toBigints(part) } } }]);
+  };
+  /** One order-9 THP folio (GFP_TRANSHUGE, zeroed), or null when no 2 MiB block is free. */
+  const allocHuge = async (): Promise<number | null> => {
+    const [result] = await ops.run([
+      {
+        op: {
+          $case: 'alloc',
+          value: AllocPagesRequest.fromPartial({
+            gfpMask: GFP_TRANSHUGE_ZEROED,
+            order: HPAGE_PMD_ORDER,
+            count: 1,
+            allOrNothing: true,
+          }),
+        },
+      },
+    ]);
+    if (result?.result?.$case !== 'alloc')
+      throw new Error('page allocator answered an alloc op with another result');
+    const res = result.result.value;
+    if (res.errno !== Errno.ERRNO_UNSPECIFIED) return null;
+    return toNumbers('pfns', res.pfns)[0] ?? null;
   };
   const allocZeroed = async (count: number): Promise<number[]> => {
     const [result] = await ops.run([
@@ -127,6 +149,16 @@ export function grpcPagesPort(client: PageAllocatorServiceClient): PageAllocator
             },
           })),
         });
+    },
+    allocHugePage: allocHuge,
+    hugeZeroPage() {
+      // the huge zero folio, allocated on first use and kept, as inprocPagesPort does
+      hugeZero ??= allocHuge();
+      hugeZero.then(
+        (pfn) => (pfn === null ? (hugeZero = null) : undefined),
+        () => (hugeZero = null),
+      );
+      return hugeZero;
     },
     zeroPage() {
       // ZERO_PAGE(0): one zeroed page, reserved so that nothing ever frees it; allocated once.

@@ -19,7 +19,9 @@
  *   next fault's page would come after the table, not before it;
  * - stack expansion (VM_GROWSDOWN), shmem and device VMAs (the shmem cache, fault-around,
  *   PFN maps) go the one-by-one way, and the snapshot is dropped after them (fault-around maps
- *   other pages than the faulting one).
+ *   other pages than the faulting one);
+ * - so do THP faults: a fault where a huge PMD may be created (THP allowed, no PTE table) or on
+ *   a huge PMD (its write fault may reuse, replace or split it).
  * A copy-on-write break puts the old page, which could free it for a later fault to allocate.
  * It cannot: only a page mapped more than once is copied, every mapping holds a reference
  * (fault, fork and fault-around each take one with the mapcount), so after the put the page
@@ -35,6 +37,7 @@
 import type { FaultResult, MmProcess } from './process';
 import type { PagemapEntry, PageToMap } from './ports';
 import { anonVmaPrepare } from './populate';
+import { thpVmaSuitable } from './huge-memory';
 import { MappedPages } from './mapped-pages';
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE, hasAny } from './vm-flags';
 
@@ -93,6 +96,9 @@ export class FaultBatch {
     // access_error
     if (write ? !hasAny(vma.vmFlags, VM_WRITE) : !hasAny(vma.vmFlags, VM_ACCESS_FLAGS)) return 'SIGSEGV';
     if (vma.file || hasAny(vma.vmFlags, VM_SHARED)) return this.oneByOne(va, write);
+    // THP: a fault on an empty PMD (create_huge_pmd) or on a huge PMD (do_huge_pmd_wp_page)
+    if (thpVmaSuitable(vma, addr) && (proc.hugeAt(addr) !== undefined || !proc.hasPteTable(addr)))
+      return this.oneByOne(va, write);
     if (this.staleVas.has(addr)) return this.afterFlush(i, write);
     let e: PagemapEntry | undefined;
     if (proc.isMapped(addr)) {

@@ -40,6 +40,7 @@ export type { SmapsEntry, SmapsPageStats, SmapsPageSource } from './proc-smaps';
 export type {
   MmuPort,
   PageAllocatorPort,
+  HugePmdToMap,
   MappedPage,
   PagemapEntry,
   VaRange,
@@ -104,3 +105,10 @@ export { X86_PF_PK, X86_PF_SHSTK, X86_PF_SGX } from './tasks/fault';
 export { PID_MAX_DEFAULT, RESERVED_PIDS } from './tasks/pid-map';
 export { NoSuchProcessError, ProcessExitedError, PidsExhaustedError } from './tasks/errors';
 export { inprocMmuPort, inprocPagesPort } from './inproc-ports';
+export {
+  GFP_TRANSHUGE_ZEROED,
+  HPAGE_PMD_NR,
+  HPAGE_PMD_ORDER,
+  HPAGE_PMD_SIZE,
+  thpVmaSuitable,
+} from './huge-memory';

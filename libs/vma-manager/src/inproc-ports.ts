@@ -16,12 +16,14 @@ import {
   vmGetPageProt,
   X86_PF_WRITE,
 } from '@pagemesh/mmu';
+import { GFP_TRANSHUGE_ZEROED, HPAGE_PMD_ORDER } from './huge-memory';
 import type { AccessOutcome, MappedPage, MmuPort, PageAllocatorPort, PagemapEntry, PageToMap } from './ports';
 
 /** The largest pagemap query the mmu takes at once (MAX_PAGEMAP_PAGES). */
 const PAGEMAP_CHUNK = 1 << 16;
 /** What user pages are allocated with (GFP_HIGHUSER_MOVABLE | __GFP_ZERO). */
 const GFP_USER_ZEROED = GFP.HIGHUSER_MOVABLE | GFP.ZERO;
+
 const PAGE = 4096;
 /** The simulated CPU user accesses run on. */
 const ACCESS_CPU = 0;
@@ -76,10 +78,20 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
             dirty: p.dirty,
             young: p.accessed,
             special: p.special,
+            ...(p.huge ? { huge: true } : {}),
           });
         }
       }
       return { removed };
+    },
+    async mapHugePmd(asid, pmd) {
+      await mmu.mapHugePmd(asid, pmd.va, pmd.pfn, protOf(protKey({ ...pmd, accessible: true })), {
+        special: pmd.special,
+        replace: true,
+      });
+    },
+    async splitHugePmd(asid, va) {
+      await mmu.splitHugePmd(asid, va);
     },
     async changeProtection(asid, changes) {
       for (const c of changes) {
@@ -161,7 +173,17 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
 
 export function inprocPagesPort(pa: PageAllocator): PageAllocatorPort {
   let zero: number | null = null;
+  let hugeZero: number | null = null;
   return {
+    async allocHugePage() {
+      return pa.allocPages(GFP_TRANSHUGE_ZEROED, HPAGE_PMD_ORDER);
+    },
+    async hugeZeroPage() {
+      // the huge zero folio, allocated on first use and kept (the kernel's shrinker frees it
+      // when unused; here it stays like ZERO_PAGE); mapped special, so nothing ever puts it
+      if (hugeZero === null) hugeZero = pa.allocPages(GFP_TRANSHUGE_ZEROED, HPAGE_PMD_ORDER);
+      return hugeZero;
+    },
     async allocZeroedPages(count) {
       const pfns = pa.allocPagesBulk(GFP_USER_ZEROED, 0, count);
       if (pfns.length !== count) {

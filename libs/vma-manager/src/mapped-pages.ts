@@ -30,8 +30,18 @@ interface Span {
   count: number;
 }
 
+/** A span mapped by one huge PMD leaf instead of a PTE table. */
+export interface HugeSpan {
+  /** the folio's first pfn */
+  readonly pfn: number;
+  /** the huge zero folio (no RSS, no struct page bookkeeping) */
+  readonly special: boolean;
+}
+
 export class MappedPages {
   private readonly spans = new Map<number, Span>();
+  /** the spans mapped by a huge PMD (their pages are in `spans` too, all 512 of them) */
+  private readonly huge = new Map<number, HugeSpan>();
   private total = 0;
 
   /** pages mapped */
@@ -74,18 +84,47 @@ export class MappedPages {
     if (old === 0) return undefined;
     s.kinds[i] = 0;
     this.total -= 1;
+    // a huge PMD is zapped as a whole: once its pages are gone, so is the mark
+    this.huge.delete(index);
     if (--s.count === 0) this.spans.delete(index);
     return KINDS[old];
   }
 
   clear(): void {
     this.spans.clear();
+    this.huge.clear();
     this.total = 0;
   }
 
-  /** Whether the PTE table covering `va` exists (some page of its span is mapped). */
+  /** Whether the PTE table covering `va` exists (some page of its span is mapped by a PTE). */
   hasTable(va: number): boolean {
-    return this.spans.has(Math.floor(va / PTE_TABLE_SPAN));
+    const index = Math.floor(va / PTE_TABLE_SPAN);
+    return this.spans.has(index) && !this.huge.has(index);
+  }
+
+  /** The huge PMD mapping the span of `va`, if one does. */
+  hugeAt(va: number): HugeSpan | undefined {
+    return this.huge.get(Math.floor(va / PTE_TABLE_SPAN));
+  }
+
+  /** Marks the span of `va` as mapped by a huge PMD (its pages are recorded with set). */
+  setHuge(va: number, span: HugeSpan): void {
+    this.huge.set(Math.floor(va / PTE_TABLE_SPAN), span);
+  }
+
+  /** The span of `va` is mapped by PTEs now (split): its pages stay. */
+  clearHuge(va: number): void {
+    this.huge.delete(Math.floor(va / PTE_TABLE_SPAN));
+  }
+
+  /** The first addresses of the huge-PMD spans that [start, end) touches, ascending. */
+  hugeIn(start: number, end: number): number[] {
+    if (end <= start || this.huge.size === 0) return [];
+    const first = Math.floor(start / PTE_TABLE_SPAN);
+    const last = Math.floor((end - 1) / PTE_TABLE_SPAN);
+    const out: number[] = [];
+    for (const i of this.huge.keys()) if (i >= first && i <= last) out.push(i * PTE_TABLE_SPAN);
+    return out.sort((a, b) => a - b);
   }
 
   /** The mapped pages of [start, end), in address order. */

@@ -17,6 +17,8 @@ export interface MappedPage {
   readonly young: boolean;
   /** pte_special: no struct page bookkeeping (the shared zero page, PFN maps) */
   readonly special: boolean;
+  /** a huge PMD leaf (a whole THP zapped at once): `pfn` is the first of its 512 pages */
+  readonly huge?: boolean;
 }
 
 export interface VaRange {
@@ -65,6 +67,21 @@ export interface PageToMap {
   readonly young?: boolean;
 }
 
+/** A huge PMD leaf to map (set_pmd_at of a THP or of the huge zero folio). */
+export interface HugePmdToMap {
+  /** 2 MiB aligned */
+  readonly va: number;
+  /** the folio's first page (aligned to 512) */
+  readonly pfn: number;
+  readonly writable: boolean;
+  readonly executable: boolean;
+  readonly dirty: boolean;
+  /** the huge zero folio: no struct page bookkeeping */
+  readonly special: boolean;
+  /** the accessed bit (default set) */
+  readonly young?: boolean;
+}
+
 /** What a user access did: completed (with the byte read), faulted, or was not tried. */
 export type AccessOutcome =
   | { readonly kind: 'ok'; readonly data?: Uint8Array }
@@ -92,6 +109,13 @@ export interface MmuPort {
   mapPages(asid: number, pages: readonly PageToMap[]): Promise<void>;
   /** /proc/PID/pagemap for the ranges, one entry per page. */
   pagemap(asid: number, ranges: readonly VaRange[]): Promise<PagemapEntry[]>;
+  /**
+   * set_pmd_at of a huge leaf with a PTE table deposited for a later split. The PMD must be
+   * empty (no PTE table), or hold a huge leaf, which is then rewritten (wrprotect, reuse).
+   */
+  mapHugePmd(asid: number, pmd: HugePmdToMap): Promise<void>;
+  /** __split_huge_pmd: the huge leaf at `va` becomes 512 PTEs with its bits, in its deposited table. */
+  splitHugePmd(asid: number, va: number): Promise<void>;
 }
 
 export interface PageAllocatorPort {
@@ -113,6 +137,13 @@ export interface PageAllocatorPort {
   copyPages(pairs: readonly { readonly dst: number; readonly src: number }[]): Promise<void>;
   /** The shared zero page (ZERO_PAGE(0)). */
   zeroPage(): Promise<number>;
+  /**
+   * vma_alloc_anon_folio_pmd: an order-9 compound folio of zeroed pages (GFP_TRANSHUGE), its
+   * first pfn with refcount 1; null when no free 2 MiB block is left (the fault falls back).
+   */
+  allocHugePage(): Promise<number | null>;
+  /** mm_get_huge_zero_folio: the huge zero folio's first pfn (allocated once), or null. */
+  hugeZeroPage(): Promise<number | null>;
   /** Bytes of pages (what a user access reads and writes). */
   readBytes(
     reads: readonly { readonly pfn: number; readonly offset: number; readonly length: number }[],

@@ -11,6 +11,7 @@ import type { Vma, VmFile } from './vma';
 import type {
   DeviceFileInfo,
   DeviceFilesPort,
+  HugePmdToMap,
   MmuPort,
   PageAllocatorPort,
   PagemapEntry,
@@ -27,7 +28,17 @@ import { mlock, munlock } from './mlock';
 import { mseal } from './mseal';
 import { anonVmaPrepare } from './populate';
 import { FaultBatch } from './fault-batch';
-import { MappedPages, PTE_TABLE_SPAN, type PageKind } from './mapped-pages';
+import { type HugeSpan, MappedPages, PTE_TABLE_SPAN, type PageKind } from './mapped-pages';
+import {
+  HPAGE_PMD_NR,
+  HPAGE_PMD_SIZE,
+  doHugePmdFault,
+  folioPages,
+  hugeAlign,
+  splitHugePmdsAcrossVmas,
+  splitHugePmdsIn,
+  thpVmaSuitable,
+} from './huge-memory';
 import { vmEnoughMemory, vmUnacctMemory } from './overcommit';
 import {
   VM_ACCESS_FLAGS,
@@ -307,6 +318,47 @@ export class MmProcess {
     return this.mapped.hasTable(va);
   }
 
+  /** The huge PMD mapping the 2 MiB span of `va`, if one does. */
+  hugeAt(va: number): HugeSpan | undefined {
+    return this.mapped.hugeAt(va);
+  }
+
+  /** The first addresses of the huge PMDs that [start, end) touches, ascending. */
+  hugeIn(start: number, end: number): number[] {
+    return this.mapped.hugeIn(start, end);
+  }
+
+  /** AnonHugePages of a VMA in kB: its PMD-mapped anonymous THPs (smaps_pmd_entry). */
+  anonHugeKb(vma: { start: number; end: number }): number {
+    let kb = 0;
+    for (const haddr of this.mapped.hugeIn(vma.start, vma.end))
+      if (!(this.mapped.hugeAt(haddr) as HugeSpan).special) kb += HPAGE_PMD_SIZE / 1024;
+    return kb;
+  }
+
+  /**
+   * set_pmd_at of a huge leaf (a new THP, the huge zero folio, or a rewrite of the one there):
+   * the 512 pages count in RSS as anon (none for the huge zero folio).
+   */
+  async mapHuge(pmd: HugePmdToMap): Promise<void> {
+    await this.ports.mmu.mapHugePmd(this.asid, pmd);
+    const kind: PageKind = pmd.special ? 'none' : 'anon';
+    for (let i = 0; i < HPAGE_PMD_NR; i++) this.track(pmd.va + i * PAGE, kind);
+    this.mapped.setHuge(pmd.va, { pfn: pmd.pfn, special: pmd.special });
+  }
+
+  /**
+   * __split_huge_pmd: the huge PMD at `haddr` becomes 512 PTEs (the deposited table). Each PTE
+   * then holds a reference on the folio (folio_ref_add(HPAGE_PMD_NR - 1)); the mapcounts stay.
+   */
+  async splitHuge(haddr: number): Promise<void> {
+    const huge = this.mapped.hugeAt(haddr);
+    if (!huge) return;
+    await this.ports.mmu.splitHugePmd(this.asid, haddr);
+    this.mapped.clearHuge(haddr);
+    if (!huge.special) await this.ports.pages.getPages(new Array<number>(HPAGE_PMD_NR - 1).fill(huge.pfn));
+  }
+
   /** A faults batch of this process over `addresses` (the faulting addresses, in order). */
   faultBatch(addresses: readonly number[]): FaultBatch {
     return new FaultBatch(this, addresses);
@@ -366,6 +418,10 @@ export class MmProcess {
     }
     // access_error
     if (write ? !hasAny(vma.vmFlags, VM_WRITE) : !hasAny(vma.vmFlags, VM_ACCESS_FLAGS)) return 'SIGSEGV';
+    if (thpVmaSuitable(vma, addr)) {
+      const huge = await doHugePmdFault(this, vma, addr, write);
+      if (huge !== null) return huge;
+    }
     const [e] = await this.pagemap(addr, addr + PAGE);
     const shared = hasAny(vma.vmFlags, VM_SHARED);
     const exec = hasAny(vma.vmFlags, VM_EXEC);
@@ -543,6 +599,8 @@ export class MmProcess {
       const va = addr + i * PAGE;
       const vma = this.mm.vmas.lookup(va);
       if (write || e.present || !vma || !hasAny(vma.vmFlags, VM_ACCESS_FLAGS) || vma.file) continue;
+      // a read fault on an empty PMD where THP is allowed maps the huge zero folio instead
+      if (thpVmaSuitable(vma, va) && !this.mapped.hasTable(va)) continue;
       zeroBatch.push(va);
       this.minflt += 1;
     }
@@ -623,7 +681,10 @@ export class MmProcess {
       // vma_needs_copy: an anon_vma, or VM_PFNMAP (the child could not refault the driver's PFNs)
       const pfnmap = hasAny(v.vmFlags, VM_PFNMAP);
       if ((!v.anonVma && !pfnmap) || hasAny(v.vmFlags, VM_WIPEONFORK)) continue;
-      const present = (await this.pagemap(v.start, v.end)).filter((e) => e.present && e.pfn !== null);
+      await this.copyHugePmds(child, v);
+      const present = (await this.pagemap(v.start, v.end)).filter(
+        (e) => e.present && e.pfn !== null && !this.mapped.hugeAt(e.va),
+      );
       if (!present.length) continue;
       const cow = !hasAny(v.vmFlags, VM_SHARED);
       const accessible = hasAny(v.vmFlags, VM_ACCESS_FLAGS);
@@ -663,6 +724,42 @@ export class MmProcess {
     }
     await child.syncFileRefs();
     return child;
+  }
+
+  /**
+   * copy_huge_pmd for the huge PMDs of a VMA: the child maps the same folio (or the huge zero
+   * folio) with its own deposited table, old; an anonymous folio gains a reference and a mapping
+   * of each page, and turns read-only in both (copy-on-write).
+   */
+  private async copyHugePmds(child: MmProcess, v: Vma): Promise<void> {
+    const exec = hasAny(v.vmFlags, VM_EXEC);
+    for (const haddr of this.mapped.hugeIn(v.start, v.end)) {
+      const huge = this.mapped.hugeAt(haddr) as HugeSpan;
+      const [e] = await this.pagemap(haddr, haddr + PAGE);
+      if (!huge.special) {
+        await this.ports.pages.getPages([huge.pfn]);
+        await this.ports.pages.addMapcounts(folioPages(huge.pfn), 1);
+        if (e.writable)
+          await this.mapHuge({
+            va: haddr,
+            pfn: huge.pfn,
+            writable: false,
+            executable: exec,
+            dirty: e.dirty,
+            special: false,
+            young: e.young,
+          });
+      }
+      await child.mapHuge({
+        va: haddr,
+        pfn: huge.pfn,
+        writable: false,
+        executable: exec,
+        dirty: e.dirty,
+        special: huge.special,
+        young: false,
+      });
+    }
   }
 
   /** exit_mmap: unmap everything, drop the commit charge, free the page tables. */
@@ -735,6 +832,14 @@ export class MmProcess {
   private async settle(r: SyscallResult): Promise<SyscallResult> {
     const ops = this.mm.pageOps ?? [];
     this.mm.pageOps = [];
+    if (this.mapped.hugeIn(0, Number.MAX_SAFE_INTEGER).length) {
+      const pending: VaRange[] = [...this.deferred];
+      for (const o of ops) {
+        if (o.kind === 'unmap') pending.push({ start: o.start, end: o.end });
+        else if (o.kind === 'move') pending.push({ start: o.from, end: o.from + o.len });
+      }
+      await splitHugePmdsAcrossVmas(this, pending);
+    }
     if (this.deferring && this.fileRefs.size === 0 && ops.every((o) => o.kind === 'unmap')) {
       for (const o of ops) await this.deferUnmap({ start: o.start, end: o.end });
     } else {
@@ -826,6 +931,7 @@ export class MmProcess {
    * write fault would reuse anyway (can_change_pte_writable).
    */
   private async protect(ops: readonly { start: number; end: number; vmFlags: number }[]): Promise<void> {
+    await splitHugePmdsIn(this, ops);
     await this.ports.mmu.changeProtection(
       this.asid,
       ops.map((p) => ({
@@ -838,11 +944,33 @@ export class MmProcess {
     );
     for (const p of ops) {
       if (!hasAny(p.vmFlags, VM_WRITE) || hasAny(p.vmFlags, VM_SHARED)) continue;
-      const upgrade = (await this.pagemap(p.start, p.end)).filter(
-        (e) => e.present && !e.special && e.exclusive && !e.writable && e.pfn !== null,
+      const exec = hasAny(p.vmFlags, VM_EXEC);
+      const entries = await this.pagemap(p.start, p.end);
+      // change_huge_pmd: an exclusive THP (can_change_pmd_writable) turns writable as a whole
+      for (const haddr of this.mapped.hugeIn(p.start, p.end)) {
+        const huge = this.mapped.hugeAt(haddr) as HugeSpan;
+        const e = entries[(haddr - p.start) / PAGE];
+        if (huge.special || !e.exclusive || e.writable) continue;
+        await this.mapHuge({
+          va: haddr,
+          pfn: huge.pfn,
+          writable: true,
+          executable: exec,
+          dirty: e.dirty,
+          special: false,
+          young: e.young,
+        });
+      }
+      const upgrade = entries.filter(
+        (e) =>
+          e.present &&
+          !e.special &&
+          e.exclusive &&
+          !e.writable &&
+          e.pfn !== null &&
+          !this.mapped.hugeAt(e.va),
       );
       if (!upgrade.length) continue;
-      const exec = hasAny(p.vmFlags, VM_EXEC);
       await this.mapPages(
         upgrade.map((e) => ({
           va: e.va,
@@ -865,13 +993,40 @@ export class MmProcess {
   private async lazyFree(o: { start: number; end: number }): Promise<void> {
     // Clear and re-set the entries (the clear flushes the TLB, as the kernel's tlb gather does),
     // keeping every page and its references.
-    const range = { start: o.start, end: o.end };
     if (!this.anyMapped(o.start, o.end)) return;
+    await splitHugePmdsIn(this, [o]);
+    const vma = this.mm.vmas.lookup(o.start);
+    const exec = vma ? hasAny(vma.vmFlags, VM_EXEC) : false;
+    // madvise_free_huge_pmd: a THP wholly in the range stays mapped, turned clean and old (the
+    // huge zero folio and a folio shared with another mm are left as they are)
+    const ranges: VaRange[] = [];
+    let from = o.start;
+    for (const haddr of this.mapped.hugeIn(o.start, o.end)) {
+      if (haddr > from) ranges.push({ start: from, end: haddr });
+      from = haddr + HPAGE_PMD_SIZE;
+      const huge = this.mapped.hugeAt(haddr) as HugeSpan;
+      const [e] = await this.pagemap(haddr, haddr + PAGE);
+      if (huge.special || !e.exclusive || (!e.dirty && !e.young)) continue;
+      await this.mapHuge({
+        va: haddr,
+        pfn: huge.pfn,
+        writable: e.writable,
+        executable: exec,
+        dirty: false,
+        special: false,
+        young: false,
+      });
+    }
+    if (from < o.end) ranges.push({ start: from, end: o.end });
+    for (const range of ranges) await this.lazyFreePtes(range, exec);
+  }
+
+  /** madvise_free_pte_range for a range with no huge PMD. */
+  private async lazyFreePtes(range: VaRange, exec: boolean): Promise<void> {
+    if (!this.anyMapped(range.start, range.end)) return;
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, [range]);
     this.forget([range]);
     if (!removed.length) return;
-    const vma = this.mm.vmas.lookup(o.start);
-    const exec = vma ? hasAny(vma.vmFlags, VM_EXEC) : false;
     await this.mapPages(
       removed.map((p) => ({
         va: p.va,
@@ -900,17 +1055,50 @@ export class MmProcess {
     const ranges: VaRange[] = [];
     for (const o of ops) if (this.anyMapped(o.start, o.end)) ranges.push({ start: o.start, end: o.end });
     if (!ranges.length) return;
+    await splitHugePmdsIn(this, ranges);
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, ranges);
     this.forget(ranges);
-    const pfns = removed.filter((p) => !p.special).map((p) => p.pfn);
-    if (pfns.length) {
-      await this.ports.pages.addMapcounts(pfns, -1);
-      await this.ports.pages.putPages(pfns);
+    // zap_huge_pmd: a whole THP loses the mapping of each page and its one reference
+    const unmapped: number[] = [];
+    const puts: number[] = [];
+    for (const p of removed) {
+      if (p.special) continue;
+      if (p.huge) unmapped.push(...folioPages(p.pfn));
+      else unmapped.push(p.pfn);
+      puts.push(p.pfn);
+    }
+    if (unmapped.length) {
+      await this.ports.pages.addMapcounts(unmapped, -1);
+      await this.ports.pages.putPages(puts);
     }
   }
 
   /** move_page_tables: the pages keep their references and PTE bits at their new address. */
   private async move(o: { from: number; to: number; len: number }): Promise<void> {
+    if (!this.anyMapped(o.from, o.from + o.len)) return;
+    // move_huge_pmd: a whole huge PMD landing 2 MiB aligned moves as one entry; others split
+    for (const haddr of this.mapped.hugeIn(o.from, o.from + o.len)) {
+      const to = o.to + (haddr - o.from);
+      if (haddr < o.from || haddr + HPAGE_PMD_SIZE > o.from + o.len || hugeAlign(to) !== to) {
+        await this.splitHuge(haddr);
+        continue;
+      }
+      const huge = this.mapped.hugeAt(haddr) as HugeSpan;
+      const span = { start: haddr, end: haddr + HPAGE_PMD_SIZE };
+      const { removed } = await this.ports.mmu.unmapRanges(this.asid, [span]);
+      this.forget([span]);
+      const pmd = removed[0];
+      const vma = this.mm.vmas.lookup(to);
+      await this.mapHuge({
+        va: to,
+        pfn: huge.pfn,
+        writable: pmd.writable,
+        executable: vma ? hasAny(vma.vmFlags, VM_EXEC) : false,
+        dirty: pmd.dirty,
+        special: huge.special,
+        young: pmd.young,
+      });
+    }
     if (!this.anyMapped(o.from, o.from + o.len)) return;
     const { removed } = await this.ports.mmu.unmapRanges(this.asid, [{ start: o.from, end: o.from + o.len }]);
     this.forget([{ start: o.from, end: o.from + o.len }]);

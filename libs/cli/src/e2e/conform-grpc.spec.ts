@@ -7,23 +7,23 @@ import { captureIo } from '../testing/capture-io';
  * the vma-manager service (page allocator, mmu, device drivers and vma-manager as service
  * processes started from the build in dist/), compared at tier 2 and the same number passing as
  * in-process. Cases the model does not support yet (files,
- * memfd) stay unsupported; large_thp_madvise fails until huge pages exist.
+ * memfd) stay unsupported.
  */
 const oracle = join(__dirname, '../../../vma-manager/src/conformance/fixtures');
 
 describe('pagemesh conform --transport grpc', () => {
   jest.setTimeout(180_000);
 
-  it('passes every supported oracle case but the THP one', async () => {
+  it('passes every supported oracle case', async () => {
     const io = captureIo();
     const code = await runCli(['conform', oracle, '--transport', 'grpc', '--json'], io);
     const report = JSON.parse(io.lines[io.lines.length - 1]);
     const failed = report.cases
       .filter((c: { status: string }) => c.status === 'failed')
       .map((c: { name: string }) => c.name);
-    expect(failed).toEqual(['large_thp_madvise']);
-    expect(report.passed).toBe(37);
+    expect(failed).toEqual([]);
+    expect(report.passed).toBe(38);
     expect(report.transport).toBe('grpc');
-    expect(code).toBe(1);
+    expect(code).toBe(0);
   });
 });

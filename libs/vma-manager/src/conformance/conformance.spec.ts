@@ -19,10 +19,8 @@ const UNSUPPORTED: Record<string, string> = {
   mremap_file_shrink_grow: 'file',
 };
 
-/** Cases that run but are known to differ, with the reason (the issue excepts this one). */
-const KNOWN_FAILING: Record<string, string> = {
-  large_thp_madvise: 'MADV_HUGEPAGE: one write fault maps 2 MiB; there are no huge pages yet',
-};
+/** Cases that run but are known to differ, with the reason. */
+const KNOWN_FAILING: Record<string, string> = {};
 
 describe('conformance with the Linux 6.18 oracle (fixtures copied from ../shared/oracle)', () => {
   let report: ConformanceReport;

@@ -308,7 +308,7 @@ export class PortsTarget implements Target {
       referenced,
       anonymous: vma.file ? 0 : rss,
       lazyFree: 0,
-      anonHugePages: 0,
+      anonHugePages: this.proc.anonHugeKb(vma),
       swap: 0,
       swapPss: 0,
     };
