@@ -39,10 +39,16 @@ import type {
 } from '@pagemesh/replay';
 import { toProcessCall } from '@pagemesh/replay';
 import { MAX_GET_PAGES, toNumber } from '@pagemesh/page-allocator-rpc';
-import { BatchStreamClient, ClientPool, promisifyUnary as kitUnary } from '@pagemesh/service-kit';
+import {
+  BatchStreamClient,
+  ClientPool,
+  promisifyUnary as kitUnary,
+  type OutgoingCallFigures,
+} from '@pagemesh/service-kit';
 import { canonicalFromVa48, type Errno } from '@pagemesh/uapi';
 import type { ProcessCall } from '@pagemesh/vma-manager';
 import { syscallResultFromWire, syscallToWire } from '@pagemesh/vma-manager-rpc';
+import { innerBoundaries } from './inner-boundaries';
 
 const PAGE = 4096;
 /** The mmu's init_mm: a CPU switched here holds no process's address space (KERNEL_ASID). */
@@ -407,10 +413,17 @@ export function grpcDeviceDriversPort(client: DeviceDriversServiceClient): Devic
   };
 }
 
-/** The four ports over the services at these addresses, one channel each (the kit's ClientPool). */
+/**
+ * The four ports over the services at these addresses, one channel each (the kit's ClientPool),
+ * and the boundaries below them: what each service called since it started (or since the `since`
+ * snapshot), asked of its BoundaryService. A stack started for the workload is fresh, so that is
+ * the workload's (its boot included, as in-process, where the recorder wraps the ports before
+ * the mmu boots).
+ */
 export function grpcStack(
   addresses: Readonly<Record<StackServiceName, string>>,
   pool: ClientPool,
+  since: readonly OutgoingCallFigures[] = [],
 ): Omit<Stack, 'close'> & { closeStreams(): void } {
   const vma = grpcVmaManagerPort(pool.client(addresses['vma-manager'], VmaManagerServiceClient));
   const mmu = grpcMmuPort(pool.client(addresses.mmu, MmuServiceClient));
@@ -420,6 +433,7 @@ export function grpcStack(
     mmu,
     pages: grpcPageAllocatorView(pool.client(addresses['page-allocator'], PageAllocatorServiceClient)),
     devices: grpcDeviceDriversPort(pool.client(addresses['device-drivers'], DeviceDriversServiceClient)),
+    innerBoundaries: innerBoundaries(addresses, pool, since),
     closeStreams: () => {
       vma.close();
       mmu.close();
@@ -436,7 +450,7 @@ export function grpcStack(
 export function grpcStackFactory(start: StartServices): StackFactory {
   return async (machine: MachineSpec): Promise<Stack> => {
     const services = await start(machineServiceArgs(machine));
-    const pool = new ClientPool();
+    const pool = new ClientPool({ caller: 'orchestrator' });
     const stack = grpcStack(services.addresses, pool);
     const { closeStreams, ...ports } = stack;
     return {

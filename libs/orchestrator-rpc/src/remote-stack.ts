@@ -2,6 +2,7 @@ import { Arch, MmuServiceClient, PageAllocatorServiceClient, type GetMachineResp
 import type { MachineSpec, Stack, StackFactory } from '@pagemesh/replay';
 import { ClientPool, promisifyUnary } from '@pagemesh/service-kit';
 import { grpcStack, type StackServiceName } from './grpc-stack';
+import { fetchInnerCalls } from './inner-boundaries';
 
 /** The four services a replay calls (the orchestrator is the caller: it needs no address). */
 export type LowerServiceName = Exclude<StackServiceName, 'orchestrator'>;
@@ -128,7 +129,7 @@ export function remoteStackFactory(
 ): StackFactory {
   const list = formatAddresses(addresses);
   return async (machine: MachineSpec): Promise<Stack> => {
-    const pool = new ClientPool();
+    const pool = new ClientPool({ caller: 'orchestrator' });
     try {
       const have = await probeRemoteMachine(addresses, pool);
       const differences = machineDifferences(machine, have);
@@ -145,7 +146,11 @@ export function remoteStackFactory(
             `(${have.tlbLookups} TLB lookups) and cannot be reset: restart them for a clean machine, ` +
             `or reuse them knowingly (PFNs and figures then differ from a fresh run)`,
         );
-      const { closeStreams, ...ports } = grpcStack({ ...addresses, orchestrator: '' }, pool);
+      // A reused stack has run other workloads: its services' figures since boot are theirs too,
+      // so the boundaries are what was called after this snapshot. A fresh one takes none, and
+      // its figures since boot are the workload's (its boot included, as in-process).
+      const since = have.tlbLookups > 0 ? await fetchInnerCalls(addresses, pool) : [];
+      const { closeStreams, ...ports } = grpcStack({ ...addresses, orchestrator: '' }, pool, since);
       return {
         ...ports,
         transport: `remote ${list}${have.tlbLookups > 0 ? ' (reused: not fresh)' : ''}`,
