@@ -130,6 +130,24 @@ describe('huge PMD leaves (THP)', () => {
     mmu.checkInvariants();
   });
 
+  it('keeps a PROT_NONE huge PMD a huge leaf: pagemap present, no access, protected back and zapped whole', async () => {
+    const { port, mmu, asid } = await boot();
+    const before = port.tablePfns.size;
+    await mmu.mapHugePmd(asid, USER_VA, FOLIO, RW_DIRTY);
+    expect(await mmu.protectPages(asid, USER_VA, 512, PROT_X86_64.PAGE_NONE)).toBe(1);
+    expect(mmu.walk(asid, USER_VA).present).toBe(false);
+    expect((await mmu.pagemap(asid, USER_VA + 4096, 1))[0]).toMatchObject({ present: true, pfn: FOLIO + 1 });
+    expect(isPageFault(mmu.translate(0, USER_VA, X86_PF_USER))).toBe(true);
+    expect(await mmu.protectPages(asid, USER_VA, 512, PROT_X86_64.PAGE_READONLY)).toBe(1);
+    expect(mmu.translate(0, USER_VA + 4096, X86_PF_USER)).toBe((FOLIO + 1) * 4096);
+    await mmu.protectPages(asid, USER_VA, 512, PROT_X86_64.PAGE_NONE);
+    expect(await mmu.unmapPages(asid, USER_VA, 512)).toEqual([
+      expect.objectContaining({ huge: true, protNone: true, pfn: FOLIO }),
+    ]);
+    expect(port.tablePfns.size).toBe(before);
+    mmu.checkInvariants();
+  });
+
   it('gives the deposited tables back when the address space is destroyed', async () => {
     const { port, mmu, asid } = await boot();
     const before = port.tablePfns.size;

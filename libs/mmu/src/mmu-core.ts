@@ -645,7 +645,7 @@ export abstract class MmuCore {
       if (slot < 0) continue;
       const idx = this.tables.index(a, pmdLevel);
       const lo = this.store.lo(slot, idx);
-      if ((lo & _PAGE_PRESENT) === 0 || !this.tables.isLeaf(pmdLevel, lo)) continue;
+      if ((lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0 || !this.tables.isLeaf(pmdLevel, lo)) continue;
       if (a < va || a + span > end)
         throw new FailedPreconditionError(
           'va',
