@@ -123,6 +123,53 @@ describe('the vma-manager ports over the real page-allocator and mmu services', 
     pa.checkInvariants();
   });
 
+  it('maps, splits, copies and zaps transparent huge pages as the in-process ports do', async () => {
+    const localPa = bootMachine({ arch: 'x86_64', memBytes: 64 * 2 ** 20 });
+    const localMmu = await Mmu.boot(inprocPageAllocatorPort(localPa), { cpus: 1 });
+    const local = await VmaManager.create({ mmu: inprocMmuPort(localMmu), pages: inprocPagesPort(localPa) });
+    const free = pa.nrFreePages;
+    const H = 2 * 2 ** 20;
+    const run = async (m: VmaManager) => {
+      const pid = await m.createProcess('thp');
+      await m.syscalls([
+        { pid, call: { kind: 'mmap', addr: A, length: 2 * H, prot: RW, flags: 0x100022 } },
+        { pid, call: { kind: 'madvise', addr: A, length: 2 * H, advice: M.MADV_HUGEPAGE } },
+      ]);
+      const proc = m.task(pid).mm;
+      await proc.access(A, 1, false); // the huge zero folio
+      await proc.access(A, 1, true, 0x11); // a THP in its place
+      await proc.access(A + H, 1, true, 0x22);
+      const child = await m.fork(pid);
+      await m.task(child).mm.access(A + 0x1000, 1, true, 0x33); // split and copy one page
+      const views = [];
+      for (const p of [pid, child]) {
+        const pages = await m.task(p).mm.pagemap(A, A + 2 * H);
+        views.push({
+          smaps: (await m.procFile(p, 'smaps')).match(
+            /^(Rss|AnonHugePages|Shared_Dirty|Private_Dirty):.*$/gm,
+          ),
+          present: pages.filter((e) => e.present).length,
+          exclusive: pages.filter((e) => e.exclusive).length,
+          minflt: m.task(p).mm.minflt,
+        });
+      }
+      await m.syscalls([{ pid, call: { kind: 'munmap', addr: A + 0x3000, length: 0x1000 } }]);
+      views.push((await m.procFile(pid, 'smaps')).match(/^AnonHugePages:.*$/gm));
+      await m.exitProcess(child);
+      await m.exitProcess(pid);
+      return views;
+    };
+    const [remote, inproc] = [await run(vm), await run(local)];
+    expect(remote).toEqual(inproc);
+    expect(remote[0]).toMatchObject({ present: 1024, minflt: 3 });
+    expect(remote[1]).toMatchObject({ present: 1024, exclusive: 1 });
+    // the munmap split the VMA and the first huge PMD; the second stays huge
+    expect(remote[2]).toEqual(['AnonHugePages:         0 kB', 'AnonHugePages:      2048 kB']);
+    // every page and table back but the huge zero folio, kept as ZERO_PAGE is
+    expect(pa.nrFreePages).toBe(free - 512);
+    pa.checkInvariants();
+  });
+
   it('gives the same answers as the in-process ports for random syscalls, faults, forks and exits', async () => {
     const addr = fc.integer({ min: 0, max: 15 }).map((p) => A + p * 4096);
     const len = fc.integer({ min: 1, max: 6 }).map((n) => n * 4096);
