@@ -1,3 +1,4 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
   bootInprocStack,
   builtinWorkload,
@@ -112,5 +113,23 @@ describe('the boundaries below the orchestrator, over gRPC', () => {
     expect(has(first, 'mmu→page-allocator', 'GetMachine')).toBe(true);
     expect(has(second, 'mmu→page-allocator', 'GetMachine')).toBe(false);
     expect(has(second, 'vma-manager→mmu', 'MapPages')).toBe(true);
+  });
+
+  it('gives no rows for a service that does not serve BoundaryService (a build from before it)', async () => {
+    const server = new Server();
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const a = `127.0.0.1:${port}`;
+    const pool = new ClientPool({ caller: 'orchestrator' });
+    try {
+      const addresses = { 'vma-manager': a, 'device-drivers': a, mmu: a, 'page-allocator': a };
+      expect(await fetchInnerCalls(addresses, pool)).toEqual([]);
+    } finally {
+      pool.close();
+      server.forceShutdown();
+    }
   });
 });

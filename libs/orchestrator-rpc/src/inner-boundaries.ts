@@ -1,8 +1,10 @@
+import { status } from '@grpc/grpc-js';
 import { BoundaryServiceClient } from '@pagemesh/proto';
 import type { BoundaryFigures } from '@pagemesh/replay';
 import {
   boundaryFiguresSince,
   fetchBoundaryFigures,
+  isStatusError,
   type ClientPool,
   type OutgoingCallFigures,
 } from '@pagemesh/service-kit';
@@ -17,13 +19,20 @@ export type InnerServiceName = (typeof CALLERS)[number];
 /**
  * The outgoing calls of every service below the orchestrator, since each started, as its own
  * clients measured them (BoundaryService.GetBoundaryFigures, which the kit serves in every service).
+ * A service that answers UNIMPLEMENTED (built before BoundaryService) contributes no rows.
  */
 export async function fetchInnerCalls(
   addresses: Readonly<Record<InnerServiceName, string>>,
   pool: ClientPool,
 ): Promise<OutgoingCallFigures[]> {
   const rows = await Promise.all(
-    CALLERS.map((s) => fetchBoundaryFigures(pool.client(addresses[s], BoundaryServiceClient))),
+    CALLERS.map((s) =>
+      fetchBoundaryFigures(pool.client(addresses[s], BoundaryServiceClient)).catch((e: unknown) => {
+        // a service built before BoundaryService (an older image) has no figures to give
+        if (isStatusError(e) && e.code === status.UNIMPLEMENTED) return [];
+        throw e;
+      }),
+    ),
   );
   return rows.flat();
 }
