@@ -226,7 +226,11 @@ export function mmuHandlers(mmu: Mmu) {
   };
 
   const splitHugePmd = async (req: SplitHugePmdRequest) => ({
-    ptes: await mmu.splitHugePmd(asidOf(req.addressSpaceId), wireVa('address', req.address)),
+    ptes: await mmu.splitHugePmd(
+      asidOf(req.addressSpaceId),
+      wireVa('address', req.address),
+      req.toZeroPage ? { zeroPfn: toNumber('zero_pfn', req.zeroPfn) } : {},
+    ),
   });
 
   const unmapPages = async (req: UnmapPagesRequest) => {

@@ -101,6 +101,17 @@ describe('huge PMD leaves (THP)', () => {
     mmu.checkInvariants();
   });
 
+  it('splits the huge zero folio into 512 read-only special PTEs of ZERO_PAGE', async () => {
+    const { mmu, asid } = await boot();
+    await mmu.mapHugePmd(asid, USER_VA, FOLIO, RO, { special: true });
+    await mmu.splitHugePmd(asid, USER_VA, { zeroPfn: 77 });
+    const pm = await mmu.pagemap(asid, USER_VA, 512);
+    expect(new Set(pm.map((e) => e.pfn))).toEqual(new Set([77]));
+    expect(pm.every((e) => e.special && !e.exclusive)).toBe(true);
+    expect(mmu.walk(asid, USER_VA + HPAGE - 4096)).toMatchObject({ leafLevel: 'PTE', writable: false });
+    mmu.checkInvariants();
+  });
+
   it('zaps a whole huge PMD with its deposited table; refuses a partial unmap or protect', async () => {
     const { port, mmu, asid } = await boot();
     const before = port.tablePfns.size;

@@ -494,12 +494,16 @@ export class Mmu extends MmuCore {
   /**
    * __split_huge_pmd for the huge leaf at `va`: its deposited table becomes the PTE table, with
    * one PTE per page of the folio carrying the leaf's bits (RW, D, A, NX, special, PROT_NONE), and
-   * the PMD then points at it. The 2 MiB TLB entries are shot down. Returns the PTEs written.
+   * the PMD then points at it. With `zeroPfn` every PTE maps that one page instead, special
+   * (__split_huge_zero_page_pmd: the huge zero folio becomes 512 mappings of ZERO_PAGE). The
+   * 2 MiB TLB entries are shot down. Returns the PTEs written.
    */
-  splitHugePmd(asid: number, va: number): Promise<number> {
+  splitHugePmd(asid: number, va: number, options: { zeroPfn?: number } = {}): Promise<number> {
     return this.serialize(async () => {
       const space = this.userSpace(asid);
       const { level, span } = this.pmdLevel('va', va);
+      const zeroPfn = options.zeroPfn;
+      if (zeroPfn !== undefined) this.checkPfn(zeroPfn, 'zeroPfn');
       const slot = this.tables.tableAt(space.pgdSlot, va, level);
       const idx = slot >= 0 ? this.tables.index(va, level) : -1;
       const lo = slot >= 0 ? this.store.lo(slot, idx) : 0;
@@ -510,9 +514,10 @@ export class Mmu extends MmuCore {
       const table = this.withdrawTable(asid, va) ?? (await this.allocTables(1, true))[0];
       const pte = this.store.attach(table, level + 1, asid);
       const bits = pgprot((lo & 0xfff & ~_PAGE_PSE) >>> 0, false, (hi & ~0xfffff) >>> 0);
+      const zeroBits = pgprot((bits.lo & ~(_PAGE_RW | _PAGE_DIRTY)) | _PAGE_SPECIAL, false, bits.hi);
       const pages = span / PAGE;
       for (let i = 0; i < pages; i++) {
-        const e = pfnPte(pfn + i, bits);
+        const e = zeroPfn === undefined ? pfnPte(pfn + i, bits) : pfnPte(zeroPfn, zeroBits);
         this.store.set(pte, i, e.lo, e.hi);
       }
       const paddr = table * PAGE;

@@ -196,8 +196,13 @@ export class GrpcMmuPort implements MmuPort {
   }
 
   /** One SplitHugePmd call. */
-  async splitHugePmd(asid: number, va: number): Promise<void> {
-    await this.splitHugePmdCall({ addressSpaceId: BigInt(asid), address: canonicalFromVa48(va) });
+  async splitHugePmd(asid: number, va: number, zeroPfn?: number): Promise<void> {
+    await this.splitHugePmdCall({
+      addressSpaceId: BigInt(asid),
+      address: canonicalFromVa48(va),
+      toZeroPage: zeroPfn !== undefined,
+      zeroPfn: BigInt(zeroPfn ?? 0),
+    });
   }
 
   /** One ProtectRanges call for every change. */

@@ -90,8 +90,8 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
         replace: true,
       });
     },
-    async splitHugePmd(asid, va) {
-      await mmu.splitHugePmd(asid, va);
+    async splitHugePmd(asid, va, zeroPfn) {
+      await mmu.splitHugePmd(asid, va, zeroPfn === undefined ? {} : { zeroPfn });
     },
     async changeProtection(asid, changes) {
       for (const c of changes) {

@@ -114,8 +114,11 @@ export interface MmuPort {
    * empty (no PTE table), or hold a huge leaf, which is then rewritten (wrprotect, reuse).
    */
   mapHugePmd(asid: number, pmd: HugePmdToMap): Promise<void>;
-  /** __split_huge_pmd: the huge leaf at `va` becomes 512 PTEs with its bits, in its deposited table. */
-  splitHugePmd(asid: number, va: number): Promise<void>;
+  /**
+   * __split_huge_pmd: the huge leaf at `va` becomes 512 PTEs with its bits, in its deposited
+   * table; with `zeroPfn` (the huge zero folio) each PTE maps ZERO_PAGE instead, read-only.
+   */
+  splitHugePmd(asid: number, va: number, zeroPfn?: number): Promise<void>;
 }
 
 export interface PageAllocatorPort {

@@ -354,7 +354,9 @@ export class MmProcess {
   async splitHuge(haddr: number): Promise<void> {
     const huge = this.mapped.hugeAt(haddr);
     if (!huge) return;
-    await this.ports.mmu.splitHugePmd(this.asid, haddr);
+    // __split_huge_zero_page_pmd: the huge zero folio's PTEs all map ZERO_PAGE
+    const zero = huge.special ? await this.ports.pages.zeroPage() : undefined;
+    await this.ports.mmu.splitHugePmd(this.asid, haddr, zero);
     this.mapped.clearHuge(haddr);
     if (!huge.special) await this.ports.pages.getPages(new Array<number>(HPAGE_PMD_NR - 1).fill(huge.pfn));
   }

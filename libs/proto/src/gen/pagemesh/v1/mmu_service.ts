@@ -122,6 +122,9 @@ export interface MapHugePmdResponse {
 export interface SplitHugePmdRequest {
   addressSpaceId: bigint;
   address: bigint;
+  /** The huge zero folio's split: every PTE maps zero_pfn (ZERO_PAGE), special. */
+  toZeroPage: boolean;
+  zeroPfn: bigint;
 }
 
 export interface SplitHugePmdResponse {
@@ -722,7 +725,7 @@ export const MapHugePmdResponse: MessageFns<MapHugePmdResponse> = {
 };
 
 function createBaseSplitHugePmdRequest(): SplitHugePmdRequest {
-  return { addressSpaceId: 0n, address: 0n };
+  return { addressSpaceId: 0n, address: 0n, toZeroPage: false, zeroPfn: 0n };
 }
 
 export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
@@ -738,6 +741,15 @@ export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
         throw new globalThis.Error("value provided for field message.address of type uint64 too large");
       }
       writer.uint32(16).uint64(message.address);
+    }
+    if (message.toZeroPage !== false) {
+      writer.uint32(24).bool(message.toZeroPage);
+    }
+    if (message.zeroPfn !== 0n) {
+      if (BigInt.asUintN(64, message.zeroPfn) !== message.zeroPfn) {
+        throw new globalThis.Error("value provided for field message.zeroPfn of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.zeroPfn);
     }
     return writer;
   },
@@ -771,6 +783,22 @@ export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
             message.address = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toZeroPage = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.zeroPfn = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -791,6 +819,12 @@ export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
         ? BigInt(object.address_space_id)
         : 0n,
       address: isSet(object.address) ? BigInt(object.address) : 0n,
+      toZeroPage: isSet(object.toZeroPage)
+        ? globalThis.Boolean(object.toZeroPage)
+        : isSet(object.to_zero_page)
+        ? globalThis.Boolean(object.to_zero_page)
+        : false,
+      zeroPfn: isSet(object.zeroPfn) ? BigInt(object.zeroPfn) : isSet(object.zero_pfn) ? BigInt(object.zero_pfn) : 0n,
     };
   },
 
@@ -801,6 +835,12 @@ export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
     }
     if (message.address !== 0n) {
       obj.address = message.address.toString();
+    }
+    if (message.toZeroPage !== false) {
+      obj.toZeroPage = message.toZeroPage;
+    }
+    if (message.zeroPfn !== 0n) {
+      obj.zeroPfn = message.zeroPfn.toString();
     }
     return obj;
   },
@@ -814,6 +854,8 @@ export const SplitHugePmdRequest: MessageFns<SplitHugePmdRequest> = {
       ? BigInt(object.addressSpaceId)
       : 0n;
     message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    message.toZeroPage = object.toZeroPage ?? false;
+    message.zeroPfn = (object.zeroPfn !== undefined && object.zeroPfn !== null) ? BigInt(object.zeroPfn) : 0n;
     return message;
   },
 };
