@@ -32,9 +32,11 @@ describe('huge PMD leaves (THP)', () => {
   it('maps 2 MiB with one PMD leaf and deposits a PTE table for a later split', async () => {
     const { port, mmu, asid } = await boot();
     const before = port.tablePfns.size;
+    const calls = port.portCalls;
     await mmu.mapHugePmd(asid, USER_VA, FOLIO, RW_DIRTY);
-    // PUD and PMD tables, plus the deposited PTE table
+    // PUD and PMD tables, plus the deposited PTE table, in one call
     expect(port.tablePfns.size - before).toBe(3);
+    expect(port.portCalls - calls).toBe(1);
     expect(mmu.tablePages(asid)).toBe(4);
     const t = mmu.walk(asid, USER_VA + 5 * 4096 + 7);
     expect(t).toMatchObject({

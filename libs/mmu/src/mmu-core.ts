@@ -482,10 +482,14 @@ export abstract class MmuCore {
     space: AddressSpace,
     writes: readonly EntryWrite[],
     replace: boolean,
+    /** table frames to take in the same port call, after the missing tables; handed to `extra` */
+    extraTables = 0,
+    extra?: (pfns: number[]) => void,
   ): Promise<RemovedPte[]> {
     const missing = this.countMissingTables(space, writes, replace);
     const user = space.id !== KERNEL_ASID;
-    const frames = missing > 0 ? await this.allocTables(missing, user) : [];
+    const frames = missing + extraTables > 0 ? await this.allocTables(missing + extraTables, user) : [];
+    if (extraTables > 0) extra?.(frames.splice(missing, extraTables));
     let next = 0;
     const takeFrame = (): number => frames[next++];
     const owner = user ? space.id : KERNEL_OWNER;

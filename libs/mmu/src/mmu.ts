@@ -474,20 +474,13 @@ export class Mmu extends MmuCore {
         throw new FailedPreconditionError('va', va, 'entry in use (huge PMD); pass replace to overwrite');
       const lo = prot.lo | _PAGE_PSE | (options.special ? _PAGE_SPECIAL : 0);
       const write: EntryWrite = { va, level, ...pfnPte(pfn, pgprot(lo, false, prot.hi)) };
-      const deposit = oldHuge ? [] : await this.allocTables(1, true);
-      let replaced: RemovedPte[];
-      try {
-        replaced = await this.writeEntries(space, [write], options.replace ?? false);
-      } catch (e) {
-        if (deposit.length) await this.port.freePageTables(deposit);
-        throw e;
-      }
-      if (deposit.length) {
+      // the PUD and PMD tables a fresh range needs (pud_alloc, pmd_alloc), then the PTE table to
+      // deposit (pte_alloc_one), in one port call
+      return this.writeEntries(space, [write], options.replace ?? false, oldHuge ? 0 : 1, ([pte]) => {
         let tables = this.deposited.get(asid);
         if (!tables) this.deposited.set(asid, (tables = new Map()));
-        tables.set(va, deposit[0]);
-      }
-      return replaced;
+        tables.set(va, pte);
+      });
     });
   }
 
