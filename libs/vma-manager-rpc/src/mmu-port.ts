@@ -188,7 +188,7 @@ export class GrpcMmuPort implements MmuPort {
         addressSpaceId: BigInt(asid),
         address: canonicalFromVa48(pmd.va),
         pfn: BigInt(pmd.pfn),
-        pgprot: pgprotToWire(pageProt({ ...pmd, accessible: true })),
+        pgprot: pgprotToWire(pageProt({ ...pmd, accessible: pmd.accessible ?? true })),
         special: pmd.special,
         replace: true,
       }),

@@ -220,6 +220,23 @@ describe('THP: splits and zaps', () => {
     expect(proc.mm.rss.anon).toBe(512);
     check();
   });
+  it('a PROT_NONE THP stays PROT_NONE when moved whole and when forked', async () => {
+    const { proc, pagemap, check } = await boot();
+    await hugeMapping(proc, H);
+    await proc.access(A, 1, true, 6);
+    await proc.mprotect(A, H, M.PROT_NONE);
+    const to = A + 8 * H;
+    expect(await proc.mremap(A, H, H, M.MREMAP_MAYMOVE | M.MREMAP_FIXED, to)).toEqual({ ret: to });
+    expect(proc.hugeAt(to)).toBeDefined(); // still one PMD leaf, P clear (walk: not present)
+    expect((await pagemap(proc, to, 1))[0].present).toBe(true);
+    expect(await proc.access(to, 1, false)).toMatchObject({ signal: 'SIGSEGV' });
+    const child = await proc.fork();
+    expect(await child.access(to, 1, false)).toMatchObject({ signal: 'SIGSEGV' });
+    await child.mprotect(to, H, RW);
+    expect((await child.access(to, 1, false)).bytes).toEqual([6]);
+    await child.exit();
+    check();
+  });
 });
 
 describe('THP: fork', () => {

@@ -85,10 +85,16 @@ export function inprocMmuPort(mmu: Mmu): MmuPort {
       return { removed };
     },
     async mapHugePmd(asid, pmd) {
-      await mmu.mapHugePmd(asid, pmd.va, pmd.pfn, protOf(protKey({ ...pmd, accessible: true })), {
-        special: pmd.special,
-        replace: true,
-      });
+      await mmu.mapHugePmd(
+        asid,
+        pmd.va,
+        pmd.pfn,
+        protOf(protKey({ ...pmd, accessible: pmd.accessible ?? true })),
+        {
+          special: pmd.special,
+          replace: true,
+        },
+      );
     },
     async splitHugePmd(asid, va, zeroPfn) {
       await mmu.splitHugePmd(asid, va, zeroPfn === undefined ? {} : { zeroPfn });

@@ -80,6 +80,8 @@ export interface HugePmdToMap {
   readonly special: boolean;
   /** the accessed bit (default set) */
   readonly young?: boolean;
+  /** false: a PROT_NONE entry (default true) */
+  readonly accessible?: boolean;
 }
 
 /** What a user access did: completed (with the byte read), faulted, or was not tried. */

@@ -735,6 +735,7 @@ export class MmProcess {
    */
   private async copyHugePmds(child: MmProcess, v: Vma): Promise<void> {
     const exec = hasAny(v.vmFlags, VM_EXEC);
+    const accessible = hasAny(v.vmFlags, VM_ACCESS_FLAGS);
     for (const haddr of this.mapped.hugeIn(v.start, v.end)) {
       const huge = this.mapped.hugeAt(haddr) as HugeSpan;
       const [e] = await this.pagemap(haddr, haddr + PAGE);
@@ -750,6 +751,7 @@ export class MmProcess {
             dirty: e.dirty,
             special: false,
             young: e.young,
+            accessible,
           });
       }
       await child.mapHuge({
@@ -760,6 +762,7 @@ export class MmProcess {
         dirty: e.dirty,
         special: huge.special,
         young: false,
+        accessible,
       });
     }
   }
@@ -1017,6 +1020,7 @@ export class MmProcess {
         dirty: false,
         special: false,
         young: false,
+        accessible: vma ? hasAny(vma.vmFlags, VM_ACCESS_FLAGS) : true,
       });
     }
     if (from < o.end) ranges.push({ start: from, end: o.end });
@@ -1099,6 +1103,7 @@ export class MmProcess {
         dirty: pmd.dirty,
         special: huge.special,
         young: pmd.young,
+        accessible: vma ? hasAny(vma.vmFlags, VM_ACCESS_FLAGS) : true,
       });
     }
     if (!this.anyMapped(o.from, o.from + o.len)) return;
