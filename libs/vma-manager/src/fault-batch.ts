@@ -96,8 +96,11 @@ export class FaultBatch {
     // access_error
     if (write ? !hasAny(vma.vmFlags, VM_WRITE) : !hasAny(vma.vmFlags, VM_ACCESS_FLAGS)) return 'SIGSEGV';
     if (vma.file || hasAny(vma.vmFlags, VM_SHARED)) return this.oneByOne(va, write);
-    // THP: a fault on an empty PMD (create_huge_pmd) or on a huge PMD (do_huge_pmd_wp_page)
-    if (thpVmaSuitable(vma, addr) && (proc.hugeAt(addr) !== undefined || !proc.hasPteTable(addr)))
+    // THP: a fault on an empty PMD (create_huge_pmd) or on a read-only huge PMD
+    // (do_huge_pmd_wp_page); one the huge PMD already allows is spurious (populate asks so)
+    const huge = proc.hugeAt(addr);
+    if (huge !== undefined && (!write || huge.writable)) return 'ok';
+    if (thpVmaSuitable(vma, addr) && (huge !== undefined || !proc.hasPteTable(addr)))
       return this.oneByOne(va, write);
     if (this.staleVas.has(addr)) return this.afterFlush(i, write);
     let e: PagemapEntry | undefined;

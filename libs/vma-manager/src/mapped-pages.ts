@@ -36,6 +36,8 @@ export interface HugeSpan {
   readonly pfn: number;
   /** the huge zero folio (no RSS, no struct page bookkeeping) */
   readonly special: boolean;
+  /** the PMD is writable (a write to it takes no fault) */
+  readonly writable: boolean;
 }
 
 export class MappedPages {

@@ -344,7 +344,11 @@ export class MmProcess {
     await this.ports.mmu.mapHugePmd(this.asid, pmd);
     const kind: PageKind = pmd.special ? 'none' : 'anon';
     for (let i = 0; i < HPAGE_PMD_NR; i++) this.track(pmd.va + i * PAGE, kind);
-    this.mapped.setHuge(pmd.va, { pfn: pmd.pfn, special: pmd.special });
+    this.mapped.setHuge(pmd.va, {
+      pfn: pmd.pfn,
+      special: pmd.special,
+      writable: pmd.writable && pmd.accessible !== false,
+    });
   }
 
   /**
@@ -947,6 +951,10 @@ export class MmProcess {
         copyOnWrite: !hasAny(p.vmFlags, VM_SHARED),
       })),
     );
+    // change_huge_pmd left the huge PMDs of private mappings read-only (made writable again below)
+    for (const p of ops)
+      for (const haddr of this.mapped.hugeIn(p.start, p.end))
+        this.mapped.setHuge(haddr, { ...(this.mapped.hugeAt(haddr) as HugeSpan), writable: false });
     for (const p of ops) {
       if (!hasAny(p.vmFlags, VM_WRITE) || hasAny(p.vmFlags, VM_SHARED)) continue;
       const exec = hasAny(p.vmFlags, VM_EXEC);
