@@ -7,7 +7,11 @@
  * Folio references as the kernel keeps them: a PMD mapping holds one reference on the folio
  * and raises the mapcount of each of its pages; a split turns the one reference into one per
  * PTE (folio_ref_add(folio, HPAGE_PMD_NR - 1)), the mapcounts stay. The huge zero folio is
- * mapped special: no reference, no mapcount, no RSS.
+ * mapped special: no reference, no mapcount, no RSS; split, its 512 PTEs map ZERO_PAGE.
+ *
+ * Not modelled: khugepaged (collapsing 4 KiB pages into a THP later: asynchronous in Linux),
+ * the deferred split of partly unmapped folios (the folio stays order 9 until freed, as the
+ * page allocator sees it), and mTHP sizes other than PMD (all `never` by default).
  */
 import { GFP } from '@pagemesh/page-allocator';
 
