@@ -1,32 +1,6 @@
-import { DeviceDrivers, inprocDriverPorts } from '@pagemesh/device-drivers';
-import { deviceDriversHandlers } from '@pagemesh/device-drivers-rpc';
-import { Mmu, inprocPageAllocatorPort } from '@pagemesh/mmu';
-import { mmuHandlers } from '@pagemesh/mmu-rpc';
-import { bootMachine } from '@pagemesh/page-allocator';
-import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
-import {
-  DeviceDriversServiceClient,
-  DeviceDriversServiceService,
-  MmuServiceClient,
-  MmuServiceService,
-  PageAllocatorServiceService,
-  VmaManagerServiceService,
-  protoFile,
-  protoIncludeDir,
-} from '@pagemesh/proto';
 import { bootInprocStack, builtinWorkload, comparableReport, replayWorkload } from '@pagemesh/replay';
-import { ClientPool, parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
-import {
-  Machine,
-  ORACLE_MACHINE,
-  VmaManager,
-  inprocMmuPort as vmaMmuPort,
-  inprocPagesPort as vmaPagesPort,
-} from '@pagemesh/vma-manager';
-import { grpcDeviceFilesPort, vmaManagerHandlers } from '@pagemesh/vma-manager-rpc';
 import { grpcStackFactory, machineServiceArgs, type StartServices } from './grpc-stack';
-
-const TEST_ARGS = ['--port=0', '--metrics-port=off'];
+import { serveMachineInProcess } from './testing/in-process-services';
 
 /** `--name=value` of a service's flags. */
 function flag(args: readonly string[] | undefined, name: string): string {
@@ -37,69 +11,24 @@ function flag(args: readonly string[] | undefined, name: string): string {
 
 /**
  * Services served over gRPC in this process (ephemeral ports), booted from the flags the factory
- * gives, each over the domain objects below it, but the vma-manager's device files, which go to
- * the device-drivers service: what the launcher does with processes, without the bundles.
+ * gives: what the launcher does with processes, without the bundles.
  */
 function inProcessServices(log: { args: unknown[]; stopped: number }): StartServices {
   return async (serviceArgs) => {
     log.args.push(serviceArgs);
     const paArgs = serviceArgs['page-allocator'];
-    const arch = flag(paArgs, 'arch') as 'x86_64' | 'x86';
-    const pa = bootMachine({
-      arch,
-      memBytes: Number(flag(paArgs, 'mem')),
-      nrCpus: Number(flag(paArgs, 'cpus')),
+    const served = await serveMachineInProcess({
+      arch: flag(paArgs, 'arch') as 'x86_64' | 'x86',
+      memory: Number(flag(paArgs, 'mem')),
+      cpus: Number(flag(paArgs, 'cpus')),
+      tlbEntries: Number(flag(serviceArgs.mmu, 'tlb-entries')),
+      quantum: 1,
     });
-    const mmu = await Mmu.boot(inprocPageAllocatorPort(pa), {
-      cpus: Number(flag(serviceArgs.mmu, 'cpus')),
-      tlb: { small: { entries: Number(flag(serviceArgs.mmu, 'tlb-entries')), ways: 4 } },
-    });
-    const dd = await DeviceDrivers.create(inprocDriverPorts(pa, mmu));
-    const serve = (
-      name: string,
-      proto: Parameters<typeof protoFile>[0],
-      definition: object,
-      implementation: object,
-    ) =>
-      startService({
-        name,
-        protoFiles: [protoFile(proto)],
-        includeDirs: [protoIncludeDir()],
-        services: [{ definition: definition as never, implementation: implementation as never }],
-        config: parseServiceConfig(name, { argv: TEST_ARGS, env: {} }),
-      });
-    const running: RunningService[] = [
-      await serve('page-allocator', 'pageAllocator', PageAllocatorServiceService, pageAllocatorHandlers(pa)),
-      await serve('mmu', 'mmu', MmuServiceService, mmuHandlers(mmu)),
-      await serve('device-drivers', 'deviceDrivers', DeviceDriversServiceService, deviceDriversHandlers(dd)),
-    ];
-    // device files go down the DAG as the vma-manager service sends them: over gRPC to the
-    // device-drivers service, the driver's remap requests to the mmu service
-    const pool = new ClientPool();
-    const vm = await VmaManager.create(
-      {
-        mmu: vmaMmuPort(mmu),
-        pages: vmaPagesPort(pa),
-        files: grpcDeviceFilesPort(
-          pool.client(running[2].address, DeviceDriversServiceClient),
-          pool.client(running[1].address, MmuServiceClient),
-        ),
-      },
-      { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },
-    );
-    running.push(await serve('vma-manager', 'vmaManager', VmaManagerServiceService, vmaManagerHandlers(vm)));
-    const [pageAllocator, mmuService, deviceDrivers, vmaManager] = running.map((s) => s.address);
+    expect(flag(serviceArgs.mmu, 'cpus')).toBe(flag(paArgs, 'cpus'));
     return {
-      addresses: {
-        'page-allocator': pageAllocator,
-        mmu: mmuService,
-        'device-drivers': deviceDrivers,
-        'vma-manager': vmaManager,
-        orchestrator: '127.0.0.1:1',
-      },
+      addresses: { ...served.addresses, orchestrator: '127.0.0.1:1' },
       stop: async () => {
-        pool.close();
-        for (const s of running.reverse()) await s.shutdown();
+        await served.stop();
         log.stopped++;
       },
     };

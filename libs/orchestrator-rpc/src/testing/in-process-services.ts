@@ -5,7 +5,9 @@ import { mmuHandlers } from '@pagemesh/mmu-rpc';
 import { bootMachine } from '@pagemesh/page-allocator';
 import { pageAllocatorHandlers } from '@pagemesh/page-allocator-rpc';
 import {
+  DeviceDriversServiceClient,
   DeviceDriversServiceService,
+  MmuServiceClient,
   MmuServiceService,
   PageAllocatorServiceService,
   VmaManagerServiceService,
@@ -13,7 +15,7 @@ import {
   protoIncludeDir,
 } from '@pagemesh/proto';
 import type { MachineSpec } from '@pagemesh/replay';
-import { parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
+import { ClientPool, parseServiceConfig, startService, type RunningService } from '@pagemesh/service-kit';
 import {
   Machine,
   ORACLE_MACHINE,
@@ -21,7 +23,7 @@ import {
   inprocMmuPort as vmaMmuPort,
   inprocPagesPort as vmaPagesPort,
 } from '@pagemesh/vma-manager';
-import { vmaManagerHandlers } from '@pagemesh/vma-manager-rpc';
+import { grpcDeviceFilesPort, vmaManagerHandlers } from '@pagemesh/vma-manager-rpc';
 import type { RemoteAddresses } from '../remote-stack';
 
 /** Four services running for a test, and how to stop them. */
@@ -35,7 +37,9 @@ const TEST_ARGS = ['--port=0', '--metrics-port=off'];
 /**
  * The four lower services booted for `machine` (as their flags would boot them) and served over
  * gRPC in this process on ephemeral ports: "services already running elsewhere" for tests, without
- * the bundles. Device files reach the drivers only if the vma-manager's service wires them.
+ * the bundles. Each service works on the domain objects below it, except the vma-manager's device
+ * files, which go down the DAG as the vma-manager service sends them: over gRPC to the
+ * device-drivers service, the driver's remap requests to the mmu service.
  */
 export async function serveMachineInProcess(machine: MachineSpec): Promise<ServedMachine> {
   const pa = bootMachine({ arch: machine.arch, memBytes: machine.memory, nrCpus: machine.cpus });
@@ -45,10 +49,6 @@ export async function serveMachineInProcess(machine: MachineSpec): Promise<Serve
     tlb: { small: { entries: machine.tlbEntries, ways: 4 } },
   });
   const dd = await DeviceDrivers.create(inprocDriverPorts(pa, mmu));
-  const vm = await VmaManager.create(
-    { mmu: vmaMmuPort(mmu), pages: vmaPagesPort(pa) },
-    { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },
-  );
   const serve = (
     name: string,
     proto: Parameters<typeof protoFile>[0],
@@ -63,7 +63,9 @@ export async function serveMachineInProcess(machine: MachineSpec): Promise<Serve
       config: parseServiceConfig(name, { argv: TEST_ARGS, env: {} }),
     });
   const running: RunningService[] = [];
+  const pool = new ClientPool();
   const stop = async () => {
+    pool.close();
     for (const s of running.splice(0).reverse()) await s.shutdown();
   };
   try {
@@ -73,6 +75,17 @@ export async function serveMachineInProcess(machine: MachineSpec): Promise<Serve
     running.push(await serve('mmu', 'mmu', MmuServiceService, mmuHandlers(mmu)));
     running.push(
       await serve('device-drivers', 'deviceDrivers', DeviceDriversServiceService, deviceDriversHandlers(dd)),
+    );
+    const vm = await VmaManager.create(
+      {
+        mmu: vmaMmuPort(mmu),
+        pages: vmaPagesPort(pa),
+        files: grpcDeviceFilesPort(
+          pool.client(running[2].address, DeviceDriversServiceClient),
+          pool.client(running[1].address, MmuServiceClient),
+        ),
+      },
+      { machine: new Machine({ ...ORACLE_MACHINE, totalRamPages: pa.managedPages }) },
     );
     running.push(await serve('vma-manager', 'vmaManager', VmaManagerServiceService, vmaManagerHandlers(vm)));
   } catch (e) {
