@@ -313,6 +313,7 @@ export function pageAllocatorHandlers(pa: PageAllocator) {
     return {
       arch: protoArch(p.arch),
       memBytes: BigInt(p.memBytes),
+      nrCpus: p.nrCpus,
       maxPfn: BigInt(p.maxPfn),
       pageOffset: canonicalFromVa48(p.pageOffset),
       lowmemEnd: BigInt(p.lowmemLimit),

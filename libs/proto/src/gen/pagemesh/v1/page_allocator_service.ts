@@ -240,6 +240,11 @@ export interface GetMachineResponse {
   totalPages: bigint;
   freePages: bigint;
   reservedPages: bigint;
+  /**
+   * nr_cpu_ids: the CPUs the machine was booted with (per-CPU slab and pcp
+   * structures); the mmu boots as many when its --cpus is not given.
+   */
+  nrCpus: number;
 }
 
 export interface AllocPagesRequest {
@@ -745,6 +750,7 @@ function createBaseGetMachineResponse(): GetMachineResponse {
     totalPages: 0n,
     freePages: 0n,
     reservedPages: 0n,
+    nrCpus: 0,
   };
 }
 
@@ -797,6 +803,9 @@ export const GetMachineResponse: MessageFns<GetMachineResponse> = {
         throw new globalThis.Error("value provided for field message.reservedPages of type uint64 too large");
       }
       writer.uint32(72).uint64(message.reservedPages);
+    }
+    if (message.nrCpus !== 0) {
+      writer.uint32(80).uint32(message.nrCpus);
     }
     return writer;
   },
@@ -886,6 +895,14 @@ export const GetMachineResponse: MessageFns<GetMachineResponse> = {
             message.reservedPages = reader.uint64() as bigint;
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.nrCpus = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -935,6 +952,11 @@ export const GetMachineResponse: MessageFns<GetMachineResponse> = {
         : isSet(object.reserved_pages)
         ? BigInt(object.reserved_pages)
         : 0n,
+      nrCpus: isSet(object.nrCpus)
+        ? globalThis.Number(object.nrCpus)
+        : isSet(object.nr_cpus)
+        ? globalThis.Number(object.nr_cpus)
+        : 0,
     };
   },
 
@@ -967,6 +989,9 @@ export const GetMachineResponse: MessageFns<GetMachineResponse> = {
     if (message.reservedPages !== 0n) {
       obj.reservedPages = message.reservedPages.toString();
     }
+    if (message.nrCpus !== 0) {
+      obj.nrCpus = Math.round(message.nrCpus);
+    }
     return obj;
   },
 
@@ -990,6 +1015,7 @@ export const GetMachineResponse: MessageFns<GetMachineResponse> = {
     message.reservedPages = (object.reservedPages !== undefined && object.reservedPages !== null)
       ? BigInt(object.reservedPages)
       : 0n;
+    message.nrCpus = object.nrCpus ?? 0;
     return message;
   },
 };
