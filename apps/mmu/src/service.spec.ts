@@ -119,6 +119,7 @@ describe('mmu service over gRPC, against a real page-allocator service', () => {
       const info = await promisifyUnary(pool.client(small.address, MmuServiceClient), 'getPagingInfo')({});
       // no --cpus: the machine's CPUs, as the page allocator was booted with them
       expect(info.cpus).toBe(3);
+      expect(info.tlbEntries).toBe(8);
     } finally {
       await small.shutdown();
     }

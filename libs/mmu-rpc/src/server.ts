@@ -154,6 +154,7 @@ export function mmuHandlers(mmu: Mmu) {
       taskSize: canonicalFromVa48(p.taskSize),
       cpus: mmu.cpuCount,
       tablePages: BigInt(mmu.tablePages()),
+      tlbEntries: mmu.smallTlbEntries,
     };
   };
 

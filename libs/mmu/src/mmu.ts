@@ -129,6 +129,11 @@ export class Mmu extends MmuCore {
     return this.cpus.length;
   }
 
+  /** Entries of each CPU's 4 KiB TLB (every CPU has the same geometry). */
+  get smallTlbEntries(): number {
+    return this.cpus[0].tlb.arrays[0].capacity;
+  }
+
   /** A new address space (pgd_alloc): a fresh PGD whose kernel half is copied from init_mm's. */
   createAddressSpace(): Promise<number> {
     return this.serialize(async () => {

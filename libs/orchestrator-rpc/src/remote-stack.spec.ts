@@ -24,7 +24,13 @@ describe('remoteStackFactory: the address-list transport over services already r
     const pool = new ClientPool();
     const fresh = await probeRemoteMachine(services.addresses, pool);
     pool.close();
-    expect(fresh).toEqual({ arch: 'x86_64', memory: w.machine.memory, cpus: w.machine.cpus, tlbLookups: 0 });
+    expect(fresh).toEqual({
+      arch: 'x86_64',
+      memory: w.machine.memory,
+      cpus: w.machine.cpus,
+      tlbEntries: w.machine.tlbEntries,
+      tlbLookups: 0,
+    });
 
     const remote = await replayWorkload(w, remoteStackFactory(services.addresses), {});
     expect(remote.failures).toEqual([]);
@@ -57,12 +63,31 @@ describe('remoteStackFactory: the address-list transport over services already r
   it('lists every difference it can see', () => {
     const want = workload('mixed').machine;
     expect(
-      machineDifferences(want, { arch: 'x86_64', memory: want.memory, cpus: want.cpus, tlbLookups: 9 }),
+      machineDifferences(want, {
+        arch: 'x86_64',
+        memory: want.memory,
+        cpus: want.cpus,
+        tlbEntries: want.tlbEntries,
+        tlbLookups: 9,
+      }),
     ).toEqual([]);
-    expect(machineDifferences(want, { arch: 'x86', memory: 2 ** 20 + 1, cpus: 1, tlbLookups: 0 })).toEqual([
+    expect(
+      machineDifferences(want, { arch: 'x86', memory: 2 ** 20 + 1, cpus: 1, tlbEntries: 16, tlbLookups: 0 }),
+    ).toEqual([
       'arch x86 where the workload needs x86_64',
       '1048577 bytes of memory where the workload needs 128 MiB',
       '1 CPU(s) where the workload needs 4',
+      `16 TLB entries per CPU where the workload needs ${want.tlbEntries}`,
     ]);
+    // an mmu that does not say its TLB size is not refused for it
+    expect(
+      machineDifferences(want, {
+        arch: 'x86_64',
+        memory: want.memory,
+        cpus: want.cpus,
+        tlbEntries: 0,
+        tlbLookups: 0,
+      }),
+    ).toEqual([]);
   });
 });

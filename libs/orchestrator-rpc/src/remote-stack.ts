@@ -20,6 +20,8 @@ export interface RemoteMachine {
   readonly memory: number;
   /** The mmu's CPUs (one TLB each). */
   readonly cpus: number;
+  /** Entries of each CPU's 4 KiB TLB (0: an mmu that does not say). */
+  readonly tlbEntries: number;
   /** TLB lookups (hits + misses) of every CPU since boot: a fresh machine has made none. */
   readonly tlbLookups: number;
 }
@@ -71,14 +73,15 @@ export async function probeRemoteMachine(
     arch: ARCH_NAMES[m.arch] ?? 'unknown',
     memory: Number(m.memBytes),
     cpus: paging.cpus,
+    // 0 from an mmu that predates the field: nothing to compare
+    tlbEntries: paging.tlbEntries,
     tlbLookups,
   };
 }
 
 /**
  * How the running machine differs from the one a workload needs, one phrase per difference
- * (empty when they agree on everything the services tell). The TLB size is not on the wire
- * (GetPagingInfo does not give it), so it cannot be checked here.
+ * (empty when they agree on everything the services tell).
  */
 export function machineDifferences(want: MachineSpec, have: RemoteMachine): string[] {
   const out: string[] = [];
@@ -86,6 +89,8 @@ export function machineDifferences(want: MachineSpec, have: RemoteMachine): stri
   if (have.memory !== want.memory)
     out.push(`${formatBytes(have.memory)} of memory where the workload needs ${formatBytes(want.memory)}`);
   if (have.cpus !== want.cpus) out.push(`${have.cpus} CPU(s) where the workload needs ${want.cpus}`);
+  if (have.tlbEntries && have.tlbEntries !== want.tlbEntries)
+    out.push(`${have.tlbEntries} TLB entries per CPU where the workload needs ${want.tlbEntries}`);
   return out;
 }
 

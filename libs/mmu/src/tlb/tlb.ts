@@ -72,6 +72,8 @@ export class TlbArray {
   readonly stamp: Float64Array;
   readonly setMask: number;
   readonly ways: number;
+  /** Entries of the array (sets × ways). */
+  readonly capacity: number;
   clock = 0;
   /** False while the array holds nothing since the last full flush: lookups skip it. */
   used = false;
@@ -82,6 +84,7 @@ export class TlbArray {
     readonly pageBytes: number,
   ) {
     this.ways = geometry.ways;
+    this.capacity = geometry.entries;
     this.setMask = geometry.entries / geometry.ways - 1;
     this.tags = new Float64Array(geometry.entries).fill(-1);
     this.base = new Float64Array(geometry.entries);

@@ -147,6 +147,8 @@ export interface GetPagingInfoResponse {
   cpus: number;
   /** Page-table pages in use now: the kernel's and every address space's. */
   tablePages: bigint;
+  /** Entries of each CPU's 4 KiB TLB (its --tlb-entries). */
+  tlbEntries: number;
 }
 
 export interface CreateAddressSpaceRequest {
@@ -980,7 +982,16 @@ export const GetPagingInfoRequest: MessageFns<GetPagingInfoRequest> = {
 };
 
 function createBaseGetPagingInfoResponse(): GetPagingInfoResponse {
-  return { levels: 0, pageOffset: 0n, vmallocStart: 0n, vmallocEnd: 0n, taskSize: 0n, cpus: 0, tablePages: 0n };
+  return {
+    levels: 0,
+    pageOffset: 0n,
+    vmallocStart: 0n,
+    vmallocEnd: 0n,
+    taskSize: 0n,
+    cpus: 0,
+    tablePages: 0n,
+    tlbEntries: 0,
+  };
 }
 
 export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
@@ -1020,6 +1031,9 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
         throw new globalThis.Error("value provided for field message.tablePages of type uint64 too large");
       }
       writer.uint32(56).uint64(message.tablePages);
+    }
+    if (message.tlbEntries !== 0) {
+      writer.uint32(64).uint32(message.tlbEntries);
     }
     return writer;
   },
@@ -1093,6 +1107,14 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
             message.tablePages = reader.uint64() as bigint;
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.tlbEntries = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1134,6 +1156,11 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
         : isSet(object.table_pages)
         ? BigInt(object.table_pages)
         : 0n,
+      tlbEntries: isSet(object.tlbEntries)
+        ? globalThis.Number(object.tlbEntries)
+        : isSet(object.tlb_entries)
+        ? globalThis.Number(object.tlb_entries)
+        : 0,
     };
   },
 
@@ -1160,6 +1187,9 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
     if (message.tablePages !== 0n) {
       obj.tablePages = message.tablePages.toString();
     }
+    if (message.tlbEntries !== 0) {
+      obj.tlbEntries = Math.round(message.tlbEntries);
+    }
     return obj;
   },
 
@@ -1183,6 +1213,7 @@ export const GetPagingInfoResponse: MessageFns<GetPagingInfoResponse> = {
     message.tablePages = (object.tablePages !== undefined && object.tablePages !== null)
       ? BigInt(object.tablePages)
       : 0n;
+    message.tlbEntries = object.tlbEntries ?? 0;
     return message;
   },
 };
