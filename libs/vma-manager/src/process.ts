@@ -863,8 +863,9 @@ export class MmProcess {
    * Queues an unmap behind the waiting ones, so that they make one unmapRanges call. One by one,
    * each unmap frees its page tables, then its pages; merged, every table freed by the call goes
    * back before the first page. So an unmap that would free a page table (it leaves a PTE table's
-   * span without pages) waits only if nothing waits before it; else those are sent first. An
-   * unmap of a range with nothing mapped needs no call at all.
+   * span without pages) waits only if nothing waits before it; else those are sent first. This
+   * keeps tables and pages right but not always the order of the frees (VmaManagerOptions
+   * mergeUnmaps, off by default). An unmap of a range with nothing mapped needs no call at all.
    */
   private async deferUnmap(range: VaRange): Promise<void> {
     if (!this.anyMapped(range.start, range.end)) return;
