@@ -1,12 +1,6 @@
 import { DeviceDrivers, type DeviceDriversOptions } from '@pagemesh/device-drivers';
-import { deviceDriversHandlers, grpcDriverPorts } from '@pagemesh/device-drivers-rpc';
-import {
-  DeviceDriversServiceService,
-  MmuServiceClient,
-  PageAllocatorServiceClient,
-  protoFile,
-  protoIncludeDir,
-} from '@pagemesh/proto';
+import { deviceDriversServiceOptions, grpcDriverPorts } from '@pagemesh/device-drivers-rpc';
+import { MmuServiceClient, PageAllocatorServiceClient } from '@pagemesh/proto';
 import { ClientPool, type ServiceConfig, type StartServiceOptions } from '@pagemesh/service-kit';
 
 /** The services the drivers call: the page allocator (kmalloc, pages, RAM) and the mmu (vmalloc). */
@@ -35,12 +29,5 @@ export async function buildDeviceDriversService(
     pool.client(pageAllocator, PageAllocatorServiceClient),
     pool.client(mmu, MmuServiceClient),
   );
-  const drivers = await DeviceDrivers.create(ports, options);
-  return {
-    name: 'device-drivers',
-    protoFiles: [protoFile('deviceDrivers')],
-    includeDirs: [protoIncludeDir()],
-    services: [{ definition: DeviceDriversServiceService, implementation: deviceDriversHandlers(drivers) }],
-    config,
-  };
+  return deviceDriversServiceOptions(await DeviceDrivers.create(ports, options), config);
 }
